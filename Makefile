@@ -1,0 +1,43 @@
+# Steward's two entry points (see README): `make demo` and `make test`.
+# Both create .venv and install what they need on a fresh machine.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck test-sqlite test-postgres venv clean i18n
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Talk to Steward in a generated demo community, in the terminal (no Slack or Matrix account needed).
+demo: $(STAMP)
+	$(BIN)/steward demo
+
+## Lint, type-check, then the whole suite on SQLite and on PostgreSQL (127.0.0.1:5432, trust auth).
+test: lint typecheck test-sqlite test-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test-sqlite: $(STAMP)
+	STEWARD_TEST_DATABASE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	STEWARD_TEST_DATABASE=postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+i18n: $(STAMP)
+	$(BIN)/python scripts/i18n.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

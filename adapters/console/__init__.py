@@ -1,0 +1,1 @@
+"""The terminal chat: talk to Steward with no Slack or Matrix account."""

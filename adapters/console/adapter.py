@@ -1,0 +1,98 @@
+"""The console adapter: each line typed is a direct message to Steward; choices are answered by number."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import uuid
+from collections.abc import Callable
+from typing import TextIO
+
+from adapters.console.render import render
+from bot.adapter import Sink
+from bot.events import ChoicePicked, MessagePosted, Sender
+from bot.replies import AskChoice, DirectMessage, Reply, SentRef
+
+CHANNEL = "console"
+EXIT_WORDS = {"quit", "exit", "bye", "au revoir", ":q"}
+
+
+class ConsoleAdapter:
+    """A terminal REPL speaking to the core through neutral events."""
+
+    platform = "console"
+
+    def __init__(self, community: str, user: str, *, read_line: Callable[[str], str] | None = None,
+                 out: TextIO | None = None) -> None:
+        self.community, self.user = community, user
+        self.user_id: str | None = "steward"
+        self._read_line = read_line or input
+        self._out = out or sys.stdout
+        self._color = self._out.isatty()
+        self._session = uuid.uuid4().hex[:8]
+        self._counter = itertools.count(1)
+        self._pending: AskChoice | None = None
+        self._sink: Sink | None = None
+
+    async def start(self, sink: Sink) -> None:
+        """Remember the sink; `run` drives the loop."""
+        self._sink = sink
+
+    async def run(self) -> None:
+        """Read lines until end of input or an exit word; each becomes an event."""
+        assert self._sink is not None
+        self._print(f"Steward: community “{self.community}”, you are “{self.user}”. "
+                    "Type `help` (or `aide`), `quit` to leave.")
+        while True:
+            try:
+                line = await asyncio.to_thread(self._read_line, f"{self.user}> ")
+            except (EOFError, KeyboardInterrupt):
+                self._print("")
+                return
+            if line.strip().casefold() in EXIT_WORDS:
+                return
+            if line.strip():
+                await self._sink(self.event_for(line))
+
+    def event_for(self, line: str) -> MessagePosted | ChoicePicked:
+        """The neutral event for a typed line (a pending choice takes a number or a label)."""
+        n = next(self._counter)
+        common = {"event_id": f"console:{self._session}:{n}", "platform": self.platform, "channel": CHANNEL,
+                  "community": self.community, "is_direct": True,
+                  "sender": Sender(id=self.user, display_name=self.user)}
+        choice = self._pick(line)
+        if choice is not None and self._pending is not None:
+            key = self._pending.key
+            self._pending = None
+            return ChoicePicked(key=key, option=choice, **common)  # type: ignore[arg-type]
+        return MessagePosted(message_id=f"{self._session}.{n}", text=line, addressed=True,
+                             command_text=line, **common)  # type: ignore[arg-type]
+
+    def _pick(self, line: str) -> str | None:
+        if self._pending is None:
+            return None
+        text = line.strip().casefold()
+        for i, option in enumerate(self._pending.options, 1):
+            if text in (str(i), option.id.casefold(), option.label.casefold()):
+                return option.id
+        return None
+
+    async def send(self, reply: Reply) -> SentRef:
+        """Print the reply; a choice question waits for the next line."""
+        if isinstance(reply, AskChoice):
+            self._pending = reply
+        if isinstance(reply, DirectMessage) and reply.user == self.user:
+            self._print(render(reply.__class__(user=reply.user, text=reply.text), self._color).split("\n", 1)[-1])
+        else:
+            self._print(render(reply, self._color))
+        return SentRef(self.platform, CHANNEL, f"out.{next(self._counter)}")
+
+    async def stop(self) -> None:
+        """Nothing to close."""
+        self._sink = None
+
+    def _print(self, text: str) -> None:
+        prefix = "steward> " if text else ""
+        self._out.write(prefix + text.replace("\n", "\n         ") + "\n")
+        self._out.flush()

@@ -1,0 +1,42 @@
+"""An in-memory platform: events are injected, replies are recorded (for tests and embedding)."""
+
+from __future__ import annotations
+
+import itertools
+
+from bot.adapter import Sink
+from bot.events import Event
+from bot.replies import Reply, SentRef
+
+
+class RecordingAdapter:
+    """A complete adapter whose "platform" is a list: what the bot sends is kept in `sent`."""
+
+    def __init__(self, platform: str = "recording", user_id: str = "steward") -> None:
+        self.platform = platform
+        self.user_id: str | None = user_id
+        self.sent: list[Reply] = []
+        self._sink: Sink | None = None
+        self._ids = itertools.count(1)
+
+    async def start(self, sink: Sink) -> None:
+        """Remember where events go."""
+        self._sink = sink
+
+    async def send(self, reply: Reply) -> SentRef:
+        """Record the reply and give it a message id."""
+        self.sent.append(reply)
+        return SentRef(self.platform, getattr(reply, "channel", ""), f"sent-{next(self._ids)}")
+
+    async def stop(self) -> None:
+        """Nothing to close."""
+        self._sink = None
+
+    async def inject(self, event: Event) -> None:
+        """Deliver an event as the platform would."""
+        assert self._sink is not None, "start the adapter first"
+        await self._sink(event)
+
+    def texts(self) -> list[str]:
+        """The text of every recorded reply, in order."""
+        return [getattr(r, "text", "") for r in self.sent]

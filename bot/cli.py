@@ -1,0 +1,117 @@
+"""The `steward` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.config import Config, load_config
+from bot.core import Steward
+from bot.errors import ConfigError, StewardError
+from storage.db import DatabaseUrlError
+
+log = logging.getLogger("steward")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=os.environ.get("STEWARD_CONFIG"),
+                        help="TOML config file (default: $STEWARD_CONFIG, else built-in defaults)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser = argparse.ArgumentParser(prog="steward", description="Steward: helps communities of practice thrive.")
+    parser.add_argument("--version", action="version", version=f"steward {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    chat = sub.add_parser("chat", parents=[common], help="talk to Steward in the terminal")
+    chat.add_argument("--as", dest="user", default=os.environ.get("USER") or "you", help="your member name")
+    chat.add_argument("--community", default="demo", help="community to talk in (default: demo)")
+    demo = sub.add_parser("demo", parents=[common], help="create the demo community if absent, then chat")
+    demo.add_argument("--as", dest="user", default="you", help="your member name (try ana or bruno)")
+    sub.add_parser("run", parents=[common], help="start the adapters the config enables")
+    db = sub.add_parser("db", parents=[common], help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
+    db_sub.required = True
+    db_sub.add_parser("upgrade", parents=[common], help="apply database migrations")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `steward` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+        logging.getLogger().setLevel(logging.DEBUG if args.verbose else config.log_level)
+        if args.command in ("chat", "demo"):
+            logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.ERROR)
+        return asyncio.run(_run(args, config))
+    except ConfigError as err:
+        print(f"steward: configuration refused: {err}", file=sys.stderr)
+        return 2
+    except DatabaseUrlError as err:
+        print(f"steward: {err}", file=sys.stderr)
+        return 2
+    except StewardError as err:
+        print(f"steward: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(args: argparse.Namespace, config: Config) -> int:
+    from bot import runtime
+
+    steward = await runtime.open_steward(config)
+    try:
+        if args.command == "db":
+            print(f"database up to date: {steward.db.engine.url.render_as_string(hide_password=True)}")
+            return 0
+        if args.command == "demo":
+            from bot.demo import ensure_demo
+
+            created = await ensure_demo(steward.db)
+            print("Demo community created." if created else "Demo community found.")
+            return await _chat(steward, "demo", args.user)
+        if args.command == "chat":
+            await runtime.ensure_local_community(steward, args.community)
+            return await _chat(steward, args.community, args.user)
+        return await _serve(steward)
+    finally:
+        await steward.db.dispose()
+
+
+async def _chat(steward: Steward, community: str, user: str) -> int:
+    from adapters.console.adapter import ConsoleAdapter
+
+    console = ConsoleAdapter(community, user)
+    steward.add_adapter(console)
+    await steward.start_adapters()
+    await console.run()
+    await steward.stop()
+    return 0
+
+
+async def _serve(steward: Steward) -> int:
+    from adapters.registry import configured_adapters
+    from bot import runtime
+
+    adapters = configured_adapters(steward.config)
+    if not adapters:
+        print("steward run: no adapter is configured. Add a [slack] or [matrix] section to your config "
+              "(see config.example.toml) and pass it with --config FILE; or try `steward demo` "
+              "to chat in the terminal.", file=sys.stderr)
+        return 2
+    for adapter in adapters:
+        steward.add_adapter(adapter)
+    await steward.start_adapters()
+    print(f"steward: running on {', '.join(a.platform for a in adapters)}; SIGTERM or Ctrl-C to stop")
+    await runtime.wait_for_shutdown_signal()
+    await steward.stop()
+    return 0

@@ -1,0 +1,136 @@
+"""Command specs and the parser that turns what a member typed into one command.
+
+Members write short natural forms ("who knows about helm?", "qui connaît helm ?", "/help",
+"!steward opt out"). Forms are word sequences with at most one trailing `{argument}`; matching folds
+case and accents, so "mes donnees" works as well as "mes données". Anything else raises `InputError`
+with the nearest form, never another exception.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from bot.errors import InputError, Msgid
+from bot.i18n import N_
+from bot.types import Role
+
+MAX_COMMAND_LENGTH = 4000
+_ADDRESS = re.compile(r"^\s*(?:[/!@]?steward\b[\s,:;]*)", re.IGNORECASE)
+_TRAILING = re.compile(r"[\s?!.。…？！]+$")
+_LEADING = re.compile(r"^[\s/!]+")
+
+
+@dataclass(frozen=True)
+class Argument:
+    """The free-text tail of a command; `example` is a msgid shown in usage."""
+
+    name: str
+    label: str
+    example: str
+    required: bool = True
+    max_length: int = 500
+    validate: Callable[[str], str] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command: its forms per locale, the help line, its argument and who may use it."""
+
+    key: str
+    forms: Mapping[str, tuple[str, ...]]
+    summary: str
+    argument: Argument | None = None
+    role: Role = "member"
+
+    def usage(self, locale: str, translate: Callable[..., str]) -> str:
+        """The first form in `locale` with the example argument, e.g. `who knows about kubernetes`."""
+        form = (self.forms.get(locale) or self.forms["en"])[0]
+        if self.argument is not None:
+            form = form.replace("{" + self.argument.name + "}", translate(self.argument.example))
+        return form
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    """A matched command, its argument text ('' when none) and the language of the form used."""
+
+    spec: CommandSpec
+    argument: str
+    locale: str
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and unify apostrophes, for matching only."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'").replace("‘", "'"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@dataclass(frozen=True)
+class _Form:
+    spec: CommandSpec
+    words: tuple[str, ...]
+    has_argument: bool
+    locale: str
+
+
+class CommandParser:
+    """Matches text against every registered form, longest form first."""
+
+    def __init__(self, specs: list[CommandSpec]) -> None:
+        forms: list[_Form] = []
+        for spec in specs:
+            for locale, texts in spec.forms.items():
+                for text in texts:
+                    literal, brace, _ = text.partition("{")
+                    if brace and spec.argument is None:
+                        raise ValueError(f"form {text!r} of {spec.key!r} has a placeholder but no argument")
+                    forms.append(_Form(spec, tuple(fold(literal).split()), bool(brace), locale))
+        self._forms = sorted(forms, key=lambda f: (-len(f.words), not f.has_argument))
+
+    def parse(self, text: str) -> ParsedCommand | None:
+        """The command in `text`; None for empty text; `InputError` when nothing fits."""
+        if len(text) > MAX_COMMAND_LENGTH:
+            raise InputError(N_("That's a bit long for me: at most {max} characters, please."),
+                             max=str(MAX_COMMAND_LENGTH))
+        cleaned = _TRAILING.sub("", _LEADING.sub("", _ADDRESS.sub("", text)))
+        words = cleaned.split()
+        if not words:
+            return None
+        folded = [fold(w) for w in words]
+        for form in self._forms:
+            n = len(form.words)
+            if tuple(folded[:n]) != form.words:
+                continue
+            rest = " ".join(words[n:])
+            if not form.has_argument:
+                if rest:
+                    continue
+                return ParsedCommand(form.spec, "", form.locale)
+            return ParsedCommand(form.spec, self._argument(form, rest), form.locale)
+        raise self._unknown(" ".join(folded))
+
+    def _argument(self, form: _Form, rest: str) -> str:
+        arg = form.spec.argument
+        assert arg is not None
+        if not rest and arg.required:
+            raise InputError(N_("Almost: tell me {what} too. For example: `{usage}`"),
+                             usage_key=form.spec.key, what=Msgid(arg.label))
+        if len(rest) > arg.max_length:
+            raise InputError(N_("That's a bit long for me: at most {max} characters, please."),
+                             max=str(arg.max_length))
+        return arg.validate(rest) if arg.validate and rest else rest
+
+    def _unknown(self, folded_text: str) -> InputError:
+        candidates = {" ".join(f.words): f for f in self._forms}
+        close = difflib.get_close_matches(folded_text, list(candidates), n=1, cutoff=0.6)
+        if not close:
+            first_words = " ".join(folded_text.split()[:4])
+            close = [c for c in candidates if c and first_words.startswith(c)][:1]
+        if close:
+            return InputError(N_("I didn't get that. Did you mean `{usage}`? "
+                                 "Say `help` to see what I can do."), usage_key=candidates[close[0]].spec.key)
+        return InputError(N_("I didn't get that. Say `help` to see what I can do."))

@@ -1,0 +1,246 @@
+"""The configuration file: parsed from TOML, checked key by key, refused with a message naming the key.
+
+Secrets never live here: tokens and passwords come from the environment (see `SECRET_ENV`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+
+from bot.errors import ConfigError
+from bot.i18n import normalise_locale
+from bot.types import SUPPORTED_LOCALES
+
+SECRET_WORDS = ("token", "password", "secret", "passphrase")
+PLATFORMS = ("console", "slack", "matrix")
+
+
+@dataclass(frozen=True)
+class CommunityConfig:
+    """One community of practice and where it lives."""
+
+    slug: str
+    name: str = ""
+    locale: str = "en"
+    timezone: str = "UTC"
+    founded: date | None = None
+    channels: tuple[str, ...] = ()  # "slack:C0123", "matrix:!room:example.org"
+    coordinators: tuple[str, ...] = ()  # "slack:U0123", "matrix:@ana:example.org", "console:ana"
+    sponsors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """The Slack app; tokens come from SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN."""
+
+    transport: str = "http"  # http | socket
+    host: str = "127.0.0.1"
+    port: int = 3000
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    """The Matrix bot account; MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD come from the environment."""
+
+    homeserver: str
+    user_id: str
+    device_name: str = "steward"
+    allowed_inviters: tuple[str, ...] = ()  # user ids or server names
+    encryption: bool | None = None  # None: on when matrix-nio[e2e] is installed
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything Steward reads from its config file."""
+
+    data_dir: Path
+    locale: str = "en"
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+    communities: tuple[CommunityConfig, ...] = ()
+    slack: SlackConfig | None = None
+    matrix: MatrixConfig | None = None
+    source: Path | None = field(default=None, compare=False)
+
+    def community(self, slug: str) -> CommunityConfig | None:
+        """The community configured under `slug`."""
+        return next((c for c in self.communities if c.slug == slug), None)
+
+
+def default_data_dir() -> Path:
+    """STEWARD_DATA_DIR, else the per-user data directory (e.g. ~/.local/share/steward)."""
+    env = os.environ.get("STEWARD_DATA_DIR")
+    return Path(env).expanduser() if env else Path(platformdirs.user_data_dir("steward"))
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and check a config file; None gives the defaults (the embedded console setup)."""
+    if path is None:
+        return Config(data_dir=default_data_dir())
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError("--config", str(path), "an existing file (copy config.example.toml)") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(file)", str(path), f"valid TOML: {exc}") from exc
+    return parse_config(raw, source=path)
+
+
+def parse_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
+    """Build a `Config` from parsed TOML, refusing unknown keys, wrong types and inline secrets."""
+    _refuse_secrets(raw, "")
+    _known(raw, "", {"steward", "community", "slack", "matrix"})
+    steward = _table(raw, "steward")
+    _known(steward, "steward", {"data_dir", "locale", "timezone", "log_level"})
+    data_dir = Path(_str(steward, "steward.data_dir", str(default_data_dir()))).expanduser()
+    locale = _locale(steward, "steward.locale", "en")
+    tz = _timezone(steward, "steward.timezone", "UTC")
+    level = _str(steward, "steward.log_level", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("steward.log_level", level, "one of DEBUG, INFO, WARNING, ERROR")
+    communities = tuple(_community(c, i, locale, tz) for i, c in enumerate(_array(raw, "community")))
+    slugs = [c.slug for c in communities]
+    for slug in slugs:
+        if slugs.count(slug) > 1:
+            raise ConfigError("community.slug", slug, "each community to have its own slug")
+    return Config(data_dir=data_dir, locale=locale, timezone=tz, log_level=level, communities=communities,
+                  slack=_slack(raw), matrix=_matrix(raw), source=source)
+
+
+def _community(raw: Any, index: int, locale: str, tz: str) -> CommunityConfig:
+    key = f"community[{index}]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(key, raw, "a table ([[community]])")
+    _known(raw, key, {"slug", "name", "locale", "timezone", "founded", "channels", "coordinators",
+                      "sponsors"})
+    slug = _str(raw, f"{key}.slug", None)
+    if not slug.replace("-", "").replace("_", "").isalnum() or len(slug) > 64:
+        raise ConfigError(f"{key}.slug", slug, "letters, digits, - or _ (at most 64), e.g. \"k8s\"")
+    founded = raw.get("founded")
+    if founded is not None and not isinstance(founded, date):
+        raise ConfigError(f"{key}.founded", founded, "a TOML date such as 2024-03-12 (no quotes)")
+    refs = {name: _refs(raw, f"{key}.{name}") for name in ("channels", "coordinators", "sponsors")}
+    return CommunityConfig(slug=slug, name=_str(raw, f"{key}.name", slug),
+                           locale=_locale(raw, f"{key}.locale", locale),
+                           timezone=_timezone(raw, f"{key}.timezone", tz), founded=founded, **refs)
+
+
+def _slack(raw: Mapping[str, Any]) -> SlackConfig | None:
+    if "slack" not in raw:
+        return None
+    table = _table(raw, "slack")
+    _known(table, "slack", {"transport", "host", "port"})
+    transport = _str(table, "slack.transport", "http")
+    if transport not in ("http", "socket"):
+        raise ConfigError("slack.transport", transport, "\"http\" (Events API) or \"socket\" (Socket Mode)")
+    port = table.get("port", 3000)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise ConfigError("slack.port", port, "a port number between 1 and 65535")
+    return SlackConfig(transport=transport, host=_str(table, "slack.host", "127.0.0.1"), port=port)
+
+
+def _matrix(raw: Mapping[str, Any]) -> MatrixConfig | None:
+    if "matrix" not in raw:
+        return None
+    table = _table(raw, "matrix")
+    _known(table, "matrix", {"homeserver", "user_id", "device_name", "allowed_inviters", "encryption"})
+    homeserver = _str(table, "matrix.homeserver", None)
+    if not homeserver.startswith(("http://", "https://")):
+        raise ConfigError("matrix.homeserver", homeserver, "a URL such as https://matrix.example.org")
+    user_id = _str(table, "matrix.user_id", None)
+    if not (user_id.startswith("@") and ":" in user_id):
+        raise ConfigError("matrix.user_id", user_id, "a full Matrix id such as @steward:example.org")
+    encryption = table.get("encryption")
+    if encryption is not None and not isinstance(encryption, bool):
+        raise ConfigError("matrix.encryption", encryption, "true or false")
+    inviters = table.get("allowed_inviters", [])
+    if not isinstance(inviters, list) or not all(isinstance(i, str) for i in inviters):
+        raise ConfigError("matrix.allowed_inviters", inviters,
+                          "a list of user ids or server names, e.g. [\"@ana:example.org\", \"example.org\"]")
+    return MatrixConfig(homeserver=homeserver.rstrip("/"), user_id=user_id,
+                        device_name=_str(table, "matrix.device_name", "steward"),
+                        allowed_inviters=tuple(inviters), encryption=encryption)
+
+
+def _refuse_secrets(raw: Mapping[str, Any], prefix: str) -> None:
+    for key, value in raw.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if any(word in key.lower() for word in SECRET_WORDS):
+            raise ConfigError(path, "***", "no secret in the config file: set it in the environment "
+                              "(SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, MATRIX_ACCESS_TOKEN "
+                              "or MATRIX_PASSWORD)")
+        if isinstance(value, Mapping):
+            _refuse_secrets(value, path)
+
+
+def _known(raw: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
+    for key in raw:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f"did you mean `{close[0]}`?" if close else "one of " + ", ".join(sorted(allowed))
+            raise ConfigError(f"{prefix}.{key}" if prefix else key, raw[key], f"a known key: {hint}")
+
+
+def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, value, f"a table ([{key}])")
+    return value
+
+
+def _array(raw: Mapping[str, Any], key: str) -> list[Any]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(key, value, f"an array of tables ([[{key}]])")
+    return value
+
+
+def _str(raw: Mapping[str, Any], key: str, default: str | None) -> str:
+    name = key.rsplit(".", 1)[-1]
+    if name not in raw:
+        if default is None:
+            raise ConfigError(key, None, "a value (this key is required)")
+        return default
+    value = raw[name]
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(key, value, "a non-empty string")
+    return value.strip()
+
+
+def _locale(raw: Mapping[str, Any], key: str, default: str) -> str:
+    value = _str(raw, key, default)
+    locale = normalise_locale(value)
+    if locale is None:
+        raise ConfigError(key, value, "one of " + ", ".join(f'"{loc}"' for loc in SUPPORTED_LOCALES))
+    return locale
+
+
+def _timezone(raw: Mapping[str, Any], key: str, default: str) -> str:
+    value = _str(raw, key, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(key, value, "an IANA time zone such as \"Europe/Paris\" or \"UTC\"") from exc
+    return value
+
+
+def _refs(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = raw.get(key.rsplit(".", 1)[-1], [])
+    if not isinstance(value, list):
+        raise ConfigError(key, value, "a list of \"platform:id\" strings, e.g. [\"slack:C0123\"]")
+    for ref in value:
+        platform, _, ident = ref.partition(":") if isinstance(ref, str) else ("", "", "")
+        if platform not in PLATFORMS or not ident:
+            raise ConfigError(key, ref, "\"platform:id\" with platform one of " + ", ".join(PLATFORMS)
+                              + ", e.g. \"slack:C0123\" or \"matrix:!room:example.org\"")
+    return tuple(value)

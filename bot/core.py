@@ -1,0 +1,174 @@
+"""The core: every event from every adapter goes through `Steward.dispatch`.
+
+One transaction per event: the event id is claimed first (dedupe), handlers run in a savepoint so a
+failure or a bad input undoes their writes but keeps the claim, replies are delivered after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.adapter import Adapter
+from bot.commands import ParsedCommand
+from bot.config import Config
+from bot.context import Context
+from bot.errors import AdapterError, InputError
+from bot.events import ChoicePicked, Event
+from bot.i18n import N_
+from bot.middleware import (
+    Duplicate,
+    Middleware,
+    authorise,
+    command_text,
+    dedupe,
+    ignore_own,
+    load_context,
+)
+from bot.replies import Reply, SentRef
+from bot.router import Router
+from storage.db import Database
+from storage.processed import record_failure
+
+log = logging.getLogger(__name__)
+
+SORRY = N_("Sorry, something went wrong on my side while handling that. "
+           "It has been logged; please try again in a moment.")
+
+
+class Steward:
+    """The bot: adapters feed it events, features registered on its router answer them."""
+
+    def __init__(self, db: Database, config: Config, router: Router,
+                 extra_middleware: tuple[Middleware, ...] = ()) -> None:
+        self.db, self.config, self.router = db, config, router
+        self.adapters: dict[str, Adapter] = {}
+        self._own_ids: dict[str, str | None] = {}
+        self.middleware: tuple[Middleware, ...] = (
+            ignore_own(self._own_ids), dedupe, load_context, *extra_middleware)
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.stopping = False
+
+    def add_adapter(self, adapter: Adapter) -> None:
+        """Make a platform reachable for replies."""
+        self.adapters[adapter.platform] = adapter
+
+    async def start_adapters(self) -> None:
+        """Start every adapter, feeding this bot."""
+        for adapter in self.adapters.values():
+            await adapter.start(self.dispatch)
+            self._own_ids[adapter.platform] = adapter.user_id
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop intake, let in-flight events finish (or roll back unclaimed), then stop adapters."""
+        self.stopping = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            log.warning("%d event(s) still running at shutdown; their transactions roll back "
+                        "and they will be handled again on redelivery", self._inflight)
+        for adapter in self.adapters.values():
+            await adapter.stop()
+
+    async def dispatch(self, event: Event) -> None:
+        """Handle one event; never raises (a failing handler must not stop an adapter's loop)."""
+        if self.stopping:
+            log.info("shutting down: leaving %s for redelivery", event.event_id)
+            return
+        self._own_ids.update({p: a.user_id for p, a in self.adapters.items()})
+        self._inflight += 1
+        self._idle.clear()
+        try:
+            outbox = await self._run(event)
+            for reply in outbox:
+                await self.send(event.platform, reply)
+        except Exception:
+            log.exception("event %s (%s) could not be handled", event.event_id, type(event).__name__)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+    async def send(self, platform: str, reply: Reply) -> SentRef | None:
+        """Deliver a reply through its platform's adapter; failures are logged, not raised."""
+        adapter = self.adapters.get(platform)
+        if adapter is None:
+            log.error("no adapter for platform %r; reply dropped: %r", platform, reply)
+            return None
+        try:
+            return await adapter.send(reply)
+        except AdapterError:
+            log.exception("could not deliver %s on %s", type(reply).__name__, platform)
+            return None
+
+    async def _send_now(self, platform: str, reply: Reply) -> SentRef:
+        adapter = self.adapters[platform]
+        return await adapter.send(reply)
+
+    async def _run(self, event: Event) -> list[Reply]:
+        async with self.db.session() as session:
+            ctx = Context(event=event, session=session, config=self.config, send_now_fn=self._send_now,
+                          commands=tuple(self.router.specs))
+            try:
+                await self._chain(ctx, list(self.middleware))
+            except Duplicate:
+                log.debug("duplicate event %s ignored", event.event_id)
+                return []
+            return ctx.outbox
+
+    async def _chain(self, ctx: Context, middleware: list[Middleware]) -> None:
+        if middleware:
+            first, rest = middleware[0], middleware[1:]
+            await first(ctx, lambda: self._chain(ctx, rest))
+            return
+        try:
+            async with ctx.session.begin_nested():
+                await self._route(ctx)
+        except InputError as err:
+            ctx.outbox = [_input_answer(ctx, err, self.router)]
+        except Exception:
+            log.exception("handler failed for event %s (%s) in community %s", ctx.event.event_id,
+                          type(ctx.event).__name__, ctx.community.slug if ctx.community else "-")
+            await record_failure(ctx.session, ctx.event.event_id, ctx.event.platform)
+            ctx.outbox = []
+            ctx.reply_privately(ctx._(SORRY))
+
+    async def _route(self, ctx: Context) -> None:
+        event = ctx.event
+        if isinstance(event, ChoicePicked):
+            handler = self.router.choice_handler(event.key)
+            if handler is None:
+                log.warning("no handler for choice key %r", event.key)
+                return
+            await handler(ctx)
+            return
+        text = command_text(ctx)
+        deferred: InputError | None = None
+        if text is not None:
+            try:
+                ctx.command = self.router.parser.parse(text)
+            except InputError as err:
+                deferred = err
+            if ctx.command is None and deferred is None:
+                help_spec = self.router.spec("help")
+                ctx.command = None if help_spec is None else ParsedCommand(help_spec, "", ctx.locale)
+        for handler in self.router.handlers_for(event):
+            await handler(ctx)
+        if deferred is not None:
+            raise deferred
+        if ctx.command is not None:
+            authorise(ctx)
+            await self.router.commands[ctx.command.spec.key](ctx)
+
+
+def _input_answer(ctx: Context, err: InputError, router: Router) -> Reply:
+    """The member-facing reply to a bad input, in their language, with the right form."""
+    params: dict[str, object] = dict(err.params)
+    if "{usage}" in err.msgid:
+        spec = router.spec(err.usage_key) if err.usage_key else None
+        params["usage"] = spec.usage(ctx.locale, ctx._) if spec else "help"
+    ctx.outbox = []
+    ctx.reply(ctx._(err.msgid, **params))
+    return ctx.outbox[0]

@@ -1,0 +1,28 @@
+"""`help`: generated from the registered commands, in the member's language."""
+
+from __future__ import annotations
+
+from bot.commands import CommandSpec
+from bot.context import Context
+from bot.i18n import N_
+from bot.router import Router
+
+router = Router()
+
+HELP = CommandSpec(
+    key="help",
+    forms={"en": ("help", "commands", "?"), "fr": ("aide", "commandes")},
+    summary=N_("what I can do for you"),
+)
+
+
+@router.command(HELP)
+async def show_help(ctx: Context) -> None:
+    """List the commands this member may use, each with its usage and what it does."""
+    lines = [ctx._("Hi! I'm Steward, this community's helper. Here is what you can ask me:")]
+    for spec in ctx.commands:
+        if spec.role != "member" and spec.role not in ctx.roles and "coordinator" not in ctx.roles:
+            continue
+        lines.append(f"- `{spec.usage(ctx.locale, ctx._)}`: {ctx._(spec.summary)}")
+    lines.append(ctx._("In a channel, mention me or start with `!steward`; in a direct message, just type."))
+    ctx.reply("\n".join(lines))

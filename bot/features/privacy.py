@@ -1,0 +1,98 @@
+"""Privacy from day one: `opt out`, `opt in`, `forget me` (with confirmation) and `my data`."""
+
+from __future__ import annotations
+
+from bot.commands import CommandSpec
+from bot.context import Context
+from bot.events import ChoicePicked
+from bot.i18n import N_
+from bot.replies import AskChoice, Option
+from bot.router import Router
+from storage.members import members_of_person
+from storage.models import Community, Member
+from storage.privacy import forget_member, kept_data
+
+router = Router()
+
+OPT_OUT = CommandSpec(key="opt-out", summary=N_("stop me from indexing your messages or suggesting you"),
+                      forms={"en": ("opt out", "optout"), "fr": ("me désinscrire", "désinscription")})
+OPT_IN = CommandSpec(key="opt-in", summary=N_("let me index your messages and suggest you again"),
+                     forms={"en": ("opt in", "optin"), "fr": ("me réinscrire", "réinscription")})
+FORGET = CommandSpec(key="forget-me", summary=N_("delete everything I keep about you"),
+                     forms={"en": ("forget me",), "fr": ("oublie-moi", "oublie moi", "oubliez-moi")})
+MY_DATA = CommandSpec(key="my-data", summary=N_("see what I keep about you"),
+                      forms={"en": ("my data",), "fr": ("mes données",)})
+
+
+async def _memberships(ctx: Context) -> list[Member]:
+    return await members_of_person(ctx.session, ctx.event.platform, ctx.event.sender.id)
+
+
+@router.command(OPT_OUT)
+async def opt_out(ctx: Context) -> None:
+    """Stop indexing and suggesting the member, in every community Steward knows them in."""
+    mine = await _memberships(ctx)
+    if not mine and ctx.community is not None:
+        mine = [await ctx.ensure_member()]  # we must remember the choice itself
+    for member in mine:
+        member.opted_out = True
+    ctx.reply_privately(ctx._("Done: I won't index your messages or suggest you anymore. "
+                              "Say `opt in` to come back, or `forget me` to delete what I kept."))
+
+
+@router.command(OPT_IN)
+async def opt_in(ctx: Context) -> None:
+    """Welcome the member back."""
+    for member in await _memberships(ctx):
+        member.opted_out = False
+    ctx.reply_privately(ctx._("Welcome back! I'll index your messages again and may suggest you "
+                              "when someone asks about what you know."))
+
+
+@router.command(FORGET)
+async def forget_me(ctx: Context) -> None:
+    """Ask for confirmation first: forgetting cannot be undone."""
+    if not await _memberships(ctx):
+        ctx.reply_privately(ctx._("I keep nothing about you, so there is nothing to forget."))
+        return
+    ctx.send(AskChoice(
+        channel=ctx.event.channel, thread=ctx.event.thread, user=ctx.event.sender.id, key="forget:confirm",
+        text=ctx._("Forget you? I'll delete your messages, reactions and contributions and anonymise "
+                   "your profile, in every community. This cannot be undone."),
+        options=(Option(id="yes", label=ctx._("Yes, forget me")), Option(id="no", label=ctx._("Cancel"))),
+    ))
+
+
+@router.choice("forget")
+async def forget_confirmed(ctx: Context) -> None:
+    """Forget the person who picked "yes" (only the one asked can answer for themself)."""
+    if not isinstance(ctx.event, ChoicePicked) or ctx.event.option != "yes":
+        ctx.reply_privately(ctx._("OK, I forget nothing."))
+        return
+    for member in await _memberships(ctx):
+        await forget_member(ctx.session, member)
+    ctx.member = None
+    ctx.reply_privately(ctx._("Done: I've forgotten you. If you talk to me again I'll start afresh; "
+                              "say `opt out` first if you'd rather I keep nothing at all."))
+
+
+@router.command(MY_DATA)
+async def my_data(ctx: Context) -> None:
+    """Show, per community, everything kept about the member."""
+    mine = await _memberships(ctx)
+    if not mine:
+        ctx.reply_privately(ctx._("I keep nothing about you."))
+        return
+    lines = [ctx._("Here is what I keep about you:")]
+    for member in mine:
+        kept = await kept_data(ctx.session, member)
+        community = await ctx.session.get(Community, member.community_id)
+        slug = community.slug if community else "?"
+        status = ctx._("opted out") if kept.opted_out else ctx._("indexed")
+        lines.append(ctx._(
+            "- **{community}**: name “{name}”, language {locale}, time zone {tz}, {status}; "
+            "{messages} messages, {reactions} reactions, {contributions} contributions",
+            community=slug, name=kept.display_name or "-", locale=kept.locale or "-", tz=kept.timezone or "-",
+            status=status, messages=kept.messages, reactions=kept.reactions, contributions=kept.contributions))
+    lines.append(ctx._("Say `forget me` to delete all of it, or `opt out` to stop me from indexing you."))
+    ctx.reply_privately("\n".join(lines))

@@ -1,0 +1,61 @@
+"""English and French, from a standard gettext catalogue (bot/locale/<lang>.po).
+
+Catalogues are compiled in memory from the .po files when first needed, so the repository holds no
+binary .mo files that could drift from their sources. Messages use `{name}` placeholders, filled in
+after translation so translators can move them.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot.types import SUPPORTED_LOCALES
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DEFAULT_LOCALE = "en"
+
+Translate = Callable[..., str]
+
+
+def N_(msgid: str) -> str:
+    """Mark a message for extraction without translating it yet."""
+    return msgid
+
+
+@cache
+def _catalogue(locale: str) -> gettext.NullTranslations:
+    path = LOCALE_DIR / f"{locale}.po"
+    if locale == DEFAULT_LOCALE or not path.exists():
+        return gettext.NullTranslations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def normalise_locale(value: str | None) -> str | None:
+    """`fr_CA`, `fr-FR`, `FR` → `fr`; None when Steward does not speak it."""
+    if not value:
+        return None
+    lang = value.replace("-", "_").split("_")[0].lower()
+    return lang if lang in SUPPORTED_LOCALES else None
+
+
+def translator(locale: str) -> Translate:
+    """A function translating a msgid into `locale` and filling its `{placeholders}`."""
+    catalogue = _catalogue(normalise_locale(locale) or DEFAULT_LOCALE)
+
+    def translate(msgid: str, /, **params: object) -> str:
+        text = catalogue.gettext(msgid)
+        return text.format(**params) if params else text
+
+    return translate

@@ -1,0 +1,110 @@
+"""The middleware every event passes through before its handlers.
+
+Each is a plain `async def mw(ctx, call_next)`: it may stop the event by not calling `call_next`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from bot.context import Context
+from bot.errors import InputError
+from bot.events import ChoicePicked, CommandInvoked, MessagePosted
+from bot.i18n import N_, normalise_locale
+from storage import communities, members
+from storage.models import Community
+from storage.processed import claim_event
+
+CallNext = Callable[[], Awaitable[None]]
+Middleware = Callable[[Context, CallNext], Awaitable[None]]
+
+
+class Duplicate(Exception):
+    """Raised to stop an event seen before; the core swallows it silently."""
+
+
+def ignore_own(own_ids: Mapping[str, str | None]) -> Middleware:
+    """Stop events caused by Steward itself (its own posts echo back on every platform)."""
+
+    async def mw(ctx: Context, call_next: CallNext) -> None:
+        sender = ctx.event.sender
+        if sender.id == own_ids.get(ctx.event.platform) or (sender.is_bot and not isinstance(
+                ctx.event, CommandInvoked | ChoicePicked)):
+            return
+        await call_next()
+
+    return mw
+
+
+async def dedupe(ctx: Context, call_next: CallNext) -> None:
+    """Claim the event id in this transaction; a second delivery, even after a restart, stops here."""
+    if not await claim_event(ctx.session, ctx.event.event_id, ctx.event.platform):
+        raise Duplicate(ctx.event.event_id)
+    await call_next()
+
+
+async def load_context(ctx: Context, call_next: CallNext) -> None:
+    """Resolve the community, the member (if Steward keeps one), their language and their roles."""
+    event, session = ctx.event, ctx.session
+    community = None
+    if event.community:
+        community = await communities.get_community(session, event.community)
+    if community is None and event.channel:
+        channel = await communities.find_channel(session, event.platform, event.channel)
+        if channel is not None:
+            community = await session.get(Community, channel.community_id)
+    if community is None and event.is_direct:
+        mine = await members.members_of_person(session, event.platform, event.sender.id)
+        if mine:
+            community = await session.get(Community, mine[0].community_id)
+        elif len(ctx.config.communities) == 1:
+            community = await communities.get_community(session, ctx.config.communities[0].slug)
+    ctx.community = community
+    if community is not None and community.id is not None:
+        ctx.community_config = ctx.config.community(community.slug)
+        ctx.member = await members.find_member(session, community.id, event.platform, event.sender.id)
+    ctx.locale = (
+        (ctx.member.locale if ctx.member else None)
+        or normalise_locale(event.sender.locale)
+        or (community.locale if community else None)
+        or ctx.config.locale
+    )
+    ctx.roles = _roles(ctx)
+    await call_next()
+
+
+def _roles(ctx: Context) -> frozenset[str]:
+    ref = f"{ctx.event.platform}:{ctx.event.sender.id}"
+    roles = {"member"}
+    cc = ctx.community_config
+    if cc is not None:
+        if ref in cc.coordinators:
+            roles.add("coordinator")
+        if ref in cc.sponsors:
+            roles.add("sponsor")
+    elif ctx.event.platform == "console":
+        roles.add("coordinator")  # the person at the terminal runs their own local Steward
+    return frozenset(roles)
+
+
+def authorise(ctx: Context) -> None:
+    """Refuse a coordinator or sponsor command to anyone else, kindly."""
+    if ctx.command is None:
+        return
+    role = ctx.command.spec.role
+    if role == "member" or role in ctx.roles or "coordinator" in ctx.roles:
+        return
+    if role == "coordinator":
+        raise InputError(N_("Only this community's coordinators can do that. "
+                            "Ask one of them, or say `help` to see what you can do."))
+    raise InputError(N_("Only this community's sponsors and coordinators can do that."))
+
+
+def command_text(ctx: Context) -> str | None:
+    """The text to parse as a command, or None when the event is not addressed to Steward."""
+    event = ctx.event
+    if isinstance(event, MessagePosted) and (event.addressed or event.is_direct):
+        return event.command_text or event.text
+    if isinstance(event, CommandInvoked):
+        return event.text
+    return None

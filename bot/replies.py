@@ -1,0 +1,87 @@
+"""Platform-neutral reply intents: what features return and adapters render.
+
+Text uses a tiny markup every adapter can render: `**bold**`, `_italic_`, `` `code` ``,
+`[label](url)` links and lines starting with `- ` as a list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.types import ChannelId, MessageId, Platform, PlatformUserId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Post:
+    """A message in a channel."""
+
+    channel: ChannelId
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyInThread:
+    """A reply in the thread rooted at `thread`."""
+
+    channel: ChannelId
+    thread: MessageId
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectMessage:
+    """A private conversation between Steward and one member."""
+
+    user: PlatformUserId
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ephemeral:
+    """An answer only `user` sees; adapters without ephemeral messages fall back to a DM."""
+
+    channel: ChannelId
+    user: PlatformUserId
+    text: str
+    thread: MessageId | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Option:
+    """One answer of a choice question: `id` comes back in `ChoicePicked.option`."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskChoice:
+    """A question answered with one tap (buttons, a poll, numbered reactions)."""
+
+    channel: ChannelId
+    text: str
+    options: tuple[Option, ...]
+    key: str
+    thread: MessageId | None = None
+    user: PlatformUserId | None = None  # set: only this member is asked (a DM or ephemeral prompt)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class React:
+    """Steward adds an emoji reaction to a message."""
+
+    channel: ChannelId
+    message_id: MessageId
+    emoji: str
+
+
+Reply = Post | ReplyInThread | DirectMessage | Ephemeral | AskChoice | React
+
+
+@dataclass(frozen=True, slots=True)
+class SentRef:
+    """Where a reply landed, so features can link to it or thread under it later."""
+
+    platform: Platform
+    channel: ChannelId
+    message_id: MessageId | None

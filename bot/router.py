@@ -1,0 +1,91 @@
+"""Where features register: commands, event handlers and choice answers.
+
+Matching (which handler?) stays separate from handling (what to do?): the router only answers
+lookups; `bot.core.Steward` runs what it finds inside one transaction per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from bot.commands import CommandParser, CommandSpec
+from bot.events import Event
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+Handler = Callable[["Context"], Awaitable[None]]
+H = TypeVar("H", bound=Handler)
+
+
+class Router:
+    """A registry of handlers; several routers (one per feature) are merged with `include`."""
+
+    def __init__(self) -> None:
+        self.specs: list[CommandSpec] = []
+        self.commands: dict[str, Handler] = {}
+        self.events: dict[type[Event], list[Handler]] = {}
+        self.choices: dict[str, Handler] = {}
+        self._parser: CommandParser | None = None
+
+    def command(self, spec: CommandSpec) -> Callable[[H], H]:
+        """Register the handler of a command."""
+
+        def register(handler: H) -> H:
+            if spec.key in self.commands:
+                raise ValueError(f"command {spec.key!r} registered twice")
+            self.specs.append(spec)
+            self.commands[spec.key] = handler
+            self._parser = None
+            return handler
+
+        return register
+
+    def on(self, event_type: type[Event]) -> Callable[[H], H]:
+        """Register a handler run for every event of `event_type` (in registration order)."""
+
+        def register(handler: H) -> H:
+            self.events.setdefault(event_type, []).append(handler)
+            return handler
+
+        return register
+
+    def choice(self, prefix: str) -> Callable[[H], H]:
+        """Register the handler of answers to choice questions whose key starts with `prefix:`."""
+
+        def register(handler: H) -> H:
+            if prefix in self.choices:
+                raise ValueError(f"choice prefix {prefix!r} registered twice")
+            self.choices[prefix] = handler
+            return handler
+
+        return register
+
+    def include(self, other: Router) -> None:
+        """Merge another router's registrations into this one."""
+        for spec in other.specs:
+            self.command(spec)(other.commands[spec.key])
+        for event_type, handlers in other.events.items():
+            self.events.setdefault(event_type, []).extend(handlers)
+        for prefix, handler in other.choices.items():
+            self.choice(prefix)(handler)
+
+    @property
+    def parser(self) -> CommandParser:
+        """The parser over every registered command (rebuilt when commands change)."""
+        if self._parser is None:
+            self._parser = CommandParser(self.specs)
+        return self._parser
+
+    def spec(self, key: str) -> CommandSpec | None:
+        """The spec registered under `key`."""
+        return next((s for s in self.specs if s.key == key), None)
+
+    def handlers_for(self, event: Event) -> list[Handler]:
+        """Event handlers registered for the event's type."""
+        return list(self.events.get(type(event), []))
+
+    def choice_handler(self, key: str) -> Handler | None:
+        """The handler for a choice key such as `forget:42`."""
+        return self.choices.get(key.split(":", 1)[0])

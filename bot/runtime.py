@@ -1,0 +1,55 @@
+"""Assembling and running Steward: database, router, adapters, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from bot.config import Config
+from bot.core import Steward
+from bot.features import build_router
+from storage.communities import ensure_channel, ensure_community
+from storage.db import database_from_env
+
+log = logging.getLogger(__name__)
+
+
+async def open_steward(config: Config) -> Steward:
+    """A Steward on the configured database, migrated, with configured communities and channels synced."""
+    db = database_from_env(config.data_dir)
+    await db.upgrade()
+    steward = Steward(db, config, build_router())
+    await sync_communities(steward)
+    return steward
+
+
+async def sync_communities(steward: Steward) -> None:
+    """Create or update the configured communities and attach their channels."""
+    async with steward.db.session() as session:
+        for cc in steward.config.communities:
+            community = await ensure_community(session, cc.slug, name=cc.name, locale=cc.locale,
+                                               timezone=cc.timezone, founded_on=cc.founded)
+            for ref in cc.channels:
+                platform, _, platform_id = ref.partition(":")
+                await ensure_channel(session, community, platform, platform_id)
+
+
+async def ensure_local_community(steward: Steward, slug: str) -> None:
+    """Create a community for the terminal chat if it does not exist yet."""
+    async with steward.db.session() as session:
+        cc = steward.config.community(slug)
+        if cc is None:
+            await ensure_community(session, slug, locale=steward.config.locale, timezone=steward.config.timezone)
+
+
+async def wait_for_shutdown_signal() -> None:
+    """Return when SIGTERM or SIGINT arrives."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutdown signal received: finishing in-flight work")

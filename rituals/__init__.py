@@ -1,0 +1,1 @@
+"""Scheduled rhythms of a community (meetups, reminders, renewal moments), on APScheduler 3."""

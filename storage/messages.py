@@ -1,0 +1,80 @@
+"""Queries on messages and reactions: the community's searchable memory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Message, Reaction
+
+
+async def find_message(session: AsyncSession, community_id: int, platform_id: str) -> Message | None:
+    """The stored message with this platform id, if any."""
+    stmt = select(Message).where(Message.community_id == community_id, Message.platform_id == platform_id)
+    return (await session.exec(stmt)).first()
+
+
+async def store_message(session: AsyncSession, *, community_id: int, channel_id: int, author_id: int,
+                        platform_id: str, text: str, posted_at: datetime,
+                        thread_id: str | None = None) -> tuple[Message, bool]:
+    """Store a message once; returns it and whether it is new (a replayed event adds nothing)."""
+    existing = await find_message(session, community_id, platform_id)
+    if existing is not None:
+        return existing, False
+    root = thread_id if thread_id and thread_id != platform_id else None
+    message = Message(community_id=community_id, channel_id=channel_id, author_id=author_id,
+                      platform_id=platform_id, thread_id=root, text=text, posted_at=posted_at)
+    session.add(message)
+    await session.flush()
+    return message, True
+
+
+async def edit_message(session: AsyncSession, community_id: int, platform_id: str, text: str,
+                       at: datetime) -> Message | None:
+    """Apply an edit; None when the message is unknown (not indexed)."""
+    message = await find_message(session, community_id, platform_id)
+    if message is not None:
+        message.text, message.edited_at = text, at
+    return message
+
+
+async def delete_message(session: AsyncSession, community_id: int, platform_id: str) -> bool:
+    """Delete a message and its reactions; False when it was unknown."""
+    message = await find_message(session, community_id, platform_id)
+    if message is None:
+        return False
+    await session.exec(delete(Reaction).where(col(Reaction.message_id) == message.id))
+    await session.delete(message)
+    return True
+
+
+async def add_reaction(session: AsyncSession, message_id: int, member_id: int, emoji: str,
+                       at: datetime) -> bool:
+    """Record a reaction once; False when it was already there."""
+    stmt = select(Reaction).where(Reaction.message_id == message_id, Reaction.member_id == member_id,
+                                  Reaction.emoji == emoji)
+    if (await session.exec(stmt)).first() is not None:
+        return False
+    session.add(Reaction(message_id=message_id, member_id=member_id, emoji=emoji, at=at))
+    await session.flush()
+    return True
+
+
+async def remove_reaction(session: AsyncSession, message_id: int, member_id: int, emoji: str) -> bool:
+    """Forget a reaction; False when there was none."""
+    stmt = select(Reaction).where(Reaction.message_id == message_id, Reaction.member_id == member_id,
+                                  Reaction.emoji == emoji)
+    reaction = (await session.exec(stmt)).first()
+    if reaction is None:
+        return False
+    await session.delete(reaction)
+    return True
+
+
+async def count_messages(session: AsyncSession, community_id: int) -> int:
+    """How many messages a community has indexed."""
+    stmt = select(func.count()).select_from(Message).where(Message.community_id == community_id)
+    return int((await session.exec(stmt)).one())

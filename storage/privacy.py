@@ -1,0 +1,74 @@
+"""What Steward keeps about a person, and forgetting it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Table, delete, func
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Contribution, Member, Message, Reaction
+from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class KeptData:
+    """A summary of what is stored about one membership."""
+
+    community_id: int
+    display_name: str
+    locale: str | None
+    timezone: str | None
+    opted_out: bool
+    messages: int
+    reactions: int
+    contributions: int
+
+
+async def kept_data(session: AsyncSession, member: Member) -> KeptData:
+    """Counts of the main rows tied to `member`."""
+    assert member.id is not None
+
+    async def count(stmt: object) -> int:
+        return int((await session.exec(stmt)).one())  # type: ignore[call-overload]
+
+    mid = member.id
+    return KeptData(
+        community_id=member.community_id, display_name=member.display_name, locale=member.locale,
+        timezone=member.timezone, opted_out=member.opted_out,
+        messages=await count(select(func.count()).select_from(Message).where(col(Message.author_id) == mid)),
+        reactions=await count(select(func.count()).select_from(Reaction).where(col(Reaction.member_id) == mid)),
+        contributions=await count(
+            select(func.count()).select_from(Contribution).where(col(Contribution.member_id) == mid)),
+    )
+
+
+def member_references() -> list[tuple[Table, str]]:
+    """Every (table, column) pointing at member.id, children first, so new feature tables are covered."""
+    refs: list[tuple[Table, str]] = []
+    for table in reversed(SQLModel.metadata.sorted_tables):
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "member" and fk.column.name == "id":
+                refs.append((table, fk.parent.name))
+    return refs
+
+
+async def forget_member(session: AsyncSession, member: Member) -> None:
+    """Delete every row that references the member; anonymise the member row itself.
+
+    The row stays (so counts such as anonymous survey turnout stay right) but no longer names anyone:
+    the platform id becomes a random token, so the person starts afresh if they come back.
+    """
+    mine = select(Message.id).where(col(Message.author_id) == member.id)
+    await session.exec(delete(Reaction).where(col(Reaction.message_id).in_(mine)))
+    await session.exec(delete(Contribution).where(col(Contribution.message_id).in_(mine)))
+    for table, column in member_references():
+        await session.exec(delete(table).where(table.c[column] == member.id))
+    member.platform_user_id = f"forgotten:{uuid.uuid4().hex}"
+    member.display_name = ""
+    member.timezone = member.locale = None
+    member.opted_out = True
+    member.forgotten_at = utcnow()
+    await session.flush()
