@@ -151,6 +151,8 @@ class Steward:
                 ctx.command = self.router.parser.parse(text)
             except InputError as err:
                 deferred = err
+            if ctx.command is not None and not (ctx.member and ctx.member.locale) and not event.sender.locale:
+                ctx.locale = ctx.command.locale  # no stated preference: answer in the language they typed
             if ctx.command is None and deferred is None:
                 help_spec = self.router.spec("help")
                 ctx.command = None if help_spec is None else ParsedCommand(help_spec, "", ctx.locale)

@@ -48,8 +48,14 @@ async def wait_for_shutdown_signal() -> None:
     """Return when SIGTERM or SIGINT arrives."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("shutdown signal received: finishing in-flight work")
+    try:
+        await stop.wait()
+        log.info("shutdown signal received: finishing in-flight work")
+    finally:
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)

@@ -1,0 +1,90 @@
+"""The `steward` command line, run as a real process (the README's first command does the same)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import __version__
+from tests.conftest import BACKEND, create_pg_database, drop_pg_database
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    environment["STEWARD_DATA_DIR"] = str(tmp_path / "data")
+    if BACKEND == "postgres":
+        url = create_pg_database("steward_cli")
+        environment["STEWARD_DATABASE_URL"] = url.replace("+asyncpg", "")
+        yield environment
+        drop_pg_database(url)
+    else:
+        yield environment
+
+
+def steward(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+
+
+def test_version_and_help(env: dict[str, str]) -> None:
+    assert steward(env, "--version").stdout.strip() == f"steward {__version__}"
+    out = steward(env, "--help").stdout
+    for sub in ("chat", "demo", "run", "db"):
+        assert sub in out
+
+
+def test_demo_session_from_the_readme(env: dict[str, str]) -> None:
+    """help in English; after `language fr`, `aide` in French; `forget me` then `my data` keeps nothing."""
+    session = "help\nlanguage fr\naide\nqui connaît helm ?\noublie-moi\n1\nmes données\nquit\n"
+    result = steward(env, "demo", stdin=session)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Demo community created." in out
+    assert "Here is what you can ask me" in out
+    assert "Voici ce que vous pouvez me demander" in out
+    assert out.rstrip().endswith("Je ne garde rien sur vous.\nyou>")
+    again = steward(env, "demo", stdin="my data\n")
+    assert "Demo community found." in again.stdout and "I keep nothing about you." in again.stdout
+
+
+def test_chat_remembers_between_runs(env: dict[str, str]) -> None:
+    steward(env, "chat", "--as", "zoe", "--community", "guild", stdin="langue fr\n")
+    result = steward(env, "chat", "--as", "zoe", "--community", "guild", stdin="help\n")
+    assert "Bonjour" in result.stdout
+
+
+def test_db_upgrade(env: dict[str, str]) -> None:
+    result = steward(env, "db", "upgrade")
+    assert result.returncode == 0 and "database up to date" in result.stdout
+
+
+def test_run_without_adapters_explains_what_to_configure(env: dict[str, str]) -> None:
+    result = steward(env, "run")
+    assert result.returncode == 2
+    assert "[slack]" in result.stderr and "[matrix]" in result.stderr and "steward demo" in result.stderr
+
+
+def test_bad_config_is_refused_naming_the_key(env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[steward]\nlocale = "klingon"\n', encoding="utf-8")
+    result = steward(env, "run", "--config", str(config))
+    assert result.returncode == 2
+    assert "steward.locale" in result.stderr and "klingon" in result.stderr and '"fr"' in result.stderr
+
+
+def test_bad_database_url_is_explained(env: dict[str, str]) -> None:
+    result = steward({**env, "STEWARD_DATABASE_URL": "mysql://nope"}, "db", "upgrade")
+    assert result.returncode == 2 and "sqlite and postgresql" in result.stderr
+    result = steward({**env, "STEWARD_DATABASE_URL": "::not a url::"}, "db", "upgrade")
+    assert result.returncode == 2 and "postgresql://" in result.stderr
+
+
+def test_unknown_subcommand(env: dict[str, str]) -> None:
+    result = steward(env, "dance")
+    assert result.returncode == 2 and "invalid choice" in result.stderr

@@ -1,0 +1,56 @@
+"""The terminal chat, driven line by line as a person would type."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+from adapters.console.adapter import ConsoleAdapter
+from adapters.console.render import render_text
+from bot.config import Config
+from bot.core import Steward
+from bot.features import build_router
+from bot.runtime import ensure_local_community
+from storage.db import Database
+
+
+def _script(lines: list[str]) -> Iterator[str]:
+    yield from lines
+    raise EOFError
+
+
+async def _chat(db: Database, config: Config, lines: list[str], user: str = "ana") -> str:
+    steward = Steward(db, config, build_router())
+    await ensure_local_community(steward, "demo")
+    script, out = _script(lines), io.StringIO()
+    console = ConsoleAdapter("demo", user, read_line=lambda _prompt: next(script), out=out)
+    steward.add_adapter(console)
+    await steward.start_adapters()
+    await console.run()
+    await steward.stop()
+    return out.getvalue()
+
+
+async def test_session_in_english_then_french_then_forgotten(db: Database, config: Config) -> None:
+    output = await _chat(db, config, ["help", "language fr", "aide", "forget me", "1", "my data"])
+    assert "Here is what you can ask me" in output
+    assert "Voici ce que vous pouvez me demander" in output
+    assert "1. Oui, oubliez-moi" in output
+    assert output.rstrip().endswith("I keep nothing about you.")
+
+
+async def test_a_second_run_remembers(db: Database, config: Config) -> None:
+    await _chat(db, config, ["language fr"])
+    output = await _chat(db, config, ["help", "quit", "never read"])
+    assert "Bonjour" in output and "never read" not in output
+
+
+async def test_choice_can_be_answered_by_label_and_other_text_is_a_new_message(db: Database, config: Config) -> None:
+    output = await _chat(db, config, ["language fr", "forget me", "help", "oublie-moi", "annuler"])
+    assert output.count("Vous oublier ?") == 2
+    assert "D'accord, je n'oublie rien." in output
+
+
+def test_markup_rendering() -> None:
+    assert render_text("**bold** and [docs](https://x.test)", color=False) == "bold and docs <https://x.test>"
+    assert "\x1b[1m" in render_text("**bold**", color=True)
