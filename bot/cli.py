@@ -13,7 +13,7 @@ from pathlib import Path
 from bot import __version__
 from bot.config import Config, load_config
 from bot.core import Steward
-from bot.errors import ConfigError, StewardError
+from bot.errors import ConfigError, InputError, StewardError
 from storage.db import DatabaseUrlError
 
 log = logging.getLogger("steward")
@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", parents=[common], help="create the demo community if absent, then chat")
     demo.add_argument("--as", dest="user", default="you", help="your member name (try ana or bruno)")
     sub.add_parser("run", parents=[common], help="start the adapters the config enables")
+    imp = sub.add_parser("import", parents=[common], help="import a community's history")
+    imp_sub = imp.add_subparsers(dest="import_kind", metavar="KIND")
+    imp_sub.required = True
+    slack = imp_sub.add_parser("slack-export", parents=[common], help="a Slack workspace export (folder or .zip)")
+    slack.add_argument("path", type=Path, help="the export folder or .zip")
+    slack.add_argument("--community", required=True, help="community to import into (created if absent)")
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.required = True
@@ -49,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         logging.getLogger().setLevel(logging.DEBUG if args.verbose else config.log_level)
+        logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
         if args.command in ("chat", "demo"):
             logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.ERROR)
         return asyncio.run(_run(args, config))
@@ -56,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"steward: configuration refused: {err}", file=sys.stderr)
         return 2
     except DatabaseUrlError as err:
+        print(f"steward: {err}", file=sys.stderr)
+        return 2
+    except InputError as err:
         print(f"steward: {err}", file=sys.stderr)
         return 2
     except StewardError as err:
@@ -72,6 +82,12 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
     try:
         if args.command == "db":
             print(f"database up to date: {steward.db.engine.url.render_as_string(hide_password=True)}")
+            return 0
+        if args.command == "import":
+            from bot.cli_import import describe, import_slack_export
+
+            summary = await import_slack_export(steward.db, args.path, args.community)
+            print(describe(summary, args.community))
             return 0
         if args.command == "demo":
             from bot.demo import ensure_demo
