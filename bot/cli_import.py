@@ -12,7 +12,8 @@ from bot.importer import HistoryImport, ImportSummary
 from storage.db import Database
 
 
-async def import_slack_export(db: Database, path: Path, community: str, *, progress: bool | None = None) -> ImportSummary:
+async def import_slack_export(db: Database, path: Path, community: str, *,
+                              progress: bool | None = None) -> ImportSummary:
     """Stream a Slack export into the community; returns the summary (skipped files included)."""
     export = SlackExport.open(path)
     try:

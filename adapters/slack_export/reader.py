@@ -69,7 +69,7 @@ class SlackExport:
         for raw in self._list("users.json"):
             if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
                 continue
-            profile = raw.get("profile") if isinstance(raw.get("profile"), dict) else {}
+            profile = raw["profile"] if isinstance(raw.get("profile"), dict) else {}
             name = (profile.get("display_name") or profile.get("real_name") or raw.get("real_name")
                     or raw.get("name") or raw["id"])
             yield HistoryUser(id=raw["id"], display_name=str(name)[:200], timezone=raw.get("tz") or None,
