@@ -18,10 +18,12 @@ from bot.errors import Msgid
 from bot.events import ChoicePicked, CommandInvoked, Event, MessagePosted
 from bot.i18n import translator
 from bot.replies import DirectMessage, Ephemeral, Post, Reply, ReplyInThread, SentRef
+from bot.services import Services
 from storage.members import ensure_member
 from storage.models import Community, Member
 
 SendNow = Callable[[str, Reply], Awaitable[SentRef]]
+AfterCommit = Callable[[], None]
 
 
 @dataclass
@@ -40,6 +42,8 @@ class Context:
     command: ParsedCommand | None = None
     commands: tuple[CommandSpec, ...] = ()
     outbox: list[Reply] = field(default_factory=list)
+    services: Services | None = None
+    after_commit_hooks: list[AfterCommit] = field(default_factory=list)
 
     def _(self, msgid: str, /, **params: object) -> str:
         """Translate `msgid` into the member's language and fill its placeholders."""
@@ -69,6 +73,16 @@ class Context:
     def direct(self, user: str, text: str) -> None:
         """Queue a direct message to another member of the same platform."""
         self.outbox.append(DirectMessage(user=user, text=text))
+
+    def after_commit(self, hook: AfterCommit) -> None:
+        """Run `hook` once the event's transaction has committed (e.g. update an in-memory index)."""
+        self.after_commit_hooks.append(hook)
+
+    @property
+    def svc(self) -> Services:
+        """The running Steward's services."""
+        assert self.services is not None, "Context built without services"
+        return self.services
 
     async def send_now(self, reply: Reply) -> SentRef:
         """Deliver at once (inside the transaction) when the message id is needed immediately."""

@@ -27,6 +27,7 @@ from bot.middleware import (
 )
 from bot.replies import Reply, SentRef
 from bot.router import Router
+from bot.services import Services
 from storage.db import Database
 from storage.processed import record_failure
 
@@ -42,6 +43,7 @@ class Steward:
     def __init__(self, db: Database, config: Config, router: Router,
                  extra_middleware: tuple[Middleware, ...] = ()) -> None:
         self.db, self.config, self.router = db, config, router
+        self.services = Services.for_database(db)
         self.adapters: dict[str, Adapter] = {}
         self._own_ids: dict[str, str | None] = {}
         self.middleware: tuple[Middleware, ...] = (
@@ -103,6 +105,11 @@ class Steward:
             log.exception("could not deliver %s on %s", type(reply).__name__, platform)
             return None
 
+    async def deliver(self, outgoing: list[tuple[str, Reply]]) -> None:
+        """Send replies produced outside an event (scheduled jobs), each on its platform."""
+        for platform, reply in outgoing:
+            await self.send(platform, reply)
+
     async def _send_now(self, platform: str, reply: Reply) -> SentRef:
         adapter = self.adapters[platform]
         return await adapter.send(reply)
@@ -110,13 +117,18 @@ class Steward:
     async def _run(self, event: Event) -> list[Reply]:
         async with self.db.session() as session:
             ctx = Context(event=event, session=session, config=self.config, send_now_fn=self._send_now,
-                          commands=tuple(self.router.specs))
+                          commands=tuple(self.router.specs), services=self.services)
             try:
                 await self._chain(ctx, list(self.middleware))
             except Duplicate:
                 log.debug("duplicate event %s ignored", event.event_id)
                 return []
-            return ctx.outbox
+        for hook in ctx.after_commit_hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("after-commit hook failed for event %s", event.event_id)
+        return ctx.outbox
 
     async def _chain(self, ctx: Context, middleware: list[Middleware]) -> None:
         if middleware:
@@ -127,11 +139,13 @@ class Steward:
             async with ctx.session.begin_nested():
                 await self._route(ctx)
         except InputError as err:
+            ctx.after_commit_hooks.clear()
             ctx.outbox = [_input_answer(ctx, err, self.router)]
         except Exception:
             log.exception("handler failed for event %s (%s) in community %s", ctx.event.event_id,
                           type(ctx.event).__name__, ctx.community.slug if ctx.community else "-")
             await record_failure(ctx.session, ctx.event.event_id, ctx.event.platform)
+            ctx.after_commit_hooks.clear()
             ctx.outbox = []
             ctx.reply_privately(ctx._(SORRY))
 

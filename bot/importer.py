@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -50,6 +51,7 @@ class HistoryImport:
         self._channels: dict[str, int] = {}
         self._opted_out: set[int] = set()
         self._pending: list[HistoryMessage] = []
+        self._writer: asyncio.Task[None] | None = None
         self._started = time.perf_counter()
 
     async def begin(self, users: Iterable[HistoryUser], channels: Iterable[HistoryChannel]) -> None:
@@ -73,26 +75,41 @@ class HistoryImport:
         self.summary.messages_seen += len(messages)
         self._pending.extend(messages)
         if len(self._pending) >= BATCH:
-            await self.flush()
+            await self._flush_in_background()
+
+    async def _flush_in_background(self) -> None:
+        # The database works in its driver's thread while we parse the next files: wait for the
+        # previous batch only when the next one is ready (at most one batch in flight).
+        await self._wait_for_writer()
+        batch, self._pending = self._pending, []
+        self._writer = asyncio.create_task(self._write(batch))
+
+    async def _wait_for_writer(self) -> None:
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            await writer
 
     async def flush(self) -> None:
-        """Store the queued messages and their reactions in one transaction."""
-        messages, self._pending = self._pending, []
+        """Store everything queued, and wait until it is committed."""
+        await self._wait_for_writer()
+        batch, self._pending = self._pending, []
+        await self._write(batch)
+
+    async def _write(self, messages: list[HistoryMessage]) -> None:
+        """Store messages and their reactions in one transaction."""
         if not messages:
             return
         async with self.db.engine.begin() as conn:
             await self._ensure_people(conn, messages)
-            rows = []
+            rows: list[tuple[object, ...]] = []
             for m in messages:
                 author = self._members[m.user]
                 channel = self._channels.get(m.channel)
                 if author in self._opted_out or channel is None:
                     continue
-                rows.append({"community_id": self._community_id, "channel_id": channel, "author_id": author,
-                             "platform_id": m.id, "thread_id": m.thread, "text": m.text, "posted_at": m.at})
-            inserted = await bulk.insert_messages(conn, rows)
-            reactions = [{"message_id": inserted[m.id], "member_id": self._members[user], "emoji": emoji,
-                          "at": m.at}
+                rows.append((self._community_id, channel, author, m.id, m.thread, m.text, m.at))
+            inserted = await bulk.insert_messages(conn, self._community_id, rows)
+            reactions = [(inserted[m.id], self._members[user], emoji, m.at)
                          for m in messages if m.id in inserted
                          for emoji, users in m.reactions for user in dict.fromkeys(users)]
             await bulk.insert_reactions(conn, reactions)

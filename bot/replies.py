@@ -85,3 +85,19 @@ class SentRef:
     platform: Platform
     channel: ChannelId
     message_id: MessageId | None
+
+
+LINK_SCHEME = "steward://message/"
+
+
+def message_link(channel: ChannelId, message_id: MessageId) -> str:
+    """A neutral link to a message; each adapter renders it as its platform's permalink."""
+    return f"{LINK_SCHEME}{channel}/{message_id}"
+
+
+def parse_message_link(url: str) -> tuple[ChannelId, MessageId] | None:
+    """(channel, message id) of a neutral message link, else None."""
+    if not url.startswith(LINK_SCHEME):
+        return None
+    channel, _, message_id = url[len(LINK_SCHEME):].rpartition("/")
+    return (channel, message_id) if channel and message_id else None

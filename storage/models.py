@@ -56,6 +56,8 @@ class Member(SQLModel, table=True):
     joined_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     left_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     forgotten_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    away_until: date | None = None  # not asked to help before this date
+    weekly_cap: int | None = None  # routed questions per week; None: the community's default
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
@@ -132,3 +134,53 @@ class AdapterState(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=100)
     value: str = Field(default="", sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class DeclaredTopic(SQLModel, table=True):
+    """A topic a member says they know about ("I know about terraform, helm")."""
+
+    __tablename__ = "declared_topic"
+    __table_args__ = (UniqueConstraint("member_id", "topic"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"),
+                                            nullable=False, index=True))
+    topic: str = Field(max_length=100)
+    declared_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class Question(SQLModel, table=True):
+    """A "who knows about X?" question Steward routed, followed until someone answers it."""
+
+    __table_args__ = (Index("ix_question_open", "status", "next_step_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               nullable=False))
+    asker_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
+    platform: str = Field(max_length=16)
+    channel: str = Field(max_length=255)
+    thread: str = Field(max_length=255)  # the thread where the question lives (and answers arrive)
+    is_direct: bool = False
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default="open", max_length=16)  # open | answered | escalated | closed
+    round: int = 0  # 0: first suggestions; 1: next candidates asked; 2: coordinators told
+    asked_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    next_step_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    answered_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    answered_by: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True))
+
+
+class RoutingRequest(SQLModel, table=True):
+    """One expert suggested for (and perhaps asked about) a question: the basis of the weekly cap."""
+
+    __tablename__ = "routing_request"
+    __table_args__ = (UniqueConstraint("question_id", "member_id"), Index("ix_routing_request_member", "member_id",
+                                                                           "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(sa_column=Column(Integer, ForeignKey("question.id", ondelete="CASCADE"),
+                                              nullable=False))
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
+    round: int = 0
+    status: str = Field(default="suggested", max_length=16)  # suggested | asked
+    reason: str = Field(default="", max_length=500)
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())

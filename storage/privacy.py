@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Table, delete, func
+from sqlalchemy import Table, delete, func, update
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,13 +45,18 @@ async def kept_data(session: AsyncSession, member: Member) -> KeptData:
     )
 
 
-def member_references() -> list[tuple[Table, str]]:
-    """Every (table, column) pointing at member.id, children first, so new feature tables are covered."""
+def member_references(*, nullable: bool = False) -> list[tuple[Table, str]]:
+    """Every (table, column) pointing at member.id, children first, so new feature tables are covered.
+
+    With `nullable`, only the `ON DELETE SET NULL` references (rows that belong to someone else and
+    merely mention the member); without it, only the references whose rows belong to the member.
+    """
     refs: list[tuple[Table, str]] = []
     for table in reversed(SQLModel.metadata.sorted_tables):
         for fk in table.foreign_keys:
             if fk.column.table.name == "member" and fk.column.name == "id":
-                refs.append((table, fk.parent.name))
+                if (fk.ondelete == "SET NULL") == nullable:
+                    refs.append((table, fk.parent.name))
     return refs
 
 
@@ -64,11 +69,13 @@ async def forget_member(session: AsyncSession, member: Member) -> None:
     mine = select(Message.id).where(col(Message.author_id) == member.id)
     await session.exec(delete(Reaction).where(col(Reaction.message_id).in_(mine)))
     await session.exec(delete(Contribution).where(col(Contribution.message_id).in_(mine)))
+    for table, column in member_references(nullable=True):
+        await session.exec(update(table).where(table.c[column] == member.id).values({column: None}))
     for table, column in member_references():
         await session.exec(delete(table).where(table.c[column] == member.id))
     member.platform_user_id = f"forgotten:{uuid.uuid4().hex}"
     member.display_name = ""
-    member.timezone = member.locale = None
+    member.timezone = member.locale = member.away_until = member.weekly_cap = None
     member.opted_out = True
     member.forgotten_at = utcnow()
     await session.flush()

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import re
 
-from bot.replies import AskChoice, DirectMessage, Ephemeral, Post, React, Reply, ReplyInThread
+from bot.replies import AskChoice, DirectMessage, Ephemeral, Post, React, Reply, ReplyInThread, parse_message_link
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
 
 
+def _link(match: re.Match[str]) -> str:
+    label, url = match.group(1), match.group(2)
+    neutral = parse_message_link(url)
+    if neutral is not None:
+        return f"{label} (#{neutral[0]}, message {neutral[1]})"
+    return f"{label} <{url}>"
+
+
 def render_text(text: str, color: bool) -> str:
     """Markup to terminal text: bold in ANSI when `color`, links as `label <url>`."""
-    text = _LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", text)
+    text = _LINK.sub(_link, text)
     if color:
         return _BOLD.sub(lambda m: f"\x1b[1m{m.group(1)}\x1b[0m", text)
     return _BOLD.sub(lambda m: m.group(1), text)

@@ -137,18 +137,19 @@ def _reason(exc: Exception) -> str:
 
 
 def _message(channel_id: str, raw: Any) -> HistoryMessage | None:
+    # Hot path of a million-message import: plain dict lookups, one datetime per message.
     if not isinstance(raw, dict) or raw.get("type", "message") != "message":
         return None
-    if raw.get("subtype") in SKIPPED_SUBTYPES or raw.get("bot_id") or not isinstance(raw.get("user"), str):
+    user = raw.get("user")
+    if raw.get("subtype") in SKIPPED_SUBTYPES or "bot_id" in raw or not isinstance(user, str):
         return None
     ts = raw.get("ts")
     if not isinstance(ts, str):
         raise ValueError(f"a message has no string `ts`: {str(raw)[:80]}")
     thread = raw.get("thread_ts")
-    reactions = tuple(
-        (str(r["name"]), tuple(u for u in r.get("users", []) if isinstance(u, str)))
-        for r in raw.get("reactions") or [] if isinstance(r, dict) and isinstance(r.get("name"), str))
-    return HistoryMessage(id=ts, channel=channel_id, user=raw["user"], text=str(raw.get("text") or ""),
-                          at=datetime.fromtimestamp(float(ts), UTC),
-                          thread=thread if isinstance(thread, str) and thread != ts else None,
-                          reactions=reactions)
+    found = raw.get("reactions")
+    reactions = tuple((r["name"], tuple(r.get("users") or ())) for r in found
+                      if isinstance(r, dict) and isinstance(r.get("name"), str)) if found else ()
+    return HistoryMessage(ts, channel_id, user, raw.get("text") or "", datetime.fromtimestamp(float(ts), UTC),
+                          thread if thread is not None and thread != ts and isinstance(thread, str) else None,
+                          reactions)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.features import help, indexing, language, privacy, who
+from bot.features import follow_up, help, indexing, language, privacy, profile, who
 from bot.router import Router
 
 
 def build_router() -> Router:
     """Every feature's registrations merged into one router, in a stable order."""
     router = Router()
-    for feature in (indexing, help, language, who, privacy):
+    for feature in (indexing, follow_up, help, language, who, profile, privacy):
         router.include(feature.router)
     return router

@@ -16,6 +16,7 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
+from bot.features.follow_up import index_live_message, index_live_reaction
 from bot.router import Router
 from storage import communities, messages
 from storage.members import ensure_member, find_member
@@ -43,9 +44,11 @@ async def index_message(ctx: Context) -> None:
         return
     channel = await communities.ensure_channel(ctx.session, ctx.community, event.platform, event.channel)
     assert channel.id is not None
-    await messages.store_message(ctx.session, community_id=ctx.community.id, channel_id=channel.id,
-                                 author_id=member.id, platform_id=event.message_id, text=event.text,
-                                 posted_at=event.at, thread_id=event.thread)
+    _stored, new = await messages.store_message(
+        ctx.session, community_id=ctx.community.id, channel_id=channel.id, author_id=member.id,
+        platform_id=event.message_id, text=event.text, posted_at=event.at, thread_id=event.thread)
+    if new:
+        index_live_message(ctx, event.message_id, event.thread, event.sender.id, event.text, event.at.timestamp())
 
 
 @router.on(MessageEdited)
@@ -80,7 +83,8 @@ async def index_reaction(ctx: Context) -> None:
     if isinstance(event, ReactionAdded):
         member = await _indexable_sender(ctx)
         if member is not None and member.id is not None:
-            await messages.add_reaction(ctx.session, message.id, member.id, event.emoji, event.at)
+            if await messages.add_reaction(ctx.session, message.id, member.id, event.emoji, event.at):
+                index_live_reaction(ctx, event.message_id, event.emoji, event.sender.id)
     else:
         found = await find_member(ctx.session, ctx.community.id, event.platform, event.sender.id)
         if found is not None and found.id is not None:

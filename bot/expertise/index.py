@@ -1,0 +1,180 @@
+"""The in-memory expertise index behind "who knows about X?" and "was this asked before?"."""
+
+from __future__ import annotations
+
+import time
+
+from bot.expertise import scoring
+from bot.expertise.answers import NOBODY, AnswerLog
+from bot.expertise.idtable import IdTable
+from bot.expertise.postings import ThreadPostings
+from bot.expertise.records import ACCEPT_EMOJI, UPVOTE_EMOJI, Evidence, Post, Suggestion, ThreadHit
+from bot.expertise.scoring import TopicEvidence
+from bot.expertise.text import tokens
+
+__all__ = ["Evidence", "ExpertiseIndex", "Post", "Suggestion", "ThreadHit"]
+
+MAX_QUERY_TERMS = 64  # a pasted log must not cost more than a question
+EVIDENCE_THREADS = 5
+
+
+class ExpertiseIndex:
+    """Incremental index of threads, answers, reactions and declared topics, ranked in memory."""
+
+    def __init__(self) -> None:
+        self._postings = ThreadPostings()
+        self._answers = AnswerLog()
+        self._ids = IdTable()  # message id -> slot * 2 (+1 for a reply)
+        self._thread_ids: list[str] = []
+        self._root_known = bytearray()
+        self._declared: dict[int, list[tuple[str, frozenset[str]]]] = {}
+        self._latest = 0.0
+        self._fillers: tuple[tuple[int, int], list[int]] | None = None  # ((hour, forgets), members)
+        self._forgets = 0
+        self.beta = scoring.DEFAULT_BETA
+
+    def _thread(self, thread_id: str) -> int:
+        t = len(self._thread_ids)
+        v = self._ids.setdefault(thread_id, t * 2)
+        if v is None:
+            self._answers.new_thread()
+            self._thread_ids.append(thread_id)
+            self._root_known.append(0)
+            return t
+        # A reply to a reply (not a Slack shape, but cheap to honour) joins that reply's thread.
+        return self._answers.r_thread[v >> 1] if v & 1 else v >> 1
+
+    def add(self, post: Post) -> None:
+        """Index one post; replies may come before their root, duplicates are ignored."""
+        ans = self._answers
+        m = ans.ids.get(post.author)
+        if m is None:
+            m = ans.member(post.author)
+        ans.seen(m, post.at)
+        if post.at > self._latest:
+            self._latest = post.at
+        if post.is_root:
+            t = self._thread(post.message_id)
+            if self._root_known[t]:
+                return
+            self._root_known[t] = 1
+            ans.set_root(t, m, post.at)
+            self._postings.add(t, tokens(post.text))
+            return
+        r = len(ans.r_thread)
+        if self._ids.setdefault(post.message_id, r * 2 + 1) is not None:
+            return
+        accepted = upvotes = 0
+        for emoji, reactor in post.reactions:
+            if reactor != post.author:
+                if emoji in ACCEPT_EMOJI:
+                    accepted = 1
+                elif emoji in UPVOTE_EMOJI:
+                    upvotes += 1
+        ans.add_reply(self._thread(post.thread_id), m, post.at, accepted, upvotes)
+
+    def add_reaction(self, message_id: str, emoji: str, reactor: str) -> None:
+        """Count a reaction that arrived after its message (unknown messages are ignored)."""
+        v = self._ids.get(message_id)
+        if v is None or not v & 1:
+            return  # reactions on questions say nothing about who answers
+        r = v >> 1
+        author = self._answers.r_author[r]
+        by_author = author != NOBODY and self._answers.names[author] == reactor
+        self._answers.react(r, emoji, by_author=by_author)
+
+    def declare(self, member: str, topics: list[str]) -> None:
+        """Replace the topics a member says they know about."""
+        m = self._answers.member(member)
+        found = [(t.strip(), frozenset(tokens(t))) for t in topics]
+        self._declared[m] = [(label, words) for label, words in found if words]
+        self._fillers = None
+
+    def forget_member(self, member: str) -> None:
+        """Remove a member's questions, answers, declarations and statistics."""
+        m = self._answers.ids.get(member)
+        if m is None:
+            return
+        for t in self._answers.forget(m):
+            self._postings.remove(t)
+        self._declared.pop(m, None)
+        self._forgets += 1
+        self._fillers = None
+
+    def calibrate(self) -> float:
+        """Refit how much topical evidence outweighs activity, on this community's own threads."""
+        self.beta = scoring.calibrate(self._postings, self._answers, self._latest)
+        return self.beta
+
+    def _most_active(self, now: float) -> list[int]:
+        # Activity ranks move slowly: recompute at most once an hour of `now`, or after a forget.
+        key = (int(now // 3600), self._forgets)
+        if self._fillers is None or self._fillers[0] != key:
+            self._fillers = (key, scoring.most_active(self._answers, now))
+        return self._fillers[1]
+
+    def rank(
+        self,
+        question: str,
+        *,
+        asker: str | None,
+        exclude: set[str] | frozenset[str] = frozenset(),
+        top: int = 10,
+        now: float | None = None,
+    ) -> list[Suggestion]:
+        """Return up to `top` members most likely to answer the question, best first."""
+        words = tokens(question)[: MAX_QUERY_TERMS * 4]
+        if not words or top <= 0:
+            return []
+        now = time.time() if now is None else now
+        terms = self._postings.term_ids(words)[:MAX_QUERY_TERMS]
+        ev = scoring.topic_evidence(self._postings, self._answers, terms)
+        qwords = set(words)
+        for m, declared in self._declared.items():
+            hit = tuple(label for label, ws in declared if ws <= qwords)
+            if hit:
+                e = ev.setdefault(m, TopicEvidence())
+                e.share += scoring.DECLARED_SHARE
+                e.declared = hit
+        if not ev:
+            return []  # nobody has answered or declared anything like it
+        names = self._answers.names
+        banned = set(exclude) | ({asker} if asker else set()) | {""}
+        cands = [m for m in dict.fromkeys([*ev, *self._most_active(now)]) if names[m] not in banned]
+        scored = sorted(
+            ((scoring.score(self._answers.rate(m, now), ev[m].share if m in ev else 0.0, self.beta), m) for m in cands),
+            reverse=True,
+        )[:top]
+        return [Suggestion(names[m], s, self._evidence(m, ev.get(m), terms)) for s, m in scored]
+
+    def _evidence(self, m: int, ev: TopicEvidence | None, terms: list[int]) -> Evidence:
+        ans = self._answers
+        ev = ev or TopicEvidence()
+        qterms = set(terms)
+        matched: dict[int, None] = {}
+        for _, t in ev.threads:
+            matched.update((w, None) for w in self._postings.terms_of(t) if w in qterms)
+        return Evidence(
+            similar_threads=len(ev.threads),
+            accepted=ev.accepted,
+            upvotes=ev.upvotes,
+            answers=ans.m_answers[m],
+            last_answer_at=ans.m_last[m] or None,
+            matched_terms=tuple(self._postings.words[w] for w in matched),
+            declared=ev.declared,
+            thread_ids=tuple(self._thread_ids[t] for _, t in ev.threads[:EVIDENCE_THREADS]),
+        )
+
+    def threads_like(self, question: str, top: int = 3) -> list[ThreadHit]:
+        """Return past answered threads most similar to the question, best first."""
+        terms = self._postings.term_ids(tokens(question)[: MAX_QUERY_TERMS * 4])[:MAX_QUERY_TERMS]
+        out: list[ThreadHit] = []
+        ans = self._answers
+        for t, s in self._postings.search(terms, top * 5):
+            rs = [r for r in ans.replies(t) if ans.is_answer(r)]
+            if rs:
+                accepted = any(ans.r_acc[r] for r in rs)
+                out.append(ThreadHit(self._thread_ids[t], s, len(rs), accepted))
+            if len(out) >= top:
+                break
+        return out

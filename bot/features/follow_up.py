@@ -1,0 +1,84 @@
+"""Following routed questions: answers in the thread, the asker's ✅, and the index kept current."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.events import MessagePosted, ReactionAdded
+from bot.expertise import Post
+from bot.replies import message_link
+from bot.router import Router
+from storage.messages import find_message
+from storage.models import Contribution, Member
+from storage.routing import open_question_in_thread, question_in_thread
+from storage.types import utcnow
+
+router = Router()
+
+ACCEPT = {"white_check_mark", "heavy_check_mark", "ballot_box_with_check"}
+
+
+@router.on(MessagePosted)
+async def answer_in_thread(ctx: Context) -> None:
+    """A reply by someone else in a routed question's thread answers it, and counts as a contribution."""
+    event = ctx.event
+    assert isinstance(event, MessagePosted)
+    if ctx.command is not None or not event.is_reply or ctx.community is None or ctx.community.id is None:
+        return
+    question = await open_question_in_thread(ctx.session, event.platform, event.channel, event.thread or "")
+    if question is None:
+        return
+    member = await ctx.ensure_member()
+    if member.id == question.asker_id or member.opted_out:
+        return
+    question.status, question.answered_at, question.answered_by = "answered", event.at, member.id
+    question.next_step_at = None
+    stored = await find_message(ctx.session, ctx.community.id, event.message_id)
+    ctx.session.add(Contribution(community_id=ctx.community.id, member_id=member.id or 0, kind="answered",
+                                 message_id=stored.id if stored else None, at=event.at,
+                                 evidence_url=message_link(event.channel, event.message_id),
+                                 note=question.text[:500]))
+
+
+@router.on(ReactionAdded)
+async def accepted_answer(ctx: Context) -> None:
+    """The asker's ✅ on a reply in their question's thread marks the accepted answer."""
+    event = ctx.event
+    assert isinstance(event, ReactionAdded)
+    if event.emoji not in ACCEPT or ctx.community is None or ctx.community.id is None:
+        return
+    message = await find_message(ctx.session, ctx.community.id, event.message_id)
+    if message is None or message.thread_id is None:
+        return
+    question = await question_in_thread(ctx.session, event.platform, event.channel, message.thread_id)
+    asker = await ctx.session.get(Member, question.asker_id) if question else None
+    if question is None or asker is None or asker.platform_user_id != event.sender.id:
+        return
+    if message.author_id == question.asker_id:
+        return
+    if question.status != "answered":
+        question.status, question.answered_at, question.answered_by = "answered", event.at, message.author_id
+        question.next_step_at = None
+    ctx.session.add(Contribution(community_id=ctx.community.id, member_id=message.author_id, kind="accepted",
+                                 message_id=message.id, at=event.at or utcnow(),
+                                 evidence_url=message_link(event.channel, event.message_id),
+                                 note=question.text[:500]))
+
+
+def index_live_message(ctx: Context, message_id: str, thread: str | None, author: str, text: str,
+                       at: float) -> None:
+    """After commit, add a newly stored message to the community's loaded index."""
+    if ctx.community is None or ctx.community.id is None or ctx.services is None:
+        return
+    index = ctx.services.expertise.loaded(ctx.community.id)
+    if index is not None:
+        post = Post(message_id, thread or message_id, author, text, at)
+        ctx.after_commit(lambda: index.add(post))
+
+
+def index_live_reaction(ctx: Context, message_id: str, emoji: str, reactor: str) -> None:
+    """After commit, count a reaction in the loaded index."""
+    if ctx.community is None or ctx.community.id is None or ctx.services is None:
+        return
+    index = ctx.services.expertise.loaded(ctx.community.id)
+    if index is not None:
+        ctx.after_commit(lambda: index.add_reaction(message_id, emoji, reactor))

@@ -1,0 +1,1 @@
+"""Question routing: who knows about X, with care for the people asked."""

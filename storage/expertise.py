@@ -1,0 +1,117 @@
+"""Queries feeding the expertise index and the care rules of routing (caps, availability, topics)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col, delete
+from sqlmodel import select as sm_select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import DeclaredTopic, Member, Message, Reaction, RoutingRequest
+
+STREAM_ROWS = 20_000
+
+
+async def stream_posts(conn: AsyncConnection, community_id: int
+                       ) -> AsyncIterator[Sequence[tuple[str, str | None, str, str, datetime]]]:
+    """(platform id, thread id, author platform id, text, posted at) of indexable messages, in batches."""
+    m, a = Message.__table__, Member.__table__  # type: ignore[attr-defined]
+    stmt = (select(m.c.platform_id, m.c.thread_id, a.c.platform_user_id, m.c.text, m.c.posted_at)
+            .join(a, a.c.id == m.c.author_id)
+            .where(m.c.community_id == community_id, a.c.opted_out.is_(False), a.c.is_bot.is_(False))
+            .order_by(m.c.id).execution_options(yield_per=STREAM_ROWS))
+    result = await conn.stream(stmt)
+    async for partition in result.partitions(STREAM_ROWS):
+        yield [tuple(row) for row in partition]
+
+
+async def stream_reactions(conn: AsyncConnection, community_id: int
+                           ) -> AsyncIterator[Sequence[tuple[str, str, str]]]:
+    """(message platform id, emoji, reactor platform id) of the community's reactions, in batches."""
+    m, r, a = Message.__table__, Reaction.__table__, Member.__table__  # type: ignore[attr-defined]
+    stmt = (select(m.c.platform_id, r.c.emoji, a.c.platform_user_id)
+            .join(m, m.c.id == r.c.message_id).join(a, a.c.id == r.c.member_id)
+            .where(m.c.community_id == community_id).execution_options(yield_per=STREAM_ROWS))
+    result = await conn.stream(stmt)
+    async for partition in result.partitions(STREAM_ROWS):
+        yield [tuple(row) for row in partition]
+
+
+async def all_declared_topics(conn: AsyncConnection, community_id: int) -> dict[str, list[str]]:
+    """Platform user id → declared topics, for one community."""
+    d, a = DeclaredTopic.__table__, Member.__table__  # type: ignore[attr-defined]
+    rows = await conn.execute(select(a.c.platform_user_id, d.c.topic).join(a, a.c.id == d.c.member_id)
+                              .where(a.c.community_id == community_id).order_by(d.c.id))
+    topics: dict[str, list[str]] = {}
+    for uid, topic in rows.all():
+        topics.setdefault(uid, []).append(topic)
+    return topics
+
+
+async def declared_topics(session: AsyncSession, member_id: int) -> list[str]:
+    """A member's declared topics, oldest first."""
+    stmt = sm_select(DeclaredTopic.topic).where(DeclaredTopic.member_id == member_id).order_by(col(DeclaredTopic.id))
+    return list((await session.exec(stmt)).all())
+
+
+async def declare_topics(session: AsyncSession, member_id: int, topics: Sequence[str]) -> list[str]:
+    """Add topics (case-insensitively new ones only); returns those added."""
+    known = {t.casefold() for t in await declared_topics(session, member_id)}
+    added = []
+    for topic in topics:
+        if topic.casefold() not in known:
+            session.add(DeclaredTopic(member_id=member_id, topic=topic))
+            known.add(topic.casefold())
+            added.append(topic)
+    await session.flush()
+    return added
+
+
+async def forget_topic(session: AsyncSession, member_id: int, topic: str) -> bool:
+    """Remove a declared topic (case-insensitive); False when it was not declared."""
+    rows = (await session.exec(sm_select(DeclaredTopic).where(DeclaredTopic.member_id == member_id))).all()
+    matches = [r for r in rows if r.topic.casefold() == topic.casefold()]
+    for row in matches:
+        await session.delete(row)
+    return bool(matches)
+
+
+async def members_by_platform_id(session: AsyncSession, community_id: int, ids: Sequence[str]) -> dict[str, Member]:
+    """The member rows of these platform user ids in one community."""
+    if not ids:
+        return {}
+    stmt = sm_select(Member).where(Member.community_id == community_id, col(Member.platform_user_id).in_(ids))
+    return {m.platform_user_id: m for m in (await session.exec(stmt)).all()}
+
+
+async def recent_requests(session: AsyncSession, member_ids: Sequence[int], since: datetime,
+                          status: str | None = None) -> dict[int, int]:
+    """Routing requests per member since a time (optionally of one status)."""
+    if not member_ids:
+        return {}
+    stmt = (select(RoutingRequest.member_id, func.count()).where(  # type: ignore[call-overload]
+        col(RoutingRequest.member_id).in_(member_ids), col(RoutingRequest.at) >= since)
+        .group_by(RoutingRequest.member_id))
+    if status is not None:
+        stmt = stmt.where(col(RoutingRequest.status) == status)
+    return {mid: int(n) for mid, n in (await session.exec(stmt)).all()}
+
+
+def available(member: Member, today: date) -> bool:
+    """False while the member said they are away."""
+    return member.away_until is None or member.away_until <= today
+
+
+def suggestable(member: Member) -> bool:
+    """Never suggest people who opted out, left, were deleted or forgotten, nor bots."""
+    return not (member.opted_out or member.deleted or member.is_bot or member.left_at is not None
+                or member.forgotten_at is not None)
+
+
+async def clear_topics(session: AsyncSession, member_id: int) -> None:
+    """Remove every declared topic of a member."""
+    await session.exec(delete(DeclaredTopic).where(col(DeclaredTopic.member_id) == member_id))
