@@ -40,11 +40,28 @@ def _parser() -> argparse.ArgumentParser:
     slack = imp_sub.add_parser("slack-export", parents=[common], help="a Slack workspace export (folder or .zip)")
     slack.add_argument("path", type=Path, help="the export folder or .zip")
     slack.add_argument("--community", required=True, help="community to import into (created if absent)")
+    who = sub.add_parser("who", parents=[common], help="who knows about a question (from imported history)")
+    who.add_argument("question", nargs="?", help="the question, e.g. \"who can help with helm upgrades?\"")
+    who.add_argument("--community", required=True, help="community to search")
+    who.add_argument("--top", type=_positive, default=3, help="how many people (default 3)")
+    who.add_argument("--asker", help="platform user id of the person asking (never suggested)")
+    who.add_argument("--json", action="store_true", help="print JSON")
+    who.add_argument("--batch", type=Path, help="JSONL file of {\"id\", \"text\", \"asker\"} lines (- for stdin)")
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.required = True
     db_sub.add_parser("upgrade", parents=[common], help="apply database migrations")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a whole number between 1 and 100, got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,10 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(args.config)
-        logging.getLogger().setLevel(logging.DEBUG if args.verbose else config.log_level)
+        quiet = logging.ERROR if args.command in ("chat", "demo") else logging.WARNING
+        level = config.log_level if args.command == "run" else quiet
+        logging.getLogger().setLevel(logging.DEBUG if args.verbose else level)
         logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-        if args.command in ("chat", "demo"):
-            logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.ERROR)
         return asyncio.run(_run(args, config))
     except ConfigError as err:
         print(f"steward: configuration refused: {err}", file=sys.stderr)
@@ -89,6 +106,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             summary = await import_slack_export(steward.db, args.path, args.community)
             print(describe(summary, args.community))
             return 0
+        if args.command == "who":
+            return await _who(steward, args)
         if args.command == "demo":
             from bot.demo import ensure_demo
 
@@ -101,6 +120,22 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return await _serve(steward)
     finally:
         await steward.db.dispose()
+
+
+async def _who(steward: Steward, args: argparse.Namespace) -> int:
+    from bot import cli_who
+
+    if args.batch is not None:
+        if args.question:
+            raise InputError("give either a QUESTION or --batch FILE, not both")
+        bad = await cli_who.who_batch(steward.db, args.community, args.batch, top=args.top, out=sys.stdout,
+                                      err=sys.stderr)
+        return 1 if bad else 0
+    if not args.question:
+        raise InputError('give a QUESTION (e.g. steward who "helm upgrades" --community k8s) or --batch FILE')
+    await cli_who.who_one(steward.db, args.community, args.question, asker=args.asker, top=args.top,
+                          as_json=args.json, out=sys.stdout)
+    return 0
 
 
 async def _chat(steward: Steward, community: str, user: str) -> int:
