@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front: a deferred transaction that later writes can fail with
     # SQLITE_BUSY without waiting, while IMMEDIATE waits for the busy timeout like any other writer.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only work (see Database.reader) must not queue behind writers: WAL lets it read at once.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -93,6 +94,12 @@ class Database:
         """A session inside one transaction, committed on success and rolled back on error."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reading only: on SQLite it never waits for the write lock."""
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(read_only=True)
 
     def new_session(self) -> AsyncSession:
         """A bare session for callers that manage transactions themselves."""

@@ -47,7 +47,7 @@ class ExpertiseRegistry:
         started = time.perf_counter()
         index = ExpertiseIndex()
         posts = 0
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader() as conn:
             async for batch in stream_posts(conn, community_id):
                 for platform_id, thread_id, author, text, at in batch:
                     index.add(Post(platform_id, thread_id or platform_id, author, text, at.timestamp()))
