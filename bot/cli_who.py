@@ -107,6 +107,7 @@ async def who_batch(db: Database, community: str, path: Path, *, top: int, out: 
     for number, line in _lines(path):
         if not line.strip():
             continue
+        query: Any = None
         try:
             query = json.loads(line)
             if not isinstance(query, dict) or not isinstance(query.get("text"), str):
@@ -117,7 +118,7 @@ async def who_batch(db: Database, community: str, path: Path, *, top: int, out: 
         except (ValueError, TypeError, InputError) as exc:
             bad += 1
             err.write(f"{path}:{number}: skipped ({exc}); expected {{\"id\": ..., \"text\": ..., \"asker\": ...}}\n")
-            query_id = query.get("id") if isinstance(locals().get("query"), dict) else None
+            query_id = query.get("id") if isinstance(query, dict) else None
             out.write(json.dumps({"id": query_id, "experts": []}) + "\n")
             continue
         out.write(json.dumps({"id": query.get("id"), "experts": [{k: e[k] for k in ("member", "score")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from bot.commands import CommandSpec
 from bot.context import Context
 from bot.events import ChoicePicked
@@ -28,6 +30,17 @@ async def _memberships(ctx: Context) -> list[Member]:
     return await members_of_person(ctx.session, ctx.event.platform, ctx.event.sender.id)
 
 
+def _drop_from_indexes(ctx: Context, members: list[Member], *, rebuild: bool = False) -> None:
+    """After commit, take the person out of (or, with `rebuild`, back into) routing's in-memory indexes."""
+    registry, who = ctx.svc.expertise, ctx.event.sender.id
+    for member in members:
+        community_id = member.community_id
+        if rebuild:
+            ctx.after_commit(partial(registry.invalidate, community_id))
+        elif (index := registry.loaded(community_id)) is not None:
+            ctx.after_commit(partial(index.forget_member, who))
+
+
 @router.command(OPT_OUT)
 async def opt_out(ctx: Context) -> None:
     """Stop indexing and suggesting the member, in every community Steward knows them in."""
@@ -36,6 +49,7 @@ async def opt_out(ctx: Context) -> None:
         mine = [await ctx.ensure_member()]  # we must remember the choice itself
     for member in mine:
         member.opted_out = True
+    _drop_from_indexes(ctx, mine)
     ctx.reply_privately(ctx._("Done: I won't index your messages or suggest you anymore. "
                               "Say `opt in` to come back, or `forget me` to delete what I kept."))
 
@@ -43,8 +57,10 @@ async def opt_out(ctx: Context) -> None:
 @router.command(OPT_IN)
 async def opt_in(ctx: Context) -> None:
     """Welcome the member back."""
-    for member in await _memberships(ctx):
+    mine = await _memberships(ctx)
+    for member in mine:
         member.opted_out = False
+    _drop_from_indexes(ctx, mine, rebuild=True)
     ctx.reply_privately(ctx._("Welcome back! I'll index your messages again and may suggest you "
                               "when someone asks about what you know."))
 
@@ -69,7 +85,9 @@ async def forget_confirmed(ctx: Context) -> None:
     if not isinstance(ctx.event, ChoicePicked) or ctx.event.option != "yes":
         ctx.reply_privately(ctx._("OK, I forget nothing."))
         return
-    for member in await _memberships(ctx):
+    mine = await _memberships(ctx)
+    _drop_from_indexes(ctx, mine)
+    for member in mine:
         await forget_member(ctx.session, member)
     ctx.member = None
     ctx.reply_privately(ctx._("Done: I've forgotten you. If you talk to me again I'll start afresh; "
