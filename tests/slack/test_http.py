@@ -7,6 +7,8 @@ import time
 
 from sqlmodel import select
 
+from adapters.slack import render
+from adapters.slack.render import FormField
 from adapters.slack.translate import choice_action_id
 from storage.models import InboxEvent, Member
 from tests.slack.conftest import Running, click, event_body, msg, sign
@@ -144,3 +146,32 @@ async def test_unknown_command_gets_a_friendly_answer(running: Running) -> None:
     await running.settle()
     [post] = running.fake.called("chat.postMessage")
     assert "Did you mean `help`" in post["text"]
+
+
+async def test_modal_opens_and_its_submission_reaches_the_choice_handler(running: Running) -> None:
+    await running.slack.event(event_body(msg("I run the helm workshop")))
+    await running.settle()
+    view = render.modal(key="forget:confirm", title="Forget me", channel="C1",
+                        fields=(FormField(id="answer", label="Type yes to confirm"),))
+    assert await running.adapter.open_form("12345.98765.abcd", view) == "V1"
+    [opened] = running.fake.called("views.open")
+    assert opened["trigger_id"] == "12345.98765.abcd"
+    submission = {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "UANA", "name": "ana"},
+                  "trigger_id": "1.2.x", "view": {**view, "id": "V1", "state": {"values": {
+                      "answer": {"value": {"type": "plain_text_input", "value": "yes"}}}}}}
+    status, text = await running.slack.interaction(submission)
+    assert (status, text) == (200, "")  # an empty ack closes the modal
+    await running.settle()
+    async with running.steward.db.session() as session:
+        member = (await session.exec(select(Member).where(Member.platform_user_id == "UANA"))).first()
+    assert member is None or member.forgotten_at is not None
+
+
+async def test_member_joining_the_channel_is_remembered(running: Running) -> None:
+    await running.slack.event(event_body({"type": "member_joined_channel", "user": "UNEW", "channel": "C1",
+                                          "channel_type": "C", "team": "T1"}))
+    await running.settle()
+    async with running.steward.db.session() as session:
+        member = (await session.exec(select(Member).where(Member.platform_user_id == "UNEW"))).one()
+    assert member.joined_at is not None
+    assert member.display_name == "Unew"  # from users.info
