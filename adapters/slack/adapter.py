@@ -147,6 +147,7 @@ class SlackAdapter:
             await asyncio.wait_for(self.pacer.drain(), grace)
         except TimeoutError:
             log.warning("some Slack sends were still queued at shutdown")
+        await self.intake.close()
         if self._session is not None:
             await self._session.close()
         if self.owns_db:

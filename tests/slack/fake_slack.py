@@ -45,6 +45,7 @@ class FakeSlack:
         self.acks: dict[str, dict[str, Any]] = {}
         self._ack_events: dict[str, asyncio.Event] = {}
         self.connected = asyncio.Event()
+        self._recorded = asyncio.Event()
 
     @property
     def base_url(self) -> str:
@@ -86,6 +87,18 @@ class FakeSlack:
         """Successful calls of `method`, in order."""
         return [c for c in self.calls if c.method == method]
 
+    async def wait_calls(self, method: str, count: int, within: float) -> int:
+        """Wait until `method` was called `count` times (or `within` seconds passed); returns the count."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while len(self.called(method)) < count and loop.time() < deadline:
+            self._recorded.clear()
+            try:
+                await asyncio.wait_for(self._recorded.wait(), deadline - loop.time())
+            except TimeoutError:
+                break
+        return len(self.called(method))
+
     # -- Web API ---------------------------------------------------------------------------------
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -102,6 +115,7 @@ class FakeSlack:
             status, body, headers = scripted.popleft()
             return web.json_response(body, status=status, headers=headers)
         self.calls.append(Call(method, args))
+        self._recorded.set()
         return web.json_response({"ok": True, **self._answer(method, args)})
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
