@@ -17,7 +17,7 @@ from bot.replies import Post
 from storage import inbox
 from storage.db import Database
 from storage.models import InboxEvent
-from tests.slack.conftest import Slack, event_body, msg, start_bot
+from tests.slack.conftest import Running, Slack, event_body, msg, start_bot
 from tests.slack.fake_slack import TEAM, FakeSlack
 
 
@@ -38,6 +38,29 @@ async def commits_fail(db: Database) -> AsyncIterator[None]:
                  "CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON processed_event DEFERRABLE "
                  "INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION steward_fail_commit()"]
         teardown = ["DROP TRIGGER fail_commit ON processed_event", "DROP FUNCTION steward_fail_commit()"]
+    async with db.engine.begin() as conn:
+        for sql in setup:
+            await conn.execute(text(sql))
+    try:
+        yield
+    finally:
+        async with db.engine.begin() as conn:
+            for sql in teardown:
+                await conn.execute(text(sql))
+
+
+@asynccontextmanager
+async def inbox_fails(db: Database) -> AsyncIterator[None]:
+    """While inside, writing to the inbox fails (as when the database is unreachable)."""
+    if db.is_sqlite:
+        setup = ["CREATE TRIGGER inbox_fails BEFORE INSERT ON inbox_event BEGIN SELECT RAISE(ABORT, 'down'); END"]
+        teardown = ["DROP TRIGGER inbox_fails"]
+    else:
+        setup = ["CREATE FUNCTION steward_inbox_fails() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$$ BEGIN RAISE EXCEPTION 'down (test)'; END $$",
+                 "CREATE TRIGGER inbox_fails BEFORE INSERT ON inbox_event FOR EACH ROW "
+                 "EXECUTE FUNCTION steward_inbox_fails()"]
+        teardown = ["DROP TRIGGER inbox_fails ON inbox_event", "DROP FUNCTION steward_inbox_fails()"]
     async with db.engine.begin() as conn:
         for sql in setup:
             await conn.execute(text(sql))
@@ -114,3 +137,12 @@ async def test_rate_limited_users_info_does_not_block_the_answer(db: Database, s
     await adapter.intake.wait(30)
     await steward.stop()
     assert len(fake_slack.called("chat.postMessage")) == 1
+
+
+async def test_unacked_delivery_is_handled_when_slack_retries(db: Database, running: Running) -> None:
+    body = event_body(msg("<@UBOT> help"))
+    async with inbox_fails(db):
+        assert (await running.slack.event(body))[0] == 500
+    assert (await running.slack.event(body, retry=1))[0] == 200
+    await running.settle()
+    assert len(running.fake.called("chat.postMessage")) == 1
