@@ -184,3 +184,21 @@ class RoutingRequest(SQLModel, table=True):
     status: str = Field(default="suggested", max_length=16)  # suggested | asked
     reason: str = Field(default="", max_length=500)
     at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class InboxEvent(SQLModel, table=True):
+    """A platform delivery persisted before it was acknowledged, kept until its work is done.
+
+    Adapters write it inside the platform's acknowledgement deadline; a crash or failed commit after
+    the ack leaves it `pending`, and it is replayed at the next start. Done rows are deleted.
+    """
+
+    __tablename__ = "inbox_event"
+    __table_args__ = (Index("ix_inbox_event_pending", "platform", "status", "received_at"),)
+
+    event_id: str = Field(primary_key=True, max_length=255)
+    platform: str = Field(max_length=16)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the platform's JSON body
+    status: str = Field(default="pending", max_length=16)  # pending | dead
+    attempts: int = 0
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_when())

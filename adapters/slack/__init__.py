@@ -1,0 +1,1 @@
+"""Steward on Slack (slack-bolt)."""

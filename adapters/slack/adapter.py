@@ -1,0 +1,266 @@
+"""The Slack adapter: bolt receives (HTTP or Socket Mode), the inbox persists, the pacer sends."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack import render
+from adapters.slack.inbox import Intake
+from adapters.slack.pacing import Limits, Pacer
+from adapters.slack.translate import PLATFORM, Identity, translate
+from adapters.slack.transport import HttpTransport, SocketTransport, build_app
+from bot.adapter import Sink
+from bot.config import Config
+from bot.errors import AdapterError, ConfigError, NotPermitted, RateLimited, Transient
+from bot.events import Event, Sender
+from bot.replies import AskChoice, DirectMessage, Ephemeral, Post, React, Reply, ReplyInThread, SentRef
+from storage.db import Database, database_from_env
+
+log = logging.getLogger(__name__)
+
+NOT_PERMITTED = {"not_in_channel", "channel_not_found", "is_archived", "missing_scope", "not_authed",
+                 "invalid_auth", "account_inactive", "restricted_action", "user_not_in_channel",
+                 "cannot_dm_bot", "user_not_found", "no_permission", "ekm_access_denied"}
+TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+PROFILE_TTL = 3600.0
+TOKENS = {
+    "SLACK_BOT_TOKEN": ("xoxb-", "the Bot User OAuth Token (xoxb-…) from your Slack app's "
+                                 "“OAuth & Permissions” page"),
+    "SLACK_SIGNING_SECRET": ("", "the Signing Secret from your Slack app's “Basic Information” page"),
+    "SLACK_APP_TOKEN": ("xapp-", "an app-level token (xapp-…) with the connections:write scope, from "
+                                 "“Basic Information → App-Level Tokens”"),
+}
+
+
+def _token(env: Mapping[str, str], name: str) -> str:
+    prefix, where = TOKENS[name]
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(name, "(unset)", f"the environment variable {name} set to {where}")
+    if prefix and not value.startswith(prefix):
+        raise ConfigError(name, value[:5] + "…", f"a token starting with {prefix}: {where}")
+    return value
+
+
+def map_error(method: str, err: SlackApiError) -> AdapterError:
+    """A Slack Web API failure as Steward's error tree."""
+    status = getattr(err.response, "status_code", 200)
+    code = str(err.response.get("error", "")) if err.response is not None else ""
+    headers = {k.lower(): v for k, v in (getattr(err.response, "headers", None) or {}).items()}
+    if status == 429 or code == "ratelimited":
+        raw = headers.get("retry-after", "1")
+        try:
+            retry_after = float(raw[0] if isinstance(raw, list) else raw)
+        except ValueError:
+            retry_after = 1.0
+        return RateLimited(retry_after, f"({method})")
+    if status >= 500 or code in TRANSIENT:
+        return Transient(f"{method}: {code or status}")
+    if code in NOT_PERMITTED:
+        return NotPermitted(f"{method}: {code}")
+    return AdapterError(f"{method}: {code or status}")
+
+
+class SlackAdapter:
+    """Steward on one Slack workspace."""
+
+    platform = PLATFORM
+
+    def __init__(self, *, bot_token: str, db: Database, signing_secret: str = "", app_token: str = "",
+                 transport: str = "http", host: str = "127.0.0.1", port: int = 3000,
+                 community: str | None = None, base_url: str | None = None, limits: Limits | None = None,
+                 owns_db: bool = False) -> None:
+        self.bot_token, self.signing_secret, self.app_token = bot_token, signing_secret, app_token
+        self.transport_name, self.host, self.port = transport, host, port
+        self.db, self.owns_db, self.base_url = db, owns_db, base_url
+        self.identity = Identity(community=community)
+        self.user_id: str | None = None
+        self.pacer = Pacer(limits)
+        self.intake = Intake(db, PLATFORM, lambda body: translate(body, self.identity), self._enrich)
+        self.client: AsyncWebClient | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._transport: HttpTransport | SocketTransport | None = None
+        self._profiles: dict[str, tuple[float, Sender]] = {}
+        self._dm_channels: dict[str, str] = {}
+        self._response_urls: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def from_config(cls, config: Config, *, db: Database | None = None, base_url: str | None = None,
+                    env: Mapping[str, str] | None = None, limits: Limits | None = None) -> SlackAdapter:
+        """The adapter `steward run` starts; tokens come from the environment, never the config file."""
+        if config.slack is None:
+            raise ConfigError("slack", None, "a [slack] section")
+        env = os.environ if env is None else env
+        socket = config.slack.transport == "socket"
+        slugs = [c.slug for c in config.communities if any(ch.startswith("slack:") for ch in c.channels)]
+        return cls(bot_token=_token(env, "SLACK_BOT_TOKEN"),
+                   signing_secret="" if socket else _token(env, "SLACK_SIGNING_SECRET"),
+                   app_token=_token(env, "SLACK_APP_TOKEN") if socket else "",
+                   transport=config.slack.transport, host=config.slack.host, port=config.slack.port,
+                   community=slugs[0] if len(slugs) == 1 else None, base_url=base_url, limits=limits,
+                   db=db or database_from_env(config.data_dir), owns_db=db is None)
+
+    @property
+    def url(self) -> str:
+        """Where the HTTP transport listens (after `start`)."""
+        return f"http://{self.host}:{self.port}/slack/events"
+
+    async def start(self, sink: Sink) -> None:
+        """Learn who we are (`auth.test`), replay the inbox, then open the transport."""
+        self._session = aiohttp.ClientSession()
+        kwargs: dict[str, Any] = {"token": self.bot_token, "session": self._session}
+        if self.base_url:
+            kwargs["base_url"] = self.base_url
+        self.client = AsyncWebClient(**kwargs)
+        auth = await self._api("auth.test", "")
+        self.identity = dataclasses.replace(self.identity, team_id=auth.get("team_id", ""),
+                                            bot_user_id=auth.get("user_id", ""), bot_id=auth.get("bot_id", ""))
+        self.user_id = self.identity.bot_user_id
+        self.intake.start(sink)
+        app = build_app(self.client, self.signing_secret, self.intake.accept, verify=self.transport_name == "http")
+        if self.transport_name == "socket":
+            self._transport = SocketTransport(app, self.app_token, self.client)
+        else:
+            self._transport = HttpTransport(app, self.host, self.port)
+        await self.intake.replay()
+        await self._transport.start()
+        if isinstance(self._transport, HttpTransport):
+            self.port = self._transport.port
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop receiving, let queued work and sends finish, close connections."""
+        if self._transport is not None:
+            await self._transport.stop()
+        await self.intake.wait(grace)
+        try:
+            await asyncio.wait_for(self.pacer.drain(), grace)
+        except TimeoutError:
+            log.warning("some Slack sends were still queued at shutdown")
+        await self.intake.close()
+        if self._session is not None:
+            await self._session.close()
+        if self.owns_db:
+            await self.db.dispose()
+
+    async def _api(self, method: str, pace_key: str, /, **kwargs: Any) -> dict[str, Any]:
+        """One paced Web API call; 429s wait and retry, other failures map to `AdapterError`."""
+        assert self.client is not None, "start the adapter first"
+        call = getattr(self.client, method.replace(".", "_"))
+
+        async def once() -> dict[str, Any]:
+            try:
+                response = await call(**kwargs)
+            except SlackApiError as err:
+                raise map_error(method, err) from err
+            except (aiohttp.ClientError, TimeoutError) as err:
+                raise Transient(f"{method}: {err!r}") from err
+            return dict(response.data) if isinstance(response.data, dict) else {}
+
+        return await self.pacer.call(method, pace_key, once)
+
+    async def _enrich(self, event: Event) -> Event:
+        """Add the sender's name, time zone and locale (users.info, cached) before the core sees it."""
+        raw = event.raw if isinstance(event.raw, dict) else {}
+        if raw.get("response_url"):
+            self._response_urls[(event.channel, event.sender.id)] = raw["response_url"]
+        sender = event.sender
+        if sender.is_bot or (sender.display_name and sender.timezone) or not sender.id.startswith(("U", "W")):
+            return event
+        cached = self._profiles.get(sender.id)
+        if cached is None or time.monotonic() - cached[0] > PROFILE_TTL:
+            try:
+                user = (await self._api("users.info", "", user=sender.id, include_locale=True)).get("user") or {}
+            except AdapterError as err:
+                log.info("users.info %s failed (%s); continuing without a profile", sender.id, err)
+                return event
+            profile = user.get("profile") or {}
+            cached = (time.monotonic(), Sender(
+                id=sender.id, display_name=profile.get("display_name") or user.get("real_name") or user.get("name")
+                or sender.display_name, timezone=user.get("tz"), locale=user.get("locale"),
+                is_bot=bool(user.get("is_bot"))))
+            self._profiles[sender.id] = cached
+        return dataclasses.replace(event, sender=cached[1])
+
+    async def send(self, reply: Reply) -> SentRef:
+        """Deliver one reply, in order per channel, paced, retried on 429."""
+        match reply:
+            case Post(channel=channel, text=text):
+                return await self.pacer.in_lane(channel, lambda: self._post(channel, render.message(text)))
+            case ReplyInThread(channel=channel, thread=thread, text=text):
+                args = {**render.message(text), "thread_ts": thread}
+                return await self.pacer.in_lane(channel, lambda: self._post(channel, args))
+            case DirectMessage(user=user, text=text):
+                return await self.pacer.in_lane(f"dm:{user}", lambda: self._direct(user, render.message(text)))
+            case Ephemeral(channel=channel, user=user, text=text, thread=thread):
+                return await self._ephemeral(channel, user, render.message(text), thread)
+            case AskChoice() as ask:
+                return await self._ask(ask)
+            case React(channel=channel, message_id=message_id, emoji=emoji):
+                return await self.pacer.in_lane(channel, lambda: self._react(channel, message_id, emoji))
+        raise TypeError(f"cannot send {reply!r}")  # pragma: no cover
+
+    async def _ask(self, ask: AskChoice) -> SentRef:
+        args = render.choice(ask)
+        if ask.user is None or ask.channel.startswith("D"):
+            args["thread_ts"] = ask.thread
+            return await self.pacer.in_lane(ask.channel, lambda: self._post(ask.channel, args))
+        return await self._ephemeral(ask.channel, ask.user, args, ask.thread)
+
+    async def _post(self, channel: str, args: dict[str, Any]) -> SentRef:
+        data = await self._api("chat.postMessage", channel, channel=channel,
+                               **{k: v for k, v in args.items() if v is not None})
+        return SentRef(PLATFORM, data.get("channel", channel), data.get("ts"))
+
+    async def _direct(self, user: str, args: dict[str, Any]) -> SentRef:
+        channel = self._dm_channels.get(user)
+        if channel is None:
+            opened = await self._api("conversations.open", f"dm:{user}", users=user)
+            channel = self._dm_channels[user] = str((opened.get("channel") or {}).get("id", ""))
+        return await self._post(channel, args)
+
+    async def _ephemeral(self, channel: str, user: str, args: dict[str, Any], thread: str | None) -> SentRef:
+        if not channel:
+            return await self.pacer.in_lane(f"dm:{user}", lambda: self._direct(user, args))
+
+        async def job() -> SentRef:
+            try:
+                await self._api("chat.postEphemeral", channel, channel=channel, user=user,
+                                **{k: v for k, v in {**args, "thread_ts": thread}.items() if v is not None})
+            except NotPermitted:
+                url = self._response_urls.get((channel, user))
+                if url is None:
+                    raise
+                await self._webhook(url, args)  # e.g. a slash command in a channel Steward is not in
+            return SentRef(PLATFORM, channel, None)
+
+        return await self.pacer.in_lane(channel, job)
+
+    async def _webhook(self, url: str, args: dict[str, Any]) -> None:
+        response = await AsyncWebhookClient(url, session=self._session).send(
+            text=args["text"], blocks=args.get("blocks"), response_type="ephemeral")
+        if response.status_code >= 400:
+            raise NotPermitted(f"response_url answered {response.status_code}: {response.body}")
+
+    async def _react(self, channel: str, message_id: str, emoji: str) -> SentRef:
+        try:
+            await self._api("reactions.add", channel, channel=channel, timestamp=message_id, name=emoji.strip(":"))
+        except AdapterError as err:
+            if "already_reacted" not in str(err):
+                raise
+        return SentRef(PLATFORM, channel, message_id)
+
+    async def open_form(self, trigger_id: str, view: dict[str, Any]) -> str:
+        """Open a modal (`render.modal`) in answer to an interaction; returns the view id."""
+        data = await self._api("views.open", "", trigger_id=trigger_id, view=view)
+        return str((data.get("view") or {}).get("id", ""))

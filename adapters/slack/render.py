@@ -1,0 +1,128 @@
+"""Neutral replies → Slack message arguments (Block Kit built with `slack_sdk.models`).
+
+Blocks are serialised with `to_dict()`, which validates Slack's limits (section text ≤ 3000,
+button text ≤ 75, ≤ 25 buttons per actions block…), so a reply too big for Slack fails here,
+not at Slack. Every message also carries a `text` fallback for notifications and screen readers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from adapters.slack.translate import FORM_PREFIX, choice_action_id
+from bot.replies import AskChoice
+
+SECTION_LIMIT = 3000
+TEXT_LIMIT = 40000  # chat.postMessage truncates `text` beyond this
+BUTTON_TEXT_LIMIT = 75
+BUTTONS_PER_BLOCK = 25
+MAX_BLOCKS = 50
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_LIST = re.compile(r"^(\s*)- ", re.MULTILINE)
+
+
+def mrkdwn(text: str) -> str:
+    """The neutral markup (`**bold**`, `[label](url)`, `- ` lists) as Slack mrkdwn, escaped."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", text)
+    text = _BOLD.sub(lambda m: f"*{m.group(1)}*", text)
+    return _LIST.sub(lambda m: f"{m.group(1)}• ", text)
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Split at line breaks (or hard, for a single huge line) into pieces of at most `limit`."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not pieces:
+        pieces.append(current or " ")
+    return pieces
+
+
+def text_blocks(text: str) -> list[Block]:
+    """Sections holding `text` as mrkdwn, split to respect the section limit."""
+    return [SectionBlock(text=MarkdownTextObject(text=piece)) for piece in _chunks(mrkdwn(text), SECTION_LIMIT)]
+
+
+def message(text: str) -> dict[str, Any]:
+    """`chat.postMessage`/`chat.postEphemeral` arguments for a text reply."""
+    return _validated(text, text_blocks(text))
+
+
+def choice(ask: AskChoice) -> dict[str, Any]:
+    """An `AskChoice` as a question with one button per option."""
+    blocks = text_blocks(ask.text)
+    buttons = [ButtonElement(text=PlainTextObject(text=_fit(opt.label, BUTTON_TEXT_LIMIT), emoji=True),
+                             action_id=choice_action_id(ask.key, i), value=opt.id)
+               for i, opt in enumerate(ask.options)]
+    for start in range(0, len(buttons), BUTTONS_PER_BLOCK):
+        blocks.append(ActionsBlock(elements=buttons[start:start + BUTTONS_PER_BLOCK]))
+    return _validated(ask.text, blocks)
+
+
+def _validated(text: str, blocks: list[Block]) -> dict[str, Any]:
+    if len(blocks) > MAX_BLOCKS:
+        raise ValueError(f"reply needs {len(blocks)} blocks; Slack allows {MAX_BLOCKS}")
+    return {"text": _fit(mrkdwn(text), TEXT_LIMIT), "blocks": [b.to_dict() for b in blocks]}
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One text input of a modal form; its `id` is the key of its value in the submission."""
+
+    id: str
+    label: str
+    placeholder: str = ""
+    multiline: bool = False
+    optional: bool = False
+
+
+def modal(*, key: str, title: str, fields: tuple[FormField, ...], submit: str = "Send", intro: str = "",
+          channel: str = "", thread: str | None = None) -> dict[str, Any]:
+    """A modal for `views.open`; its submission comes back as `ChoicePicked(key=key, ...)`.
+
+    `channel`/`thread` travel in `private_metadata` so the answer lands where the form was asked.
+    """
+    blocks: list[Block] = text_blocks(intro) if intro else []
+    for f in fields:
+        element = PlainTextInputElement(action_id="value", multiline=f.multiline,
+                                        placeholder=PlainTextObject(text=f.placeholder) if f.placeholder else None)
+        blocks.append(InputBlock(block_id=f.id, label=PlainTextObject(text=_fit(f.label, 2000)), element=element,
+                                 optional=f.optional))
+    view = View(type="modal", callback_id=f"{FORM_PREFIX}{key}", title=PlainTextObject(text=_fit(title, 24)),
+                submit=PlainTextObject(text=_fit(submit, 24)), close=None, blocks=blocks,
+                private_metadata=json.dumps({"channel": channel, "thread": thread}))
+    return dict(view.to_dict())

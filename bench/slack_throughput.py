@@ -1,0 +1,183 @@
+"""Slack adapter throughput: signed `app_mention` events handled per second and ack latency.
+
+Two servers are measured in the same run, each in its own process, against the same fake Slack Web
+API and load generator (this process), on loopback only:
+  - steward: the real SlackAdapter + Steward (inbox write before ack, dispatch, help reply posted)
+  - bare:    a bare slack-bolt AsyncApp that acks and posts a fixed reply (`say`)
+Each event is "handled" when its reply reaches the fake `chat.postMessage`.
+
+    .venv/bin/python bench/slack_throughput.py [--events 1500] [--concurrency 32] [--channels 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.slack.conftest import ENV, SECRET, event_body, sign
+from tests.slack.fake_slack import FakeSlack
+
+
+def serve(kind: str, base_url: str, channels: int, conn: Connection) -> None:
+    """Child process: run one server until the parent says stop."""
+    asyncio.run(_serve(kind, base_url, channels, conn))
+
+
+async def _serve(kind: str, base_url: str, channels: int, conn: Connection) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    stop: Any
+    if kind == "steward":
+        from adapters.slack.adapter import SlackAdapter
+        from adapters.slack.pacing import Limits
+        from bot.config import CommunityConfig, Config, SlackConfig
+        from bot.core import Steward
+        from bot.features import build_router
+        from bot.runtime import sync_communities
+        from storage.db import Database
+
+        tmp = tempfile.mkdtemp(prefix="steward-bench-")
+        db = Database(f"sqlite+aiosqlite:///{tmp}/steward.db")
+        await db.upgrade()
+        config = Config(data_dir=Path(tmp), slack=SlackConfig(port=0), communities=(CommunityConfig(
+            slug="bench", channels=tuple(f"slack:C{i}" for i in range(channels))),))
+        steward = Steward(db, config, build_router())
+        await sync_communities(steward)
+        # Unpaced: Slack's 1 msg/s per channel would measure Slack's limit, not Steward.
+        adapter = SlackAdapter.from_config(config, db=db, base_url=base_url, env=ENV, limits=Limits.unpaced())
+        steward.add_adapter(adapter)
+        await steward.start_adapters()
+        port = adapter.port
+
+        async def stop() -> None:
+            await steward.stop()
+            await db.dispose()
+    else:
+        from aiohttp import web
+        from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+        from slack_bolt.async_app import AsyncApp, AsyncSay
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        session = aiohttp.ClientSession()
+        app = AsyncApp(client=AsyncWebClient(token=ENV["SLACK_BOT_TOKEN"], base_url=base_url, session=session),
+                       signing_secret=SECRET)
+
+        @app.event("app_mention")
+        async def mention(event: dict[str, Any], say: AsyncSay) -> None:
+            await say(text="Hi! I'm a bare bolt app.", thread_ts=event["ts"])
+
+        async def handle(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+        web_app = web.Application()
+        web_app.router.add_post("/slack/events", handle)
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+        async def stop() -> None:
+            await runner.cleanup()
+            await session.close()
+
+    conn.send(port)
+    await asyncio.to_thread(conn.recv)
+    await stop()
+    conn.send("stopped")
+
+
+async def load(kind: str, fake: FakeSlack, events: int, concurrency: int, channels: int) -> dict[str, float]:
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.get_context("spawn").Process(target=serve, args=(kind, fake.base_url, channels, child))
+    process.start()
+    port = await asyncio.to_thread(parent.recv)
+    url = f"http://127.0.0.1:{port}/slack/events"
+    before = len(fake.called("chat.postMessage"))
+    bodies = []
+    for i in range(events):
+        ts = f"1700000000.{i:06d}"
+        event = {"type": "app_mention", "user": f"U{i % 50:03d}", "text": "<@UBOT> help",
+                 "channel": f"C{i % channels}", "ts": ts, "event_ts": ts}
+        bodies.append(json.dumps(event_body(event, event_id=f"Ev{kind}{i:07d}")))
+    latencies: list[float] = []
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            headers = {"Content-Type": "application/json", **sign(body)}
+            t0 = time.perf_counter()
+            async with session.post(url, data=body.encode(), headers=headers) as response:
+                await response.read()
+                assert response.status == 200, response.status
+            latencies.append(time.perf_counter() - t0)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        # warm-up: first request pays bolt's auth.test and imports
+        warm = json.dumps(event_body({"type": "app_mention", "user": "UWARM", "text": "<@UBOT> help",
+                                      "channel": "C0", "ts": "1600000000.000001"}, event_id=f"Ev{kind}warm"))
+        async with session.post(url, data=warm.encode(),
+                                headers={"Content-Type": "application/json", **sign(warm)}) as r:
+            await r.read()
+        await fake.wait_calls("chat.postMessage", before + 1, 30)
+        before = len(fake.called("chat.postMessage"))
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        acked = time.perf_counter()
+        await fake.wait_calls("chat.postMessage", before + events, 300)
+        done = time.perf_counter()
+    handled = len(fake.called("chat.postMessage")) - before
+    parent.send("stop")
+    await asyncio.to_thread(parent.recv)
+    process.join(30)
+    latencies.sort()
+    return {"handled": handled, "acks_per_s": events / (acked - start), "handled_per_s": handled / (done - start),
+            "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1500)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--channels", type=int, default=8)
+    args = parser.parse_args()
+    fake = FakeSlack()
+    await fake.start()
+    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.system()} {platform.release()}")
+    print(f"{args.events} signed app_mention events, {args.concurrency} concurrent senders, "
+          f"{args.channels} channels, loopback, SQLite")
+    results = {}
+    for kind in ("bare", "steward"):
+        results[kind] = r = await load(kind, fake, args.events, args.concurrency, args.channels)
+        print(f"{kind:8s} handled {r['handled']:.0f}/{args.events}  {r['handled_per_s']:7.1f} events/s handled  "
+              f"{r['acks_per_s']:7.1f} acks/s  ack p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms")
+    bare, ours = results["bare"], results["steward"]
+    print(f"overhead: steward handles {bare['handled_per_s'] / ours['handled_per_s']:.2f}x slower than bare bolt; "
+          f"ack p50 x{ours['p50_ms'] / bare['p50_ms']:.2f}, p95 x{ours['p95_ms'] / bare['p95_ms']:.2f}")
+    await fake.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,172 @@
+"""The other side of the network: a local stand-in for Slack's Web API and Socket Mode server.
+
+It answers the methods Steward calls the way Slack does (`ok`, ids, `Retry-After` on 429), records
+every call, and can be told to fail (`ok: false` errors, 429 storms). It also serves the websocket
+that `apps.connections.open` points to, and the `response_url` hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+TEAM, BOT_USER, BOT_ID = "T1", "UBOT", "BBOT"
+
+
+@dataclass
+class Call:
+    """One Web API call as Slack received it."""
+
+    method: str
+    args: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.args[key]
+
+
+class FakeSlack:
+    """A recorder of the Slack Web API on 127.0.0.1 (ephemeral port)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.hooks: list[dict[str, Any]] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self._scripted: dict[str, deque[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._ts = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.sockets: list[web.WebSocketResponse] = []
+        self.acks: dict[str, dict[str, Any]] = {}
+        self._ack_events: dict[str, asyncio.Event] = {}
+        self.connected = asyncio.Event()
+        self._recorded = asyncio.Event()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def hook_url(self, name: str = "h1") -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/{name}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/hooks/{name}", self._hook)
+        app.router.add_get("/link", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        for ws in self.sockets:
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- scripting -------------------------------------------------------------------------------
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """The next `times` calls of `method` answer `{"ok": false, "error": error}`."""
+        for _ in range(times):
+            self._scripted.setdefault(method, deque()).append((200, {"ok": False, "error": error}, {}))
+
+    def rate_limit(self, method: str, times: int, retry_after: int = 0) -> None:
+        """The next `times` calls of `method` answer 429 with `Retry-After`."""
+        for _ in range(times):
+            self._scripted.setdefault(method, deque()).append(
+                (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}))
+
+    def called(self, method: str) -> list[Call]:
+        """Successful calls of `method`, in order."""
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_calls(self, method: str, count: int, within: float) -> int:
+        """Wait until `method` was called `count` times (or `within` seconds passed); returns the count."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while len(self.called(method)) < count and loop.time() < deadline:
+            self._recorded.clear()
+            try:
+                await asyncio.wait_for(self._recorded.wait(), deadline - loop.time())
+            except TimeoutError:
+                break
+        return len(self.called(method))
+
+    # -- Web API ---------------------------------------------------------------------------------
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                args.update(await request.json())
+            else:
+                args.update(dict(await request.post()))
+        if not request.headers.get("Authorization", "").startswith("Bearer x"):
+            return web.json_response({"ok": False, "error": "not_authed"})
+        scripted = self._scripted.get(method)
+        if scripted:
+            status, body, headers = scripted.popleft()
+            return web.json_response(body, status=status, headers=headers)
+        self.calls.append(Call(method, args))
+        self._recorded.set()
+        return web.json_response({"ok": True, **self._answer(method, args)})
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"url": "https://acme.slack.com/", "team": "Acme", "user": "steward", "team_id": TEAM,
+                    "user_id": BOT_USER, "bot_id": BOT_ID}
+        if method == "chat.postMessage":
+            ts = f"1800000000.{next(self._ts):06d}"
+            return {"channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
+        if method == "chat.postEphemeral":
+            return {"message_ts": f"1800000000.{next(self._ts):06d}"}
+        if method == "conversations.open":
+            return {"channel": {"id": "D" + str(args.get("users", ""))}}
+        if method == "conversations.replies":
+            return {"messages": [], "has_more": False}
+        if method == "users.info":
+            uid = str(args.get("user", ""))
+            user = {"id": uid, "name": uid.lower(), "real_name": uid.title(), "tz": "Europe/Paris",
+                    "locale": "en-US", "is_bot": False, "profile": {"display_name": uid.title()}}
+            return {"user": {**user, **self.users.get(uid, {})}}
+        if method == "views.open":
+            return {"view": {"id": "V1", **(args.get("view") or {})}}
+        if method == "apps.connections.open":
+            return {"url": f"ws://127.0.0.1:{self.port}/link"}
+        return {}
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        self.hooks.append({"hook": request.match_info["name"], **await request.json()})
+        return web.Response(text="ok")
+
+    # -- Socket Mode -----------------------------------------------------------------------------
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+        self.connected.set()
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                data = json.loads(msg.data)
+                envelope_id = data.get("envelope_id")
+                if envelope_id:
+                    self.acks[envelope_id] = data
+                    self._ack_events.setdefault(envelope_id, asyncio.Event()).set()
+        return ws
+
+    async def push(self, envelope: dict[str, Any], within: float = 10) -> dict[str, Any]:
+        """Send an envelope over the websocket and return the app's acknowledgement."""
+        await asyncio.wait_for(self.connected.wait(), within)
+        envelope_id = envelope["envelope_id"]
+        waiter = self._ack_events.setdefault(envelope_id, asyncio.Event())
+        await self.sockets[-1].send_json(envelope)
+        await asyncio.wait_for(waiter.wait(), within)
+        return self.acks[envelope_id]
