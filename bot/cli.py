@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", parents=[common], help="create the demo community if absent, then chat")
     demo.add_argument("--as", dest="user", default="you", help="your member name (try ana or bruno)")
     sub.add_parser("run", parents=[common], help="start the adapters the config enables")
+    ical = sub.add_parser("ical", parents=[common], help="print a community's iCalendar feed (meetups, reminders)")
+    ical.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.required = True
@@ -79,12 +81,26 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             created = await ensure_demo(steward.db)
             print("Demo community created." if created else "Demo community found.")
             return await _chat(steward, "demo", args.user)
+        if args.command == "ical":
+            return await _ical(steward, args.community)
         if args.command == "chat":
             await runtime.ensure_local_community(steward, args.community)
             return await _chat(steward, args.community, args.user)
         return await _serve(steward)
     finally:
         await steward.db.dispose()
+
+
+async def _ical(steward: Steward, community: str) -> int:
+    from rituals.ical import UnknownCommunity, community_calendar
+
+    try:
+        sys.stdout.buffer.write(await community_calendar(steward.db, community))
+    except UnknownCommunity:
+        print(f"steward ical: no community {community!r}; use a slug from the config file", file=sys.stderr)
+        return 2
+    sys.stdout.flush()
+    return 0
 
 
 async def _chat(steward: Steward, community: str, user: str) -> int:
@@ -111,7 +127,12 @@ async def _serve(steward: Steward) -> int:
     for adapter in adapters:
         steward.add_adapter(adapter)
     await steward.start_adapters()
+    from rituals.scheduler import RitualScheduler
+
+    rituals = RitualScheduler(steward)
+    await rituals.start()
     print(f"steward: running on {', '.join(a.platform for a in adapters)}; SIGTERM or Ctrl-C to stop")
     await runtime.wait_for_shutdown_signal()
+    await rituals.stop()
     await steward.stop()
     return 0
