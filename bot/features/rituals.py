@@ -103,8 +103,8 @@ async def create_draft(ctx: Context, kind: str, title: str, schedule: Schedule, 
 
 
 def dry_run(ctx: Context, ritual: Ritual, schedule: Schedule, key: str, question: str) -> None:
-    """Show the next three occurrences in the coordinator's time zone and ask to confirm."""
-    tz = _default_tz(ctx)
+    """Show the next three occurrences in the coordinator's time zone (if known) and ask to confirm."""
+    tz = (ctx.member.timezone if ctx.member else None) or ctx.event.sender.timezone or schedule.timezone
     upcoming = schedule.next(_today(ctx), 3)
     if not upcoming:
         raise InputError(N_("That schedule has no date left in the future. Write it like `{usage}`."),
