@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from adapters.recording import RecordingAdapter
+from bot.config import CommunityConfig, Config
 from bot.core import Steward
 from bot.replies import AskChoice
 from rituals import jobs
@@ -54,3 +56,12 @@ async def make_ritual(bot: Bot, spec: str, kind: str = "meetup") -> Ritual:
 def utc(*args: int) -> datetime:
     """An aware UTC datetime."""
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    """The shared test community, with a purpose, intros on, a founding date and a time zone."""
+    return Config(data_dir=tmp_path, communities=(CommunityConfig(
+        slug="k8s", name="Kubernetes CoP", channels=("recording:C1",), coordinators=("recording:UCOORD",),
+        sponsors=("recording:USPONSOR",), timezone="America/Montreal", founded=date(2024, 3, 12),
+        purpose="We help each other run Kubernetes well.", intros=True),))
