@@ -46,9 +46,10 @@ def delivery_key(ritual_id: int, occurrence: datetime, step: str) -> str:
     return f"{ritual_id}:{occurrence.astimezone(UTC):%Y%m%dT%H%M%SZ}:{step}"
 
 
-async def fire_ritual(ritual_id: int, fire_time: datetime, now: datetime | None = None) -> int:
-    """Run every step of `ritual_id` due at `fire_time`; returns how many steps were delivered.
+async def fire_ritual(ritual_id: int, fire_time: datetime | None = None, now: datetime | None = None) -> int:
+    """Run every step of `ritual_id` due at `fire_time` (default: the latest at or before `now`).
 
+    Returns how many steps were delivered.
     A fire time older than the grace window (`misfire_grace_time`) is skipped and logged, never sent late.
     Errors are logged with the ritual's name and swallowed: one ritual must not stop the scheduler.
     """
@@ -62,12 +63,17 @@ async def fire_ritual(ritual_id: int, fire_time: datetime, now: datetime | None 
             log.info("ritual %s is gone or not active: fire time %s ignored", name, fire_time)
             return 0
         name = f"#{ritual_id} “{ritual.title or ritual.kind}”"
+        schedule = schedule_of(ritual)
+        if fire_time is None:
+            past = [at + offset for _, offset in step_offsets(ritual) if (at := schedule.before(now - offset))]
+            if not past:
+                return 0
+            fire_time = max(past)
         late = now - fire_time
         grace = timedelta(seconds=steward.config.misfire_grace_time)
         if late > grace:
             log.warning("ritual %s: step at %s missed by %s (grace %s): skipped", name, fire_time, late, grace)
             return 0
-        schedule = schedule_of(ritual)
         sent = 0
         for step, offset in step_offsets(ritual):
             occurrence = fire_time - offset

@@ -141,10 +141,10 @@ class RitualScheduler:
     def _sqlite(self) -> bool:
         return self.steward.db.is_sqlite
 
-    async def start(self) -> None:
-        """Bind the job targets to this Steward, start the scheduler and try to lead."""
+    async def start(self, paused: bool = False) -> None:
+        """Bind the job targets to this Steward, start the scheduler (held back if `paused`) and try to lead."""
         jobs.bind(self.steward)
-        self.scheduler.start()
+        self.scheduler.start(paused=paused)
         await self.heartbeat()
         self.scheduler.add_job(self.heartbeat, "interval", seconds=self.leader_retry, id="leader",
                                jobstore=LOCAL, replace_existing=True)
@@ -203,8 +203,11 @@ class RitualScheduler:
         store = SQLAlchemyJobStore(url=url, engine_options=options)
         await asyncio.to_thread(self.scheduler.add_jobstore, store, RITUALS)
         self.is_leader = True
-        log.info("leading the ritual scheduler (pid-level lock %s)", "n/a on SQLite" if self._sqlite else "held")
-        await self.sync()
+        log.info("leading the ritual scheduler (advisory lock: %s)", "n/a on SQLite" if self._sqlite else "held")
+        try:
+            await self.sync()
+        except Exception:  # the next periodic sync retries; leadership itself is fine
+            log.exception("could not sync rituals into the job store")
 
     async def _resign(self) -> None:
         if self.is_leader:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.config import parse_config
 from bot.errors import ConfigError
 from bot.replies import AskChoice
 from storage.models import Ritual
 from tests.events import command, pick
 from tests.rituals.conftest import COORD, Bot, make_ritual
-
-import pytest
 
 
 async def _ritual(bot: Bot, ritual_id: int) -> Ritual:
@@ -20,7 +20,7 @@ async def _ritual(bot: Bot, ritual_id: int) -> Ritual:
 
 
 async def test_schedule_shows_three_dates_then_saves_on_yes(ritual_bot: Bot) -> None:
-    steward, platform = ritual_bot
+    _, platform = ritual_bot
     await platform.inject(command('schedule meetup "Helm clinic" every 2nd tuesday at 16:00 America/Montreal in #C1',
                                   user=COORD))
     ask = platform.sent[-1]
@@ -96,7 +96,7 @@ async def test_edit_shows_new_dates_and_applies_on_yes(ritual_bot: Bot) -> None:
 
 
 async def test_guided_dialogue_builds_the_same_ritual(ritual_bot: Bot) -> None:
-    steward, platform = ritual_bot
+    _, platform = ritual_bot
     await platform.inject(command("schedule", user=COORD))
     for answer in ("meetup", "second", "tuesday", "16:00"):
         ask = platform.sent[-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -71,7 +72,7 @@ def test_every_n_weeks_and_channel() -> None:
     schedule, channel = parse_schedule("every 2 weeks on monday at 9am in #k8s", default_tz="Europe/Paris", today=TODAY)
     assert channel == "#k8s" and schedule.timezone == "Europe/Paris"
     days = schedule.next(utc(2026, 1, 1), 3)
-    assert [b - a for a, b in zip(days, days[1:], strict=False)] == [timedelta(weeks=2)] * 2
+    assert [b - a for a, b in itertools.pairwise(days)] == [timedelta(weeks=2)] * 2
 
 
 @pytest.mark.parametrize(("text", "problem"), [
