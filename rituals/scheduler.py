@@ -27,7 +27,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -58,6 +58,24 @@ def sync_url(async_url: str) -> str:
     if driver is None:
         raise ValueError(f"no synchronous driver for {backend!r}")
     return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def _job_store_engine(async_url: str) -> Engine:
+    """The job store's synchronous engine; on SQLite with the same WAL settings as Steward's own."""
+    url = sync_url(async_url)
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=2)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    def pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, no fsync per job update
+        cur.close()
+
+    event.listen(engine, "connect", pragmas)
+    return engine
 
 
 class _LoopExecutor(BaseExecutor):  # type: ignore[misc]
@@ -197,10 +215,7 @@ class RitualScheduler:
         return True
 
     async def _lead(self) -> None:
-        url = sync_url(self.steward.db.url)
-        options: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}} if self._sqlite else {
-            "pool_pre_ping": True, "pool_size": 2}
-        store = SQLAlchemyJobStore(url=url, engine_options=options)
+        store = SQLAlchemyJobStore(engine=_job_store_engine(self.steward.db.url))
         await asyncio.to_thread(self.scheduler.add_jobstore, store, RITUALS)
         self.is_leader = True
         log.info("leading the ritual scheduler (advisory lock: %s)", "n/a on SQLite" if self._sqlite else "held")
