@@ -100,7 +100,7 @@ async def main(communities: int, rituals: int, fire: int, window: float) -> None
     await engine.sync()
     resync_s = time.perf_counter() - t0
     deadline = base + timedelta(seconds=window + 30)
-    while len(adapter.sent) < fire and datetime.now(UTC) < deadline:
+    while len(adapter.sent) < fire and datetime.now(UTC) < deadline:  # noqa: ASYNC110 (bounded wait)
         await asyncio.sleep(0.2)
     lateness = sorted((at - planned[r.text.removeprefix("🔔 ")]).total_seconds()
                       for r, at in zip(adapter.sent, adapter.at, strict=True))
