@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         results = {n: summarise(r) for n, r in rows.items()}
     ranks, _ = steward_rankings(index, queries, banned)
     results["Steward"] = summarise([measure(r, g) for r, (_, g) in zip(ranks, queries, strict=True)])
-    print(f"{a.data}: {len(queries)} queries, calibrated beta={beta}")
+    print(f"{a.data}: {len(queries)} queries, replay MRR={beta:.3f}, weights={[round(w, 2) for w in index.weights]}")
     print(table(results))
     if not a.no_baselines:
         best = max(v[0] for n, v in results.items() if n != "Steward")

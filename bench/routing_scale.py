@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{a.data}: {n} posts, {len(queries)} queries")
     print(f"import (JSON parse + add): {n / total:,.0f} posts/s wall, {n / cpu_total:,.0f} posts/s CPU")
     print(f"add alone:                 {n / in_add:,.0f} posts/s wall, {n / cpu_add:,.0f} posts/s CPU")
-    print(f"calibrate: beta={beta} in {calib:.1f} s")
+    print(f"calibrate: replay MRR={beta:.3f} in {calib:.1f} s")
     print(f"rank cold: p50 {pct(ms, 50):.1f} ms, p95 {pct(ms, 95):.1f} ms, max {max(ms):.1f} ms")
     print(f"rank warm: p50 {pct(warm, 50):.1f} ms, p95 {pct(warm, 95):.1f} ms, max {max(warm):.1f} ms")
     print(f"rank CPU:  p50 {pct(cpu, 50):.1f} ms, p95 {pct(cpu, 95):.1f} ms, max {max(cpu):.1f} ms")

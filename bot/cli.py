@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--asker", help="platform user id of the person asking (never suggested)")
     who.add_argument("--json", action="store_true", help="print JSON")
     who.add_argument("--batch", type=Path, help="JSONL file of {\"id\", \"text\", \"asker\"} lines (- for stdin)")
+    ical = sub.add_parser("ical", parents=[common], help="print a community's iCalendar feed (meetups, reminders)")
+    ical.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.required = True
@@ -114,6 +116,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             created = await ensure_demo(steward.db)
             print("Demo community created." if created else "Demo community found.")
             return await _chat(steward, "demo", args.user)
+        if args.command == "ical":
+            return await _ical(steward, args.community)
         if args.command == "chat":
             await runtime.ensure_local_community(steward, args.community)
             return await _chat(steward, args.community, args.user)
@@ -135,6 +139,18 @@ async def _who(steward: Steward, args: argparse.Namespace) -> int:
         raise InputError('give a QUESTION (e.g. steward who "helm upgrades" --community k8s) or --batch FILE')
     await cli_who.who_one(steward.db, args.community, args.question, asker=args.asker, top=args.top,
                           as_json=args.json, out=sys.stdout)
+    return 0
+
+
+async def _ical(steward: Steward, community: str) -> int:
+    from rituals.ical import UnknownCommunity, community_calendar
+
+    try:
+        sys.stdout.buffer.write(await community_calendar(steward.db, community))
+    except UnknownCommunity:
+        print(f"steward ical: no community {community!r}; use a slug from the config file", file=sys.stderr)
+        return 2
+    sys.stdout.flush()
     return 0
 
 
@@ -162,7 +178,12 @@ async def _serve(steward: Steward) -> int:
     for adapter in adapters:
         steward.add_adapter(adapter)
     await steward.start_adapters()
+    from rituals.scheduler import RitualScheduler
+
+    rituals = RitualScheduler(steward)
+    await rituals.start()
     print(f"steward: running on {', '.join(a.platform for a in adapters)}; SIGTERM or Ctrl-C to stop")
     await runtime.wait_for_shutdown_signal()
+    await rituals.stop()
     await steward.stop()
     return 0

@@ -26,6 +26,19 @@ PLATFORMS = ("console", "slack", "matrix")
 
 
 @dataclass(frozen=True)
+class RitualConfig:
+    """A ritual declared in the config file (same meaning as `schedule meetup …` in chat)."""
+
+    kind: str  # meetup | reminder
+    title: str
+    schedule: str  # e.g. "every 2nd tuesday at 16:00 America/Montreal"
+    channel: str = ""  # "platform:id"; default: the community's first channel
+    announce_days: int = 7
+    reminders: tuple[float, ...] = (24.0, 1.0)  # hours before
+    followup_hours: float = 2.0
+
+
+@dataclass(frozen=True)
 class CommunityConfig:
     """One community of practice and where it lives."""
 
@@ -37,6 +50,10 @@ class CommunityConfig:
     channels: tuple[str, ...] = ()  # "slack:C0123", "matrix:!room:example.org"
     coordinators: tuple[str, ...] = ()  # "slack:U0123", "matrix:@ana:example.org", "console:ana"
     sponsors: tuple[str, ...] = ()
+    purpose: str = ""  # told to newcomers in the welcome message
+    intros: bool = False  # introduce each newcomer to someone of the core group
+    explore: str = "every 3 months on the 1st at 10:00"  # "what should we explore next?" prompt
+    rituals: tuple[RitualConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,7 @@ class Config:
     locale: str = "en"
     timezone: str = "UTC"
     log_level: str = "INFO"
+    misfire_grace_time: int = 3600  # seconds: a ritual step missed by less still fires (once)
     communities: tuple[CommunityConfig, ...] = ()
     slack: SlackConfig | None = None
     matrix: MatrixConfig | None = None
@@ -101,19 +119,23 @@ def parse_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
     _refuse_secrets(raw, "")
     _known(raw, "", {"steward", "community", "slack", "matrix"})
     steward = _table(raw, "steward")
-    _known(steward, "steward", {"data_dir", "locale", "timezone", "log_level"})
+    _known(steward, "steward", {"data_dir", "locale", "timezone", "log_level", "misfire_grace_time"})
     data_dir = Path(_str(steward, "steward.data_dir", str(default_data_dir()))).expanduser()
     locale = _locale(steward, "steward.locale", "en")
     tz = _timezone(steward, "steward.timezone", "UTC")
     level = _str(steward, "steward.log_level", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("steward.log_level", level, "one of DEBUG, INFO, WARNING, ERROR")
+    grace = steward.get("misfire_grace_time", 3600)
+    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= 7 * 86400:
+        raise ConfigError("steward.misfire_grace_time", grace, "seconds between 0 and 604800, e.g. 3600")
     communities = tuple(_community(c, i, locale, tz) for i, c in enumerate(_array(raw, "community")))
     slugs = [c.slug for c in communities]
     for slug in slugs:
         if slugs.count(slug) > 1:
             raise ConfigError("community.slug", slug, "each community to have its own slug")
-    return Config(data_dir=data_dir, locale=locale, timezone=tz, log_level=level, communities=communities,
+    return Config(data_dir=data_dir, locale=locale, timezone=tz, log_level=level, misfire_grace_time=grace,
+                  communities=communities,
                   slack=_slack(raw), matrix=_matrix(raw), source=source)
 
 
@@ -122,7 +144,7 @@ def _community(raw: Any, index: int, locale: str, tz: str) -> CommunityConfig:
     if not isinstance(raw, Mapping):
         raise ConfigError(key, raw, "a table ([[community]])")
     _known(raw, key, {"slug", "name", "locale", "timezone", "founded", "channels", "coordinators",
-                      "sponsors"})
+                      "sponsors", "purpose", "intros", "explore", "rituals"})
     slug = _str(raw, f"{key}.slug", None)
     if not slug.replace("-", "").replace("_", "").isalnum() or len(slug) > 64:
         raise ConfigError(f"{key}.slug", slug, "letters, digits, - or _ (at most 64), e.g. \"k8s\"")
@@ -130,9 +152,55 @@ def _community(raw: Any, index: int, locale: str, tz: str) -> CommunityConfig:
     if founded is not None and not isinstance(founded, date):
         raise ConfigError(f"{key}.founded", founded, "a TOML date such as 2024-03-12 (no quotes)")
     refs = {name: _refs(raw, f"{key}.{name}") for name in ("channels", "coordinators", "sponsors")}
+    intros = raw.get("intros", False)
+    if not isinstance(intros, bool):
+        raise ConfigError(f"{key}.intros", intros, "true or false")
+    community_tz = _timezone(raw, f"{key}.timezone", tz)
+    explore = _str(raw, f"{key}.explore", CommunityConfig.explore)
+    _check_schedule(f"{key}.explore", explore, community_tz)
+    rituals = tuple(_ritual(r, f"{key}.rituals[{i}]", community_tz) for i, r in enumerate(_array(raw, "rituals")))
     return CommunityConfig(slug=slug, name=_str(raw, f"{key}.name", slug),
-                           locale=_locale(raw, f"{key}.locale", locale),
-                           timezone=_timezone(raw, f"{key}.timezone", tz), founded=founded, **refs)
+                           locale=_locale(raw, f"{key}.locale", locale), timezone=community_tz, founded=founded,
+                           purpose=raw.get("purpose", "") and _str(raw, f"{key}.purpose", ""), intros=intros,
+                           explore=explore, rituals=rituals, **refs)
+
+
+def _check_schedule(key: str, text: str, tz: str) -> None:
+    from bot.errors import InputError
+    from rituals.schedule import parse_schedule
+
+    try:
+        parse_schedule(text, default_tz=tz, today=date.today())
+    except InputError as err:
+        raise ConfigError(key, text, f"a schedule such as \"every 2nd tuesday at 16:00 America/Montreal\" "
+                          f"({err.params.get('problem', '')})") from None
+
+
+def _ritual(raw: Any, key: str, tz: str) -> RitualConfig:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(key, raw, "a table ([[community.rituals]])")
+    _known(raw, key, {"kind", "title", "schedule", "channel", "announce_days", "reminders", "followup_hours"})
+    kind = _str(raw, f"{key}.kind", "meetup")
+    if kind not in ("meetup", "reminder"):
+        raise ConfigError(f"{key}.kind", kind, "\"meetup\" or \"reminder\"")
+    schedule = _str(raw, f"{key}.schedule", None)
+    _check_schedule(f"{key}.schedule", schedule, tz)
+    channel = raw.get("channel", "")
+    if channel:
+        _refs({"channel": [channel]}, f"{key}.channel")
+    days = raw.get("announce_days", 7)
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 60:
+        raise ConfigError(f"{key}.announce_days", days, "a number of days between 0 and 60")
+    reminders = raw.get("reminders", [24, 1])
+    if not isinstance(reminders, list) or not all(
+            isinstance(h, int | float) and not isinstance(h, bool) and 0 < h <= 24 * 30 for h in reminders):
+        raise ConfigError(f"{key}.reminders", reminders, "a list of hours before the meetup, e.g. [24, 1]")
+    followup = raw.get("followup_hours", 2)
+    if not isinstance(followup, int | float) or isinstance(followup, bool) or not 0 <= followup <= 24 * 7:
+        raise ConfigError(f"{key}.followup_hours", followup, "hours after the start, e.g. 2")
+    return RitualConfig(kind=kind, title=_str(raw, f"{key}.title", None), schedule=schedule, channel=channel,
+                        announce_days=days, reminders=tuple(float(h) for h in reminders),
+                        followup_hours=float(followup))
 
 
 def _slack(raw: Mapping[str, Any]) -> SlackConfig | None:

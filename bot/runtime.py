@@ -22,6 +22,9 @@ async def open_steward(config: Config) -> Steward:
     await db.upgrade()
     steward = Steward(db, config, build_router())
     await sync_communities(steward)
+    from rituals.setup import sync_config_rituals
+
+    await sync_config_rituals(db, config)
     return steward
 
 

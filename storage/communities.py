@@ -55,3 +55,9 @@ async def ensure_channel(session: AsyncSession, community: Community, platform: 
     elif name and channel.name != name:
         channel.name = name
     return channel
+
+
+async def channels_of(session: AsyncSession, community_id: int) -> list[Channel]:
+    """Every channel of a community."""
+    stmt = select(Channel).where(Channel.community_id == community_id).order_by(Channel.id)  # type: ignore[arg-type]
+    return list((await session.exec(stmt)).all())

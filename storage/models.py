@@ -202,3 +202,118 @@ class InboxEvent(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending | dead
     attempts: int = 0
     received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class Ritual(SQLModel, table=True):
+    """A recurring moment of a community (meetup, reminder, renewal…), with its RFC 5545 rule.
+
+    `dtstart` is local wall-clock time in `timezone`, so a 16:00 meetup stays 16:00 across DST changes.
+    `revision` grows on every change; the scheduler's leader re-syncs a ritual whose `synced_revision`
+    lags behind, whichever process made the change.
+    """
+
+    __table_args__ = (UniqueConstraint("community_id", "source_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               nullable=False, index=True))
+    kind: str = Field(max_length=16)  # meetup | reminder | renewal | explore | anniversaries
+    title: str = Field(default="", max_length=200)
+    rrule: str = Field(max_length=500)  # e.g. "FREQ=MONTHLY;BYDAY=+2TU"
+    dtstart: str = Field(max_length=19)  # naive local ISO time, e.g. "2026-03-10T16:00:00"
+    timezone: str = Field(max_length=64)
+    exdates: str = Field(default="", max_length=1000)  # comma-separated local dates
+    channel: str = Field(default="", max_length=300)  # "platform:channel id"
+    settings: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
+    status: str = Field(default="draft", max_length=16, index=True)  # draft | active | paused | cancelled
+    pending: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # an edit awaiting OK
+    revision: int = 1
+    synced_revision: int = Field(default=0, index=True)
+    source: str = Field(default="chat", max_length=16)  # chat | config | system
+    source_key: str | None = Field(default=None, max_length=200)
+    created_by: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class RitualDelivery(SQLModel, table=True):
+    """One step of one occurrence, claimed before it is sent: the unique `key` makes it happen once."""
+
+    __tablename__ = "ritual_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)  # "<ritual id>:<occurrence UTC>:<step>"
+    ritual_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("ritual.id", ondelete="CASCADE"), nullable=True, index=True))
+    step: str = Field(max_length=32)
+    occurrence_at: datetime = Field(sa_column=_when())
+    status: str = Field(default="claimed", max_length=16)  # claimed | sent | skipped
+    platform: str = Field(default="", max_length=16)
+    channel: str = Field(default="", max_length=255)
+    message_id: str | None = Field(default=None, max_length=255)
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class Meetup(SQLModel, table=True):
+    """One occurrence of a meetup ritual: its agenda, RSVPs and notes hang off it."""
+
+    __table_args__ = (UniqueConstraint("ritual_id", "starts_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ritual_id: int = Field(sa_column=Column(Integer, ForeignKey("ritual.id", ondelete="CASCADE"),
+                                            nullable=False, index=True))
+    starts_at: datetime = Field(sa_column=_when())
+    agenda_closed: bool = False
+    notes_url: str = Field(default="", max_length=500)
+    notes_by: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True))
+
+
+class MeetupRsvp(SQLModel, table=True):
+    """A member's answer (going | maybe | no) and whether they confirmed attending afterwards."""
+
+    __tablename__ = "meetup_rsvp"
+    __table_args__ = (UniqueConstraint("meetup_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meetup_id: int = Field(sa_column=Column(Integer, ForeignKey("meetup.id", ondelete="CASCADE"), nullable=False))
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"),
+                                            nullable=False, index=True))
+    answer: str = Field(default="going", max_length=8)
+    attended: bool = False
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class AgendaItem(SQLModel, table=True):
+    """A topic proposed for a meetup's agenda."""
+
+    __tablename__ = "agenda_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meetup_id: int = Field(sa_column=Column(Integer, ForeignKey("meetup.id", ondelete="CASCADE"),
+                                            nullable=False, index=True))
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
+    text: str = Field(max_length=500)
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class IntroPair(SQLModel, table=True):
+    """Two members Steward introduced to each other (never the same pair twice); member_a < member_b."""
+
+    __tablename__ = "intro_pair"
+    __table_args__ = (UniqueConstraint("member_a", "member_b"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_a: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
+    member_b: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"),
+                                           nullable=False, index=True))
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class ExploreIdea(SQLModel, table=True):
+    """An answer to "what should we explore next?", sent to the coordinators in a digest."""
+
+    __tablename__ = "explore_idea"
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               nullable=False, index=True))
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
+    text: str = Field(max_length=500)
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    digested_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))

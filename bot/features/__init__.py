@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from bot.features import follow_up, help, indexing, language, privacy, profile, who
+from bot.features import (
+    follow_up,
+    help,
+    indexing,
+    language,
+    meetups,
+    onboarding,
+    privacy,
+    profile,
+    renewal,
+    rituals,
+    who,
+)
 from bot.router import Router
 
 
 def build_router() -> Router:
     """Every feature's registrations merged into one router, in a stable order."""
     router = Router()
-    for feature in (indexing, follow_up, help, language, who, profile, privacy):
+    for feature in (indexing, follow_up, help, language, who, profile, privacy, rituals, meetups, renewal, onboarding):
         router.include(feature.router)
     return router

@@ -1,0 +1,66 @@
+"""Routing at scale, in-process: build the index from the database, then time `who` per query.
+
+    python -m bench.routing_serve --community synth --queries /tmp/synth-main/queries.jsonl [--limit 200]
+
+Uses the database Steward would (STEWARD_DATABASE_URL or the SQLite file in STEWARD_DATA_DIR); import
+first with `steward import slack-export`. Prints index build time, p50/p95 per query of the whole
+`who` path (ranking + care filters reading the database) and the peak RSS of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config import default_data_dir
+from bot.routing.care import candidates
+from bot.services import Services
+from storage.communities import get_community
+from storage.db import database_from_env
+
+
+async def run(community: str, queries_path: str, limit: int, top: int) -> None:
+    """Build, rank, report."""
+    db = database_from_env(default_data_dir())
+    services = Services.for_database(db)
+    async with db.session() as session:
+        found = await get_community(session, community)
+    assert found is not None and found.id is not None, f"import a community named {community} first"
+    t0 = time.perf_counter()
+    index = await services.expertise.index(found.id)
+    build = time.perf_counter() - t0
+    queries = [json.loads(line) for line in Path(queries_path).read_text(encoding="utf-8").splitlines()][:limit]
+    times = []
+    for q in queries:
+        at = datetime.fromtimestamp(float(q["ts"]), UTC) if q.get("ts") else datetime.now(UTC)
+        t = time.perf_counter()
+        async with db.session() as session:
+            await candidates(session, index, found.id, q["text"], asker=q.get("asker"), now=at, top=top)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    p95 = times[int(0.95 * (len(times) - 1))]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{db.engine.url.get_backend_name()}: index build {build:.1f} s; who over {len(times)} queries: "
+          f"p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms; peak RSS {rss:.0f} MB")
+    await db.dispose()
+
+
+def main() -> None:
+    """Parse arguments and run."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--community", required=True)
+    ap.add_argument("--queries", required=True)
+    ap.add_argument("--limit", type=int, default=200)
+    ap.add_argument("--top", type=int, default=10)
+    a = ap.parse_args()
+    asyncio.run(run(a.community, a.queries, a.limit, a.top))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Meetups: announcement (with the agenda and an RSVP), reminders, the follow-up, agenda and notes.
+
+The step functions (`announce`, `remind`, `follow_up`, `post_reminder`) are run by the ritual
+scheduler with a `Context` bound to the ritual's channel; the commands and choices by members in chat.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from bot.commands import Argument, CommandSpec
+from bot.context import Context
+from bot.errors import InputError
+from bot.events import ChoicePicked
+from bot.features.ritual_common import RitualRun, schedule_of, when
+from bot.i18n import N_
+from bot.replies import AskChoice, Option, Post
+from bot.router import Router
+from storage.models import Meetup, Ritual
+from storage.rituals import (
+    add_agenda_item,
+    agenda,
+    ensure_meetup,
+    get_ritual,
+    latest_meetup,
+    list_rituals,
+    rsvp_counts,
+    set_rsvp,
+)
+
+router = Router()
+_NOTES = re.compile(r"^\s*#?(\d{1,9})\s*[:,]?\s*(https?://\S+)\s*$")
+ANSWERS = {"going": N_("Going"), "maybe": N_("Maybe"), "no": N_("Not this time")}
+
+ADD_AGENDA = CommandSpec(
+    key="add-agenda", summary=N_("propose a topic for the next meetup"),
+    forms={"en": ("add to agenda: {item}", "add to agenda {item}", "agenda: {item}"),
+           "fr": ("ajouter à l'ordre du jour : {item}", "ajouter à l'ordre du jour: {item}",
+                  "ajouter à l'ordre du jour {item}", "ordre du jour : {item}", "ordre du jour: {item}")},
+    argument=Argument("item", N_("the topic"), N_("our Helm 4 upgrade story"), max_length=300))
+NOTES = CommandSpec(
+    key="meetup-notes", summary=N_("share the notes or recording of a meetup"),
+    forms={"en": ("notes for meetup {ref}",), "fr": ("notes de la rencontre {ref}", "notes pour la rencontre {ref}")},
+    argument=Argument("ref", N_("the meetup's number and a link"), N_("3: https://example.org/notes"), max_length=500))
+
+
+def _rsvp_options(ctx: Context) -> tuple[Option, ...]:
+    return tuple(Option(id=k, label=ctx._(v)) for k, v in ANSWERS.items())
+
+
+async def announce(ctx: Context, run: RitualRun) -> None:
+    """N days before: close the agenda, announce with it, and ask who comes."""
+    ritual = run.ritual
+    assert ritual.id is not None
+    meetup = await ensure_meetup(ctx.session, ritual.id, run.occurrence)
+    meetup.agenda_closed = True
+    items = await agenda(ctx.session, meetup.id or 0)
+    at = when(run.occurrence, ritual.timezone, ctx.locale)
+    lines = [ctx._("📅 **{title}**: {when}", title=ritual.title, when=at)]
+    if items:
+        lines.append(ctx._("Agenda:"))
+        lines += [f"- {item.text} ({member.display_name or '?'})" for item, member in items]
+    else:
+        lines.append(ctx._("No agenda items were proposed; bring your questions!"))
+    lines.append(ctx._("Will you come?"))
+    ctx.send(AskChoice(channel=ctx.event.channel, key=f"rsvp:{meetup.id}", text="\n".join(lines),
+                       options=_rsvp_options(ctx)))
+
+
+async def remind(ctx: Context, run: RitualRun) -> None:
+    """Before the meetup: a short reminder with who is coming."""
+    ritual = run.ritual
+    assert ritual.id is not None
+    meetup = await ensure_meetup(ctx.session, ritual.id, run.occurrence)
+    counts = await rsvp_counts(ctx.session, meetup.id or 0)
+    ctx.send(AskChoice(channel=ctx.event.channel, key=f"rsvp:{meetup.id}", options=_rsvp_options(ctx),
+                       text=ctx._("⏰ Reminder: **{title}** at {when}. {going} going, {maybe} maybe.",
+                                  title=ritual.title, when=when(run.occurrence, ritual.timezone, ctx.locale),
+                                  going=counts["going"], maybe=counts["maybe"])))
+
+
+async def follow_up(ctx: Context, run: RitualRun) -> None:
+    """After the meetup: thank, ask who was there, and invite notes or a recording link."""
+    ritual = run.ritual
+    assert ritual.id is not None
+    meetup = await ensure_meetup(ctx.session, ritual.id, run.occurrence)
+    ctx.send(AskChoice(
+        channel=ctx.event.channel, key=f"attended:{meetup.id}",
+        options=(Option(id="yes", label=ctx._("I was there")),),
+        text=ctx._("Thanks for joining **{title}**! Were you there? Tap below. Share notes or a recording with "
+                   "`notes for meetup {id}: https://…`", title=ritual.title, id=ritual.id)))
+
+
+async def post_reminder(ctx: Context, run: RitualRun) -> None:
+    """A plain recurring reminder: its title is the message."""
+    ctx.send(Post(channel=ctx.event.channel, text=f"🔔 {run.ritual.title}"))
+
+
+@router.choice("rsvp")
+async def rsvp(ctx: Context) -> None:
+    """Keep the member's answer (they may change it any time before the meetup)."""
+    event = ctx.event
+    assert isinstance(event, ChoicePicked)
+    meetup = await _meetup(ctx, event.key)
+    if meetup is None or event.option not in ANSWERS:
+        ctx.reply_privately(ctx._("That question has expired; please start again."))
+        return
+    member = await ctx.ensure_member()
+    assert member.id is not None and meetup.id is not None
+    await set_rsvp(ctx.session, meetup.id, member.id, event.option)
+    ctx.reply_privately(ctx._("Noted: {answer}. You can change your answer any time.",
+                              answer=ctx._(ANSWERS[event.option])))
+
+
+@router.choice("attended")
+async def attended(ctx: Context) -> None:
+    """Confirm attendance after the meetup (it counts in the community's health figures)."""
+    event = ctx.event
+    assert isinstance(event, ChoicePicked)
+    meetup = await _meetup(ctx, event.key)
+    if meetup is None:
+        ctx.reply_privately(ctx._("That question has expired; please start again."))
+        return
+    member = await ctx.ensure_member()
+    assert member.id is not None and meetup.id is not None
+    row = await set_rsvp(ctx.session, meetup.id, member.id, "going")
+    row.attended = True
+    ctx.reply_privately(ctx._("Thanks for being there!"))
+
+
+async def _meetup(ctx: Context, key: str) -> Meetup | None:
+    raw = key.partition(":")[2]
+    meetup = await ctx.session.get(Meetup, int(raw)) if raw.isdigit() else None
+    if meetup is None or ctx.community is None:
+        return None
+    ritual = await ctx.session.get(Ritual, meetup.ritual_id)
+    return meetup if ritual is not None and ritual.community_id == ctx.community.id else None
+
+
+async def next_meetups(ctx: Context, now: datetime) -> list[tuple[Ritual, datetime]]:
+    """The community's active meetup rituals with their next occurrence, soonest first."""
+    if ctx.community is None or ctx.community.id is None:
+        return []
+    found = []
+    for ritual in await list_rituals(ctx.session, ctx.community.id, ("active",)):
+        if ritual.kind == "meetup" and (nxt := schedule_of(ritual).next(now, 1)):
+            found.append((ritual, nxt[0]))
+    return sorted(found, key=lambda pair: pair[1])
+
+
+@router.command(ADD_AGENDA)
+async def add_to_agenda(ctx: Context) -> None:
+    """Add a topic to the next meetup whose agenda is still open (the announcement closes it)."""
+    assert ctx.command is not None
+    now = ctx.event.at.astimezone(UTC)
+    upcoming = await next_meetups(ctx, now)
+    if not upcoming:
+        raise InputError(N_("There is no meetup planned here yet; a coordinator can schedule one."))
+    ritual, starts = upcoming[0]
+    assert ritual.id is not None
+    meetup = await ensure_meetup(ctx.session, ritual.id, starts)
+    closed_note = ""
+    if meetup.agenda_closed:
+        later = schedule_of(ritual).next(starts, 1)
+        if not later:
+            raise InputError(N_("The agenda of the last meetup is closed, and no other is planned."))
+        closed_note = ctx._("The agenda of {when} is closed (it was announced), so ",
+                            when=when(starts, ritual.timezone, ctx.locale))
+        starts, meetup = later[0], await ensure_meetup(ctx.session, ritual.id, later[0])
+    member = await ctx.ensure_member()
+    assert member.id is not None and meetup.id is not None
+    await add_agenda_item(ctx.session, meetup.id, member.id, ctx.command.argument)
+    ctx.reply(closed_note + ctx._("I added “{item}” to the agenda of **{title}** on {when}.",
+                                  item=ctx.command.argument, title=ritual.title,
+                                  when=when(starts, ritual.timezone, ctx.locale)))
+
+
+@router.command(NOTES)
+async def meetup_notes(ctx: Context) -> None:
+    """Keep a notes or recording link with the meetup's latest occurrence."""
+    assert ctx.command is not None
+    m = _NOTES.match(ctx.command.argument)
+    if m is None or ctx.community is None or ctx.community.id is None:
+        raise InputError(N_("Give the meetup's number and a link, e.g. `{usage}`."), usage_key="meetup-notes")
+    ritual = await get_ritual(ctx.session, ctx.community.id, int(m.group(1)))
+    if ritual is None or ritual.kind != "meetup":
+        raise InputError(N_("There is no meetup {id} here. Say `rituals` to see them."), id=m.group(1))
+    assert ritual.id is not None
+    now = ctx.event.at.astimezone(UTC)
+    meetup = await latest_meetup(ctx.session, ritual.id, now)
+    if meetup is None:
+        last = schedule_of(ritual).before(now)
+        if last is None:
+            raise InputError(N_("“{title}” has not met yet: share notes after it does."), title=ritual.title)
+        meetup = await ensure_meetup(ctx.session, ritual.id, last)
+    member = await ctx.ensure_member()
+    meetup.notes_url, meetup.notes_by = m.group(2), member.id
+    ctx.reply(ctx._("Thanks! I keep the notes with **{title}** of {when}.", title=ritual.title,
+                    when=when(meetup.starts_at, ritual.timezone, ctx.locale)))

@@ -1,0 +1,107 @@
+"""Renewal: the community's anniversary, and the periodic "what should we explore next?" prompt.
+
+Answers come as `next: …` messages or as replies in the prompt's thread; the coordinators get them
+in a direct-message digest a week after the prompt.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import update
+from sqlmodel import col
+
+from bot.commands import Argument, CommandSpec
+from bot.context import Context
+from bot.events import MessagePosted
+from bot.features.ritual_common import RitualRun
+from bot.i18n import N_
+from bot.replies import DirectMessage, Post, React
+from bot.router import Router
+from storage.models import ExploreIdea
+from storage.rituals import add_idea, delivery_for_message, undigested_ideas
+from storage.types import utcnow
+
+router = Router()
+_NEXT = re.compile(r"^\s*(?:next|prochain|à explorer|a explorer)\s*:\s*(.+)$", re.IGNORECASE | re.DOTALL)
+
+NEXT = CommandSpec(
+    key="explore-next", summary=N_("suggest what the community should explore next"),
+    forms={"en": ("next: {idea}", "next : {idea}"), "fr": ("prochain : {idea}", "prochain: {idea}",
+                                                             "à explorer : {idea}", "à explorer: {idea}")},
+    argument=Argument("idea", N_("your idea"), N_("platform engineering with Backstage"), max_length=500))
+
+
+async def renewal_moment(ctx: Context, run: RitualRun) -> None:
+    """On the community's anniversary: a short retrospective and an invitation to a renewal workshop."""
+    community = ctx.community
+    assert community is not None
+    founded = community.founded_on
+    years = run.occurrence.year - founded.year if founded else 0
+    ctx.send(Post(channel=ctx.event.channel, text="\n".join([
+        ctx._("🎂 **{name}** is {years} year(s) old today! Thank you all.", name=community.name, years=years),
+        ctx._("A short retrospective, in this thread: what helped you most this year? What should we stop, "
+              "start or keep?"),
+        ctx._("And you're invited to a renewal workshop to choose next year's themes and rhythm: a coordinator "
+              "will propose a date; tell them if you'd like to help."),
+    ])))
+
+
+async def explore_prompt(ctx: Context, run: RitualRun) -> None:
+    """Ask the community what to explore next (answers go to the coordinators)."""
+    ctx.send(Post(channel=ctx.event.channel, text=ctx._(
+        "🧭 What should we explore next? Reply in this thread, or write `next: your idea`. "
+        "I'll pass every idea to the coordinators.")))
+
+
+async def explore_digest(ctx: Context, run: RitualRun) -> None:
+    """A week after the prompt: every idea not yet sent, in a DM to each coordinator of this platform."""
+    community, cc = ctx.community, ctx.community_config
+    assert community is not None and community.id is not None
+    ideas = await undigested_ideas(ctx.session, community.id)
+    if not ideas or cc is None:
+        return
+    lines = [ctx._("Ideas for what {name} should explore next:", name=community.name)]
+    lines += [f"- {idea.text} ({member.display_name or '?'})" for idea, member in ideas]
+    for ref in cc.coordinators:
+        platform, _, user = ref.partition(":")
+        if platform == ctx.event.platform:
+            ctx.send(DirectMessage(user=user, text="\n".join(lines)))
+    ids = [idea.id for idea, _ in ideas]
+    await ctx.session.exec(update(ExploreIdea).where(col(ExploreIdea.id).in_(ids))
+                           .values(digested_at=utcnow()))
+
+
+async def _keep(ctx: Context, text: str) -> None:
+    if ctx.community is None or ctx.community.id is None:
+        return
+    member = await ctx.ensure_member()
+    assert member.id is not None
+    await add_idea(ctx.session, ctx.community.id, member.id, text.strip()[:500])
+
+
+@router.command(NEXT)
+async def next_idea(ctx: Context) -> None:
+    """`next: …` addressed to Steward."""
+    assert ctx.command is not None
+    await _keep(ctx, ctx.command.argument)
+    ctx.reply(ctx._("Thanks! I'll pass your idea to the coordinators."))
+
+
+@router.on(MessagePosted)
+async def catch_idea(ctx: Context) -> None:
+    """`next: …` said in a channel, or any reply in the thread of an explore prompt."""
+    event = ctx.event
+    assert isinstance(event, MessagePosted)
+    if ctx.command is not None or event.is_direct or ctx.community is None or event.addressed:
+        return
+    m = _NEXT.match(event.text)
+    if m is None and event.is_reply and event.thread:
+        delivery = await delivery_for_message(ctx.session, event.platform, event.thread)
+        if delivery is not None and delivery.step == "explore":
+            await _keep(ctx, event.text)
+            ctx.send(React(channel=event.channel, message_id=event.message_id, emoji="white_check_mark"))
+        return
+    if m is not None:
+        await _keep(ctx, m.group(1))
+        ctx.send(React(channel=event.channel, message_id=event.message_id, emoji="white_check_mark"))

@@ -1,0 +1,76 @@
+"""An iCalendar feed per community (meetups and reminders), for `steward ical` and `GET /ical/<slug>.ics`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, time, timedelta
+
+from aiohttp import web
+from icalendar import Calendar, Event, vRecur
+
+from bot.core import Steward
+from bot.features.ritual_common import schedule_of, settings_of
+from storage.communities import get_community
+from storage.db import Database
+from storage.rituals import list_rituals
+
+_SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MEETUP_LENGTH = timedelta(hours=1)
+
+
+class UnknownCommunity(LookupError):
+    """No community by that slug."""
+
+
+async def community_calendar(db: Database, slug: str, host: str = "steward") -> bytes:
+    """The community's active meetups and reminders as one VCALENDAR, with RRULE and EXDATE per ritual."""
+    async with db.session() as session:
+        community = await get_community(session, slug)
+        if community is None or community.id is None:
+            raise UnknownCommunity(slug)
+        rituals = [r for r in await list_rituals(session, community.id, ("active",))
+                   if r.kind in ("meetup", "reminder")]
+    cal = Calendar()
+    cal.add("prodid", "-//Steward//rituals//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", community.name or slug)
+    for ritual in rituals:
+        schedule = schedule_of(ritual)
+        start = schedule.dtstart.replace(tzinfo=schedule.zone)
+        event = Event()
+        event.add("uid", f"ritual-{ritual.id}@{host}")
+        event.add("summary", ritual.title)
+        event.add("dtstamp", datetime.now(UTC))
+        event.add("dtstart", start)
+        event.add("dtend", start + MEETUP_LENGTH)
+        recur = vRecur.from_ical(schedule.rrule)
+        if "UNTIL" in recur:  # RFC 5545: with a TZID start, UNTIL is in UTC
+            recur["UNTIL"] = [schedule.localise(u if isinstance(u, datetime) else datetime.combine(u, time(23, 59)))
+                              for u in recur["UNTIL"]]
+        event.add("rrule", recur)
+        for day in schedule.exdates:
+            event.add("exdate", datetime.combine(day, schedule.dtstart.time(), tzinfo=schedule.zone))
+        text = settings_of(ritual).get("text")
+        if text:
+            event.add("description", str(text))
+        cal.add_component(event)
+    cal.add_missing_timezones()
+    return bytes(cal.to_ical())
+
+
+def ical_handler(steward: Steward) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp handler for `GET /ical/{community}.ics` (mount: `app.router.add_get("/ical/{community}.ics", h)`)."""
+
+    async def handle(request: web.Request) -> web.Response:
+        slug = request.match_info.get("community", "")
+        if not _SLUG.match(slug):
+            return web.Response(status=400, text="Bad community name: use its slug, e.g. /ical/k8s.ics\n")
+        try:
+            body = await community_calendar(steward.db, slug, host=request.host or "steward")
+        except UnknownCommunity:
+            return web.Response(status=404, text=f"No community {slug!r} here: check the slug in the config.\n")
+        return web.Response(body=body, content_type="text/calendar", charset="utf-8",
+                            headers={"Content-Disposition": f'inline; filename="{slug}.ics"'})
+
+    return handle

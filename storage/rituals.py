@@ -1,0 +1,193 @@
+"""Queries on rituals, their deliveries, meetups (RSVPs, agenda, notes), intros and explore ideas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    AgendaItem,
+    ExploreIdea,
+    IntroPair,
+    Meetup,
+    MeetupRsvp,
+    Member,
+    Ritual,
+    RitualDelivery,
+)
+from storage.types import utcnow
+
+LIVE = ("active", "paused")
+
+
+async def get_ritual(session: AsyncSession, community_id: int, ritual_id: int) -> Ritual | None:
+    """The ritual `ritual_id` if it belongs to the community."""
+    ritual = await session.get(Ritual, ritual_id)
+    return ritual if ritual is not None and ritual.community_id == community_id else None
+
+
+async def list_rituals(session: AsyncSession, community_id: int, statuses: tuple[str, ...] = LIVE) -> list[Ritual]:
+    """The community's rituals in the given states, oldest first."""
+    stmt = select(Ritual).where(Ritual.community_id == community_id, col(Ritual.status).in_(statuses))
+    return list((await session.exec(stmt.order_by(col(Ritual.id)))).all())
+
+
+def bump(ritual: Ritual, **changes: Any) -> None:
+    """Apply changes and raise the revision, so the scheduler's leader re-syncs the ritual."""
+    for name, value in changes.items():
+        setattr(ritual, name, value)
+    ritual.revision += 1
+
+
+async def rituals_to_sync(session: AsyncSession, limit: int = 500) -> list[Ritual]:
+    """Rituals changed since the scheduler last saw them."""
+    stmt = select(Ritual).where(col(Ritual.synced_revision) != col(Ritual.revision)).order_by(col(Ritual.id))
+    return list((await session.exec(stmt.limit(limit))).all())
+
+
+async def mark_synced(session: AsyncSession, ritual_id: int, revision: int) -> None:
+    """Record that the scheduler holds `revision` (unless the ritual changed again meanwhile)."""
+    await session.exec(update(Ritual).where(col(Ritual.id) == ritual_id, col(Ritual.revision) == revision)
+                       .values(synced_revision=revision))
+
+
+async def claim_delivery(session: AsyncSession, key: str, *, step: str, occurrence_at: datetime,
+                         ritual_id: int | None = None, platform: str = "", channel: str = "") -> bool:
+    """Claim `key` in the current transaction; False when it was claimed before (by anyone)."""
+    if (await session.exec(select(RitualDelivery.id).where(RitualDelivery.key == key))).first() is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(RitualDelivery(key=key, ritual_id=ritual_id, step=step, occurrence_at=occurrence_at,
+                                       platform=platform, channel=channel))
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def record_delivery(session: AsyncSession, key: str, status: str, message_id: str | None = None) -> None:
+    """Mark a claimed delivery as sent (with the platform message id) or failed."""
+    await session.exec(update(RitualDelivery).where(col(RitualDelivery.key) == key)
+                       .values(status=status, message_id=message_id))
+
+
+async def delivery_for_message(session: AsyncSession, platform: str, message_id: str) -> RitualDelivery | None:
+    """The ritual delivery that posted `message_id` (e.g. to catch replies in its thread)."""
+    stmt = select(RitualDelivery).where(RitualDelivery.platform == platform, RitualDelivery.message_id == message_id)
+    return (await session.exec(stmt)).first()
+
+
+async def deliveries(session: AsyncSession, ritual_id: int) -> list[RitualDelivery]:
+    """Every delivery of a ritual, in time order."""
+    stmt = select(RitualDelivery).where(RitualDelivery.ritual_id == ritual_id)
+    return list((await session.exec(stmt.order_by(col(RitualDelivery.occurrence_at), col(RitualDelivery.id)))).all())
+
+
+async def ensure_meetup(session: AsyncSession, ritual_id: int, starts_at: datetime) -> Meetup:
+    """The meetup row of one occurrence, created on first need."""
+    stmt = select(Meetup).where(Meetup.ritual_id == ritual_id, Meetup.starts_at == starts_at)
+    meetup = (await session.exec(stmt)).first()
+    if meetup is None:
+        meetup = Meetup(ritual_id=ritual_id, starts_at=starts_at)
+        session.add(meetup)
+        await session.flush()
+    return meetup
+
+
+async def latest_meetup(session: AsyncSession, ritual_id: int, before: datetime) -> Meetup | None:
+    """The last meetup of a ritual that started before `before`."""
+    stmt = select(Meetup).where(Meetup.ritual_id == ritual_id, col(Meetup.starts_at) <= before)
+    return (await session.exec(stmt.order_by(col(Meetup.starts_at).desc()))).first()
+
+
+async def set_rsvp(session: AsyncSession, meetup_id: int, member_id: int, answer: str) -> MeetupRsvp:
+    """Record (or change) a member's answer."""
+    stmt = select(MeetupRsvp).where(MeetupRsvp.meetup_id == meetup_id, MeetupRsvp.member_id == member_id)
+    rsvp = (await session.exec(stmt)).first()
+    if rsvp is None:
+        rsvp = MeetupRsvp(meetup_id=meetup_id, member_id=member_id, answer=answer)
+        session.add(rsvp)
+    else:
+        rsvp.answer, rsvp.at = answer, utcnow()
+    await session.flush()
+    return rsvp
+
+
+async def rsvp_counts(session: AsyncSession, meetup_id: int) -> dict[str, int]:
+    """How many answered going, maybe and no."""
+    stmt = select(MeetupRsvp.answer, func.count()).where(MeetupRsvp.meetup_id == meetup_id)
+    rows = (await session.exec(stmt.group_by(col(MeetupRsvp.answer)))).all()
+    return {"going": 0, "maybe": 0, "no": 0} | {answer: int(n) for answer, n in rows}
+
+
+async def add_agenda_item(session: AsyncSession, meetup_id: int, member_id: int, text: str) -> AgendaItem:
+    """Propose a topic for the meetup."""
+    item = AgendaItem(meetup_id=meetup_id, member_id=member_id, text=text)
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def agenda(session: AsyncSession, meetup_id: int) -> list[tuple[AgendaItem, Member]]:
+    """The agenda items with their authors, in the order proposed."""
+    stmt = select(AgendaItem, Member).join(Member, col(Member.id) == col(AgendaItem.member_id))
+    stmt = stmt.where(AgendaItem.meetup_id == meetup_id).order_by(col(AgendaItem.id))
+    return [(item, member) for item, member in (await session.exec(stmt)).all()]
+
+
+async def attendance(session: AsyncSession, community_id: int) -> list[tuple[Meetup, int, int]]:
+    """Per meetup of the community: (meetup, members going, members who confirmed attending)."""
+    going = func.sum(case((col(MeetupRsvp.answer) == "going", 1), else_=0))
+    came = func.sum(case((col(MeetupRsvp.attended).is_(True), 1), else_=0))
+    stmt = (select(Meetup, func.coalesce(going, 0), func.coalesce(came, 0))
+            .join(Ritual, col(Ritual.id) == col(Meetup.ritual_id))
+            .outerjoin(MeetupRsvp, col(MeetupRsvp.meetup_id) == col(Meetup.id))
+            .where(Ritual.community_id == community_id)
+            .group_by(col(Meetup.id)).order_by(col(Meetup.starts_at)))
+    return [(m, int(g), int(a)) for m, g, a in (await session.exec(stmt)).all()]
+
+
+async def introduced_to(session: AsyncSession, member_id: int) -> set[int]:
+    """Every member already introduced to `member_id`."""
+    stmt = select(IntroPair).where((col(IntroPair.member_a) == member_id) | (col(IntroPair.member_b) == member_id))
+    return {p.member_b if p.member_a == member_id else p.member_a for p in (await session.exec(stmt)).all()}
+
+
+async def intros_since(session: AsyncSession, member_id: int, since: datetime) -> int:
+    """How many introductions `member_id` took part in since `since` (to spread the load)."""
+    stmt = select(func.count()).select_from(IntroPair).where(
+        (col(IntroPair.member_a) == member_id) | (col(IntroPair.member_b) == member_id), col(IntroPair.at) >= since)
+    return int((await session.exec(stmt)).one())
+
+
+async def record_intro(session: AsyncSession, one: int, other: int) -> bool:
+    """Remember an introduction; False when this pair was introduced before."""
+    a, b = sorted((one, other))
+    try:
+        async with session.begin_nested():
+            session.add(IntroPair(member_a=a, member_b=b))
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def add_idea(session: AsyncSession, community_id: int, member_id: int, text: str) -> ExploreIdea:
+    """Keep an answer to "what should we explore next?"."""
+    idea = ExploreIdea(community_id=community_id, member_id=member_id, text=text)
+    session.add(idea)
+    await session.flush()
+    return idea
+
+
+async def undigested_ideas(session: AsyncSession, community_id: int) -> list[tuple[ExploreIdea, Member]]:
+    """Ideas not yet sent to the coordinators, with their authors."""
+    stmt = select(ExploreIdea, Member).join(Member, col(Member.id) == col(ExploreIdea.member_id)).where(
+        ExploreIdea.community_id == community_id, col(ExploreIdea.digested_at).is_(None))
+    return [(i, m) for i, m in (await session.exec(stmt.order_by(col(ExploreIdea.id)))).all()]
