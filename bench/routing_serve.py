@@ -25,7 +25,7 @@ from storage.communities import get_community
 from storage.db import database_from_env
 
 
-async def run(community: str, queries_path: str, limit: int, top: int) -> None:
+async def run(community: str, queries: list[dict[str, object]], top: int) -> None:
     """Build, rank, report."""
     db = database_from_env(default_data_dir())
     services = Services.for_database(db)
@@ -35,13 +35,13 @@ async def run(community: str, queries_path: str, limit: int, top: int) -> None:
     t0 = time.perf_counter()
     index = await services.expertise.index(found.id)
     build = time.perf_counter() - t0
-    queries = [json.loads(line) for line in Path(queries_path).read_text(encoding="utf-8").splitlines()][:limit]
     times = []
     for q in queries:
-        at = datetime.fromtimestamp(float(q["ts"]), UTC) if q.get("ts") else datetime.now(UTC)
+        at = datetime.fromtimestamp(float(str(q["ts"])), UTC) if q.get("ts") else datetime.now(UTC)
         t = time.perf_counter()
         async with db.session() as session:
-            await candidates(session, index, found.id, q["text"], asker=q.get("asker"), now=at, top=top)
+            await candidates(session, index, found.id, str(q["text"]), asker=str(q.get("asker") or ""), now=at,
+                             top=top)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
     p95 = times[int(0.95 * (len(times) - 1))]
@@ -59,7 +59,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=200)
     ap.add_argument("--top", type=int, default=10)
     a = ap.parse_args()
-    asyncio.run(run(a.community, a.queries, a.limit, a.top))
+    queries = [json.loads(line) for line in Path(a.queries).read_text(encoding="utf-8").splitlines()][: a.limit]
+    asyncio.run(run(a.community, queries, a.top))
 
 
 if __name__ == "__main__":

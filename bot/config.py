@@ -23,6 +23,15 @@ from bot.types import SUPPORTED_LOCALES
 
 SECRET_WORDS = ("token", "password", "secret", "passphrase")
 PLATFORMS = ("console", "slack", "matrix")
+KEYS: dict[str, set[str]] = {  # every key the file may hold, by table (config.example.toml documents each)
+    "": {"steward", "community", "slack", "matrix"},
+    "steward": {"data_dir", "locale", "timezone", "log_level", "misfire_grace_time"},
+    "community": {"slug", "name", "locale", "timezone", "founded", "channels", "coordinators", "sponsors",
+                  "purpose", "intros", "explore", "rituals"},
+    "community.rituals": {"kind", "title", "schedule", "channel", "announce_days", "reminders", "followup_hours"},
+    "slack": {"transport", "host", "port"},
+    "matrix": {"homeserver", "user_id", "device_name", "allowed_inviters", "encryption"},
+}
 
 
 @dataclass(frozen=True)
@@ -117,9 +126,9 @@ def load_config(path: Path | None) -> Config:
 def parse_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
     """Build a `Config` from parsed TOML, refusing unknown keys, wrong types and inline secrets."""
     _refuse_secrets(raw, "")
-    _known(raw, "", {"steward", "community", "slack", "matrix"})
+    _known(raw, "", KEYS[""])
     steward = _table(raw, "steward")
-    _known(steward, "steward", {"data_dir", "locale", "timezone", "log_level", "misfire_grace_time"})
+    _known(steward, "steward", KEYS["steward"])
     data_dir = Path(_str(steward, "steward.data_dir", str(default_data_dir()))).expanduser()
     locale = _locale(steward, "steward.locale", "en")
     tz = _timezone(steward, "steward.timezone", "UTC")
@@ -143,8 +152,7 @@ def _community(raw: Any, index: int, locale: str, tz: str) -> CommunityConfig:
     key = f"community[{index}]"
     if not isinstance(raw, Mapping):
         raise ConfigError(key, raw, "a table ([[community]])")
-    _known(raw, key, {"slug", "name", "locale", "timezone", "founded", "channels", "coordinators",
-                      "sponsors", "purpose", "intros", "explore", "rituals"})
+    _known(raw, key, KEYS["community"])
     slug = _str(raw, f"{key}.slug", None)
     if not slug.replace("-", "").replace("_", "").isalnum() or len(slug) > 64:
         raise ConfigError(f"{key}.slug", slug, "letters, digits, - or _ (at most 64), e.g. \"k8s\"")
@@ -179,7 +187,7 @@ def _check_schedule(key: str, text: str, tz: str) -> None:
 def _ritual(raw: Any, key: str, tz: str) -> RitualConfig:
     if not isinstance(raw, Mapping):
         raise ConfigError(key, raw, "a table ([[community.rituals]])")
-    _known(raw, key, {"kind", "title", "schedule", "channel", "announce_days", "reminders", "followup_hours"})
+    _known(raw, key, KEYS["community.rituals"])
     kind = _str(raw, f"{key}.kind", "meetup")
     if kind not in ("meetup", "reminder"):
         raise ConfigError(f"{key}.kind", kind, "\"meetup\" or \"reminder\"")
@@ -207,7 +215,7 @@ def _slack(raw: Mapping[str, Any]) -> SlackConfig | None:
     if "slack" not in raw:
         return None
     table = _table(raw, "slack")
-    _known(table, "slack", {"transport", "host", "port"})
+    _known(table, "slack", KEYS["slack"])
     transport = _str(table, "slack.transport", "http")
     if transport not in ("http", "socket"):
         raise ConfigError("slack.transport", transport, "\"http\" (Events API) or \"socket\" (Socket Mode)")
@@ -221,7 +229,7 @@ def _matrix(raw: Mapping[str, Any]) -> MatrixConfig | None:
     if "matrix" not in raw:
         return None
     table = _table(raw, "matrix")
-    _known(table, "matrix", {"homeserver", "user_id", "device_name", "allowed_inviters", "encryption"})
+    _known(table, "matrix", KEYS["matrix"])
     homeserver = _str(table, "matrix.homeserver", None)
     if not homeserver.startswith(("http://", "https://")):
         raise ConfigError("matrix.homeserver", homeserver, "a URL such as https://matrix.example.org")
