@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--as", dest="user", default=os.environ.get("USER") or "you", help="your member name")
     chat.add_argument("--community", default="demo", help="community to talk in (default: demo)")
     demo = sub.add_parser("demo", parents=[common], help="create the demo community if absent, then chat")
-    demo.add_argument("--as", dest="user", default="you", help="your member name (try ana or bruno)")
+    demo.add_argument("--as", dest="user", default="sam", help="your member name (default sam, a newcomer; "
+                      "try ana or bruno, two experts)")
     sub.add_parser("run", parents=[common], help="start the adapters the config enables")
     imp = sub.add_parser("import", parents=[common], help="import a community's history")
     imp_sub = imp.add_subparsers(dest="import_kind", metavar="KIND")

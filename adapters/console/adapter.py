@@ -60,7 +60,7 @@ class ConsoleAdapter:
         n = next(self._counter)
         common = {"event_id": f"console:{self._session}:{n}", "platform": self.platform, "channel": CHANNEL,
                   "community": self.community, "is_direct": True,
-                  "sender": Sender(id=self.user, display_name=self.user)}
+                  "sender": Sender(id=self.user, display_name=self.user[:1].upper() + self.user[1:])}
         choice = self._pick(line)
         if choice is not None and self._pending is not None:
             key = self._pending.key

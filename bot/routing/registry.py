@@ -16,6 +16,9 @@ from storage.expertise import all_declared_topics, stream_posts, stream_reaction
 
 log = logging.getLogger(__name__)
 
+# The ranker reads the text of questions (thread roots) only; replies count through who wrote them.
+INDEX_READS_REPLIES = False
+
 
 class ExpertiseRegistry:
     """The expertise indexes of every community this process serves."""
@@ -48,9 +51,9 @@ class ExpertiseRegistry:
         index = ExpertiseIndex()
         posts = 0
         async with self.db.reader() as conn:
-            async for batch in stream_posts(conn, community_id):
+            async for batch in stream_posts(conn, community_id, reply_text=INDEX_READS_REPLIES):
                 for platform_id, thread_id, author, text, at in batch:
-                    index.add(Post(platform_id, thread_id or platform_id, author, text, at.timestamp()))
+                    index.add(Post(platform_id, thread_id or platform_id, author, text, at))
                 posts += len(batch)
                 await asyncio.sleep(0)  # let other events through between batches
             async for reactions in stream_reactions(conn, community_id):
