@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
+from sqlmodel import select as sm_select
 
 from adapters.slack_export.reader import NotAnExport
 from bot.cli_import import describe, import_slack_export
@@ -75,6 +77,9 @@ async def test_folder_import_is_complete_and_idempotent(db: Database, tmp_path: 
         people = {r[0]: r[1:] for r in rows}
         reply = (await conn.execute(select(Message.thread_id).where(  # type: ignore[call-overload]
             col(Message.platform_id) == "1700000200.000200"))).scalar_one()
+    async with db.session() as session:
+        root = (await session.exec(sm_select(Message).where(Message.platform_id == "1700000100.000100"))).one()
+    assert root.posted_at == datetime.fromtimestamp(1700000100.0001, UTC)  # bulk path stores what the ORM reads
     assert people["UANA"] == (False, False, "Ana", "Europe/Paris")
     assert people["UGONE"][0] is True and people["UBOT"][1] is True
     assert "UVOTER9" in people  # a reactor missing from users.json is kept, not dropped
