@@ -6,17 +6,9 @@ import math
 from array import array
 from collections.abc import Iterator
 
+from bot.expertise.activity import Activity
 from bot.expertise.records import ACCEPT_EMOJI, UPVOTE_EMOJI
 
-DAY = 86_400.0
-# Answering rates fade with a 60-day half-life: people change jobs and interests, but a quiet month
-# should not erase a year of help.
-HALF_LIFE_DAYS = 60.0
-DECAY = math.log(2.0) / (HALF_LIFE_DAYS * DAY)
-# A gamma prior on the rate: two weeks of pseudo-exposure holding half an answer, so that a newcomer
-# with one answer yesterday does not outrank a steady helper.
-PRIOR_DAYS = 14.0
-PRIOR_ANSWERS = 0.5
 NOBODY = -1
 
 
@@ -31,10 +23,9 @@ class AnswerLog:
     def __init__(self) -> None:
         self.names: list[str] = []
         self.ids: dict[str, int] = {}
-        self._m_first = array("d")  # first post of any kind, for the exposure of the rate
-        self._m_sum = array("d")  # sum of quality * exp(DECAY * (at - origin)) over counted answers
-        self.m_answers = array("I")
-        self.m_last = array("d")
+        self.activity = Activity()
+        self.m_answers = self.activity.answers
+        self.m_last = self.activity.last
         self.t_asker = array("i")
         self.t_at = array("d")
         self._t_head = array("i")  # last reply of the thread, replies chained through _r_prev
@@ -44,7 +35,6 @@ class AnswerLog:
         self.r_acc = array("B")
         self.r_up = array("H")
         self._r_prev = array("i")
-        self._origin: float | None = None
 
     def member(self, name: str) -> int:
         """Return the member's slot, creating it on first sight."""
@@ -52,16 +42,12 @@ class AnswerLog:
         if m is None:
             m = self.ids[name] = len(self.names)
             self.names.append(name)
-            self._m_first.append(math.inf)
-            self._m_sum.append(0.0)
-            self.m_answers.append(0)
-            self.m_last.append(0.0)
+            self.activity.add_member()
         return m
 
     def seen(self, m: int, at: float) -> None:
         """Record that the member posted at that time (starts the exposure clock)."""
-        if at < self._m_first[m]:
-            self._m_first[m] = at
+        self.activity.seen(m, at)
 
     def new_thread(self) -> int:
         """Open a thread slot whose root is not known yet."""
@@ -88,8 +74,6 @@ class AnswerLog:
         self.r_up.append(min(upvotes, 65535))
         self._r_prev.append(self._t_head[t])
         self._t_head[t] = r
-        if self._origin is None:
-            self._origin = at
         self._count(r, +1)
         return r
 
@@ -123,30 +107,8 @@ class AnswerLog:
         return quality(self.r_acc[r], self.r_up[r])
 
     def _count(self, r: int, sign: int) -> None:
-        if not self.is_answer(r) or self._origin is None:
-            return
-        a, at = self.r_author[r], self.r_at[r]
-        self._m_sum[a] += sign * self.weight(r) * math.exp(DECAY * (at - self._origin))
-        self.m_answers[a] += sign
-        if sign > 0 and at > self.m_last[a]:
-            self.m_last[a] = at
-
-    def rate(self, m: int, now: float, minus: float = 0.0) -> float:
-        """Recent answering rate (quality-weighted answers a day) under its gamma prior.
-
-        `minus` removes already decayed answer weight, to score a past thread as if unanswered.
-        """
-        if self._origin is None:
-            return PRIOR_ANSWERS / PRIOR_DAYS
-        done = self._m_sum[m] * math.exp(-DECAY * (now - self._origin)) - minus
-        first = self._m_first[m]
-        span = max(0.0, now - first) if first != math.inf else 0.0
-        exposure = -math.expm1(-DECAY * span) / DECAY / DAY
-        return (max(done, 0.0) + PRIOR_ANSWERS) / (exposure + PRIOR_DAYS)
-
-    def decayed(self, r: int, now: float) -> float:
-        """The reply's weight in its author's rate at time `now`."""
-        return self.weight(r) * math.exp(-DECAY * (now - self.r_at[r]))
+        if self.is_answer(r):
+            self.activity.count(self.r_author[r], self.r_at[r], self.weight(r), self.r_acc[r], sign)
 
     def forget(self, m: int) -> list[int]:
         """Detach a member from every reply and thread; return the threads they asked."""
@@ -156,10 +118,7 @@ class AnswerLog:
         asked = [t for t, a in enumerate(self.t_asker) if a == m]
         for t in asked:
             self.t_asker[t] = NOBODY
-        self._m_sum[m] = 0.0
-        self.m_answers[m] = 0
-        self.m_last[m] = 0.0
-        self._m_first[m] = math.inf
+        self.activity.reset(m)
         self.ids.pop(self.names[m], None)
         self.names[m] = ""
         return asked

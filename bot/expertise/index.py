@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.expertise import scoring
+from bot.expertise import features, learning, replay, scoring
 from bot.expertise.answers import NOBODY, AnswerLog
 from bot.expertise.idtable import IdTable
 from bot.expertise.postings import ThreadPostings
@@ -16,6 +16,7 @@ __all__ = ["Evidence", "ExpertiseIndex", "Post", "Suggestion", "ThreadHit"]
 
 MAX_QUERY_TERMS = 64  # a pasted log must not cost more than a question
 EVIDENCE_THREADS = 5
+MIN_LESSONS = 30
 
 
 class ExpertiseIndex:
@@ -31,7 +32,7 @@ class ExpertiseIndex:
         self._latest = 0.0
         self._fillers: tuple[tuple[int, int], list[int]] | None = None  # ((hour, forgets), members)
         self._forgets = 0
-        self.beta = scoring.DEFAULT_BETA
+        self.weights: tuple[float, ...] = features.PRIOR
 
     def _thread(self, thread_id: str) -> int:
         t = len(self._thread_ids)
@@ -102,15 +103,26 @@ class ExpertiseIndex:
         self._fillers = None
 
     def calibrate(self) -> float:
-        """Refit how much topical evidence outweighs activity, on this community's own threads."""
-        self.beta = scoring.calibrate(self._postings, self._answers, self._latest)
-        return self.beta
+        """Refit the ranking weights on this community's own recent threads; return their held-out MRR.
+
+        Below MIN_LESSONS answered threads the prior weights stay (a handful would only teach noise).
+        The figure returned is the mean reciprocal rank of who really answered the newest replayed
+        threads, ranked as of when they were asked: a health check, not a promise.
+        """
+        done = replay.lessons(self._postings, self._answers)
+        if len(done) < MIN_LESSONS:
+            self.weights = features.PRIOR
+            return learning.mrr(done, self.weights)
+        weights, held_out = learning.choose(done, features.PRIOR)
+        self.weights = tuple(weights)
+        self._fillers = None
+        return held_out
 
     def _most_active(self, now: float) -> list[int]:
         # Activity ranks move slowly: recompute at most once an hour of `now`, or after a forget.
         key = (int(now // 3600), self._forgets)
         if self._fillers is None or self._fillers[0] != key:
-            self._fillers = (key, scoring.most_active(self._answers, now))
+            self._fillers = (key, replay.fillers(self._answers, self._answers.activity, now))
         return self._fillers[1]
 
     def rank(
@@ -136,15 +148,15 @@ class ExpertiseIndex:
                 e = ev.setdefault(m, TopicEvidence())
                 e.share += scoring.DECLARED_SHARE
                 e.declared = hit
-        if not ev:
+        found = [m for m, e in ev.items() if e.threads or e.declared]
+        if not found:
             return []  # nobody has answered or declared anything like it
         names = self._answers.names
         banned = set(exclude) | ({asker} if asker else set()) | {""}
-        cands = [m for m in dict.fromkeys([*ev, *self._most_active(now)]) if names[m] not in banned]
-        scored = sorted(
-            ((scoring.score(self._answers.rate(m, now), ev[m].share if m in ev else 0.0, self.beta), m) for m in cands),
-            reverse=True,
-        )[:top]
+        cands = [m for m in dict.fromkeys([*found, *self._most_active(now)]) if names[m] not in banned]
+        rows = features.vectors(ev, cands, self._answers.activity, now)
+        w = self.weights
+        scored = sorted(((features.score(w, x), m) for x, m in zip(rows, cands, strict=True)), reverse=True)[:top]
         return [Suggestion(names[m], s, self._evidence(m, ev.get(m), terms)) for s, m in scored]
 
     def _evidence(self, m: int, ev: TopicEvidence | None, terms: list[int]) -> Evidence:
