@@ -20,19 +20,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nio import AsyncClient, AsyncClientConfig, MatrixRoom, RoomMessageText, SyncResponse  # noqa: E402
+from nio import AsyncClient, AsyncClientConfig, MatrixRoom, RoomMessageText, SyncResponse
 
-from adapters.matrix.adapter import MatrixAdapter  # noqa: E402
-from bot.config import CommunityConfig, Config, MatrixConfig  # noqa: E402
-from bot.core import Steward  # noqa: E402
-from bot.features import build_router  # noqa: E402
-from bot.runtime import sync_communities  # noqa: E402
-from storage.db import Database  # noqa: E402
-from tests.matrix.homeserver import Account, Synapse  # noqa: E402
+from adapters.matrix.adapter import MatrixAdapter
+from bot.config import CommunityConfig, Config, MatrixConfig
+from bot.core import Steward
+from bot.features import build_router
+from bot.runtime import sync_communities
+from storage.db import Database
+from tests.matrix.homeserver import Account, Synapse
 
 
 def _client(url: str, account: Account, store: Path, encrypted: bool = False) -> AsyncClient:
@@ -109,7 +108,7 @@ async def wait_joined(member: Member, room: str, user: str) -> None:
 
 def summary(name: str, samples: list[float]) -> str:
     ordered = sorted(samples)
-    p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
     return f"{name:<10} n={len(samples):<4} median {statistics.median(samples):7.2f} ms   p95 {p95:7.2f} ms"
 
 

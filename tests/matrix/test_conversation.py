@@ -81,3 +81,33 @@ async def test_invites_from_strangers_are_ignored(people: Any, bot_factory: Any,
     state = synapse.request("GET", f"/_matrix/client/v3/rooms/{strange}/state/m.room.member/{bot.user_id}",
                             token=mallory.account.access_token)
     assert state["membership"] == "invite"
+
+
+async def test_joins_edits_and_redactions_reach_the_index(people: Any, bot_factory: Any) -> None:
+    bot, (ana,), room = await _room_with_bot(people, bot_factory)
+    bruno = await people("bruno")
+    await ana.invite(room, bruno.user_id)
+    await bruno.join(room)
+    joined = await _poll_db(bot.db, select(Member).where(Member.platform_user_id == bruno.user_id,
+                                                         Member.joined_at.is_not(None)),  # type: ignore[union-attr]
+                            "bruno's join")
+    assert joined[0].left_at is None
+
+    typo = await ana.say(room, "Helm chrts are great")
+    thanks = await bruno.react(room, typo, "👍")
+    await _poll_db(bot.db, select(Reaction).where(Reaction.emoji == "+1"), "bruno's 👍")
+    await ana.send(room, {"msgtype": "m.text", "body": "* Helm charts are great",
+                          "m.new_content": {"msgtype": "m.text", "body": "Helm charts are great"},
+                          "m.relates_to": {"rel_type": "m.replace", "event_id": typo}})
+    await _poll_db(bot.db, select(Message).where(Message.text == "Helm charts are great"), "the edit")
+    await bruno.client.room_redact(room, thanks)
+    marker = await ana.say(room, "a marker")  # handled after the redaction: events go in order
+    await _poll_db(bot.db, select(Message).where(Message.platform_id == marker), "the marker")
+    async with bot.db.session() as session:
+        assert (await session.exec(select(Reaction))).first() is None  # the 👍 was taken back
+        assert (await session.exec(select(Message).where(Message.platform_id == typo))).first() is not None
+    await ana.client.room_redact(room, typo)
+    marker = await ana.say(room, "the last word")
+    await _poll_db(bot.db, select(Message).where(Message.platform_id == marker), "the last message")
+    async with bot.db.session() as session:
+        assert (await session.exec(select(Message).where(Message.platform_id == typo))).first() is None
