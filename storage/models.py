@@ -317,3 +317,32 @@ class ExploreIdea(SQLModel, table=True):
     text: str = Field(max_length=500)
     at: datetime = Field(default_factory=utcnow, sa_column=_when())
     digested_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class MatrixPoll(SQLModel, table=True):
+    """A choice question Steward asked on Matrix as a poll: its answers come back as ChoicePicked."""
+
+    __tablename__ = "matrix_poll"
+
+    event_id: str = Field(primary_key=True, max_length=255)
+    room_id: str = Field(max_length=255)
+    key: str = Field(max_length=100)
+    options: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of option ids, in order
+    user_id: str | None = Field(default=None, max_length=255)  # set: only this member may answer
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class MatrixOutbox(SQLModel, table=True):
+    """A Matrix event waiting to be sent: kept until the homeserver accepted it (same txn id on retry)."""
+
+    __tablename__ = "matrix_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    txn_id: str = Field(unique=True, max_length=64)
+    room_id: str | None = Field(default=None, max_length=255)
+    user_id: str | None = Field(default=None, max_length=255)  # a DM to this user, room found on send
+    event_type: str = Field(max_length=100)
+    content: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    poll: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON: key, options, user
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())

@@ -1,0 +1,1 @@
+"""The Matrix adapter (matrix-nio): translate, render, and the syncing adapter."""

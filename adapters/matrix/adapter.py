@@ -1,0 +1,333 @@
+"""The Matrix adapter: a bot account syncing with matrix-nio, feeding neutral events to the core.
+
+Never replay, never miss: the sync token is saved (table `adapter_state`) only after every event
+of a batch went through the core. On the very first start the history is skipped (one sync whose
+timeline is not handled); on a restart the sync continues from the saved token, so what was said
+while Steward was down is handled once. A limited timeline (a long outage) is filled by paging back
+to the saved token. The core's event-id dedupe is the second guard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nio import AsyncClient, InviteInfo, MatrixRoom, MessageDirection, RoomMessagesResponse, SyncResponse
+
+from adapters.matrix import client as nioclient
+from adapters.matrix.emoji import number_index
+from adapters.matrix.outbox import Outbox
+from adapters.matrix.render import render
+from adapters.matrix.rooms import DirectRooms
+from adapters.matrix.translate import PLATFORM, PollAnswer, RoomView, translate
+from bot.adapter import Sink
+from bot.config import Config, MatrixConfig
+from bot.errors import AdapterError, NotPermitted, RateLimited, Transient
+from bot.events import ChoicePicked, Event, MessageDeleted, ReactionAdded, ReactionRemoved
+from bot.replies import AskChoice, DirectMessage, Ephemeral, Reply, SentRef
+from storage import matrix as store
+from storage.db import Database, database_from_env
+
+log = logging.getLogger(__name__)
+
+TOKEN_KEY = "sync_token"
+DEVICE_KEY = "device_id"
+MAX_GAP_EVENTS = 1000
+REMEMBERED_REACTIONS = 10_000
+
+
+class MatrixAdapter:
+    """Steward on Matrix: joins the rooms allowed inviters invite it to and reads every joined room."""
+
+    platform = PLATFORM
+
+    def __init__(self, settings: MatrixConfig, db: Database, data_dir: Path, *,
+                 channels: frozenset[str] = frozenset(), timeline_limit: int = 50,
+                 max_backoff: float = 30.0, owns_db: bool = False) -> None:
+        self.settings, self.db, self.data_dir = settings, db, data_dir
+        self.user_id: str | None = settings.user_id
+        self.encryption = nioclient.encryption_wanted(settings)
+        self.channels = channels
+        self.timeline_limit, self.max_backoff, self._owns_db = timeline_limit, max_backoff, owns_db
+        self.client: AsyncClient | None = None
+        self.directs: DirectRooms | None = None
+        self.outbox: Outbox | None = None
+        self._sink: Sink | None = None
+        self._token: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._reactions: OrderedDict[str, tuple[str, str]] = OrderedDict()  # reaction id → (target, emoji)
+
+    @classmethod
+    def from_config(cls, config: Config) -> MatrixAdapter:
+        """What `steward run` builds from the `[matrix]` section."""
+        assert config.matrix is not None
+        channels = frozenset(ref.partition(":")[2] for c in config.communities for ref in c.channels
+                             if ref.startswith("matrix:"))
+        return cls(config.matrix, database_from_env(config.data_dir), config.data_dir, channels=channels,
+                   owns_db=True)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self, sink: Sink) -> None:
+        """Log in, catch up (or skip history on the first start), then sync in the background."""
+        self._sink, self._stop = sink, asyncio.Event()
+        async with self.db.session() as session:
+            device_id = await store.get_state(session, DEVICE_KEY)
+            self._token = await store.get_state(session, TOKEN_KEY)
+        client = nioclient.make_client(self.settings, self.data_dir / "matrix-store", self.encryption, device_id)
+        self.client = client
+        device_id = await self._retry_transient(lambda: nioclient.log_in(client, self.settings, device_id), "login")
+        async with self.db.session() as session:
+            await store.set_state(session, DEVICE_KEY, device_id)
+        await self._retry_transient(lambda: nioclient.crypto_housekeeping(client), "uploading keys")
+        self.directs = DirectRooms(client, self.channels)
+        self.outbox = Outbox(self.db, client, self.directs)
+        await self._retry_transient(self.directs.load, "loading m.direct")
+        first = self._token is None
+        resp = await self._retry_transient(lambda: self._sync(0, full_state=True), "first sync")
+        await self._handle(resp, timeline=not first)
+        await self._advance(resp.next_batch)
+        await self._retry_transient(lambda: nioclient.crypto_housekeeping(client), "key exchange")
+        log.info("Matrix: %s as %s (device %s, encryption %s)", "started fresh, history skipped" if first
+                 else "caught up from the saved sync token", self.user_id, device_id, "on" if client.olm else "off")
+        self._task = asyncio.create_task(self._loop(), name="matrix-sync")
+
+    async def stop(self) -> None:
+        """Stop syncing; queued replies stay in the outbox for next time."""
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.client is not None:
+            await self.client.close()
+        if self._owns_db:
+            await self.db.dispose()
+
+    async def _retry_transient(self, make: Any, what: str, attempts: int = 8) -> Any:
+        delay = 0.5
+        for attempt in range(attempts):
+            try:
+                return await make()
+            except RateLimited as limited:
+                await asyncio.sleep(limited.retry_after)
+            except Transient as exc:
+                if attempt == attempts - 1:
+                    raise
+                log.warning("Matrix %s failed (%s); retrying in %.1fs", what, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+        raise Transient(f"{what}: gave up")
+
+    # -- the sync loop -----------------------------------------------------------------------------
+
+    async def _sync(self, wait_ms: int, full_state: bool = False) -> SyncResponse:
+        assert self.client is not None
+        sync_filter = {"room": {"timeline": {"limit": self.timeline_limit}, "state": {"lazy_load_members": False}},
+                       "presence": {"types": []}}
+        resp = await nioclient.call(self.client.sync(timeout=wait_ms, sync_filter=sync_filter, since=self._token,
+                                                     full_state=full_state or None), "sync")
+        assert isinstance(resp, SyncResponse)
+        return resp
+
+    async def _loop(self) -> None:
+        assert self.client is not None and self.outbox is not None
+        delay, down_since = 0.5, False
+        await self._drain()
+        while not self._stop.is_set():
+            try:
+                resp = await self._sync(nioclient.SYNC_TIMEOUT_MS)
+                if down_since:
+                    log.warning("Matrix homeserver reachable again")
+                    down_since = False
+                await self._handle(resp, timeline=True)
+                if self._core_stopping():
+                    return  # events of this batch were left for redelivery: keep the old token
+                await self._advance(resp.next_batch)
+                await nioclient.crypto_housekeeping(self.client)
+                await self._drain()
+                delay = 0.5
+            except asyncio.CancelledError:
+                raise
+            except RateLimited as limited:
+                log.warning("Matrix rate limit on sync: waiting %.1fs", limited.retry_after)
+                await nioclient.sleep_or_stop(self._stop, limited.retry_after)
+            except (Transient, NotPermitted, AdapterError) as exc:
+                if not down_since:
+                    log.warning("Matrix sync failed (%s); retrying with backoff", exc)
+                down_since = True
+                if isinstance(exc, NotPermitted):
+                    log.error("the homeserver refused Steward's credentials: check MATRIX_ACCESS_TOKEN")
+                await nioclient.sleep_or_stop(self._stop, delay)
+                delay = min(delay * 2, self.max_backoff)
+            except Exception:
+                log.exception("unexpected error in the Matrix sync loop; retrying")
+                await nioclient.sleep_or_stop(self._stop, delay)
+                delay = min(delay * 2, self.max_backoff)
+
+    async def _drain(self) -> None:
+        assert self.outbox is not None
+        try:
+            await self.outbox.drain()
+        except AdapterError:
+            log.warning("could not send queued Matrix events yet", exc_info=True)
+
+    def _core_stopping(self) -> bool:
+        # The core answers "shutting down" by not handling an event and expecting redelivery; for Matrix,
+        # redelivery means not advancing the sync token past it.
+        return bool(getattr(getattr(self._sink, "__self__", None), "stopping", False))
+
+    async def _advance(self, token: str) -> None:
+        self._token = token
+        async with self.db.session() as session:
+            await store.set_state(session, TOKEN_KEY, token)
+
+    async def _handle(self, resp: SyncResponse, timeline: bool) -> None:
+        for room_id, invite in resp.rooms.invite.items():
+            await self._on_invite(room_id, invite)
+        if not timeline:
+            return
+        assert self.client is not None
+        for room_id, info in resp.rooms.join.items():
+            events = [e.source for e in info.timeline.events]
+            joined = self._own_join(events)
+            if joined is not None:
+                events = events[joined + 1:]  # a room Steward just joined: what was said before is history
+            elif info.timeline.limited and info.timeline.prev_batch and self._token:
+                events = await self._gap(room_id, info.timeline.prev_batch, self._token) + events
+            room = self.client.rooms.get(room_id)
+            for source in events:
+                await self._on_event(room_id, room, source)
+
+    def _own_join(self, events: list[dict[str, Any]]) -> int | None:
+        for index in range(len(events) - 1, -1, -1):
+            event = events[index]
+            if (event.get("type") == "m.room.member" and event.get("state_key") == self.user_id
+                    and (event.get("content") or {}).get("membership") == "join"
+                    and ((event.get("unsigned") or {}).get("prev_content") or {}).get("membership") != "join"):
+                return index
+        return None
+
+    async def _gap(self, room_id: str, start: str, until: str) -> list[dict[str, Any]]:
+        """Events between the saved token and a limited timeline, oldest first (a long outage)."""
+        assert self.client is not None
+        older: list[dict[str, Any]] = []
+        while len(older) < MAX_GAP_EVENTS:
+            resp = await nioclient.call(self.client.room_messages(
+                room_id, start=start, end=until, direction=MessageDirection.back, limit=100), "messages")
+            assert isinstance(resp, RoomMessagesResponse)
+            older.extend(e.source for e in resp.chunk)
+            if not resp.chunk or not resp.end or resp.end == start:
+                break
+            start = resp.end
+        log.info("filled a gap of %d event(s) in %s", len(older), room_id)
+        return older[::-1]
+
+    # -- inbound -----------------------------------------------------------------------------------
+
+    async def _on_invite(self, room_id: str, invite: InviteInfo) -> None:
+        assert self.client is not None and self.directs is not None
+        mine = next((e for e in invite.invite_state
+                     if getattr(e, "state_key", None) == self.user_id and getattr(e, "membership", "") == "invite"),
+                    None)
+        inviter = str(getattr(mine, "sender", "") or "")
+        if not self._allowed(inviter):
+            log.info("ignoring an invite to %s from %s (not in matrix.allowed_inviters)", room_id, inviter or "?")
+            return
+        await self._retry_transient(lambda: nioclient.call(self.client.join(room_id), "join"), "join")
+        log.info("joined %s, invited by %s", room_id, inviter)
+        content = getattr(mine, "content", {}) or {}
+        if content.get("is_direct"):
+            await self.directs.record(inviter, room_id)
+
+    def _allowed(self, inviter: str) -> bool:
+        server = inviter.partition(":")[2]
+        return bool(inviter) and (inviter in self.settings.allowed_inviters or server in self.settings.allowed_inviters)
+
+    def _view(self, room_id: str, room: MatrixRoom | None) -> RoomView:
+        assert self.directs is not None and self.user_id is not None
+        names: tuple[str, ...] = (self.user_id.partition(":")[0].lstrip("@"),)
+        display: Mapping[str, str] = {}
+        if room is not None:
+            own = room.user_name(self.user_id)
+            names = (own, *names) if own else names
+            display = {uid: user.display_name or "" for uid, user in room.users.items()}
+        return RoomView(room_id, self.user_id, self.directs.is_direct(room, room_id), names, display)
+
+    async def _on_event(self, room_id: str, room: MatrixRoom | None, source: Mapping[str, Any]) -> None:
+        assert self._sink is not None and self.directs is not None
+        if source.get("sender") == self.user_id:
+            return
+        if source.get("type") == "m.room.encrypted":
+            log.warning("could not decrypt event %s in %s (no room key yet)", source.get("event_id"), room_id)
+            return
+        view = self._view(room_id, room)
+        neutral = translate(source, view)
+        if isinstance(neutral, PollAnswer):
+            neutral = await self._choice(neutral, view)
+        elif isinstance(neutral, ReactionAdded):
+            neutral = await self._reaction(neutral)
+        elif isinstance(neutral, MessageDeleted) and neutral.message_id in self._reactions:
+            target, emoji = self._reactions.pop(neutral.message_id)
+            neutral = ReactionRemoved(event_id=neutral.event_id, platform=PLATFORM, channel=room_id,
+                                      sender=neutral.sender, at=neutral.at, message_id=target, emoji=emoji,
+                                      is_direct=neutral.is_direct)
+        if neutral is None:
+            return
+        if view.is_direct and neutral.sender.id:
+            self.directs.note(neutral.sender.id, room_id)
+        await self._sink(neutral)
+
+    async def _reaction(self, event: ReactionAdded) -> Event | None:
+        self._reactions[event.event_id] = (event.message_id, event.emoji)
+        while len(self._reactions) > REMEMBERED_REACTIONS:
+            self._reactions.popitem(last=False)
+        index = number_index(event.emoji)
+        if index is None:
+            return event
+        answer = PollAnswer(event_id=event.event_id, room_id=event.channel, sender=event.sender,
+                            poll_event_id=event.message_id, answers=(str(index),), at=event.at)
+        picked = await self._choice(answer, None, by_index=True)
+        return picked if picked is not None else event
+
+    async def _choice(self, answer: PollAnswer, view: RoomView | None, by_index: bool = False) -> ChoicePicked | None:
+        async with self.db.session() as session:
+            found = await store.find_poll(session, answer.poll_event_id)
+        if found is None or not answer.answers:
+            return None
+        poll, options = found
+        if poll.user_id is not None and poll.user_id != answer.sender.id:
+            log.info("ignoring an answer by %s to a poll meant for %s", answer.sender.id, poll.user_id)
+            return None
+        choice = answer.answers[0]
+        if by_index:
+            choice = options[int(choice)] if int(choice) < len(options) else ""
+        if choice not in options:
+            return None
+        is_direct = view.is_direct if view else self.directs is not None and self.directs.is_direct(
+            None, answer.room_id)
+        return ChoicePicked(event_id=answer.event_id, platform=PLATFORM, channel=answer.room_id, sender=answer.sender,
+                            at=answer.at, key=poll.key, option=choice, message_id=poll.event_id, is_direct=is_direct)
+
+    # -- outbound ----------------------------------------------------------------------------------
+
+    async def send(self, reply: Reply) -> SentRef:
+        """Write the reply down, then send it; if the homeserver is unreachable it waits in the outbox."""
+        assert self.outbox is not None and self.directs is not None
+        user = reply.user if isinstance(reply, DirectMessage | Ephemeral | AskChoice) else None
+        out = render(reply, self.directs.room_for(user) if user else None)
+        entry = await self.outbox.put(out)
+        try:
+            delivered = await self.outbox.deliver(entry)
+        except (Transient, RateLimited) as exc:
+            log.warning("Matrix send deferred (%s); it stays queued and goes out after reconnecting", exc)
+            return SentRef(PLATFORM, out.room or "", None)
+        room_id, event_id = delivered if delivered else (out.room or "", None)
+        return SentRef(PLATFORM, room_id, event_id)
