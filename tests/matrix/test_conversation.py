@@ -40,7 +40,7 @@ async def test_help_in_a_room_and_in_its_thread(people: Any, bot_factory: Any) -
         "m.in_reply_to": {"event_id": question}}})
     in_thread = await ana.reply_from(bot.user_id, room, "the help in the thread")
     assert in_thread["content"]["m.relates_to"]["event_id"] == question
-    assert "help" in in_thread["content"]["body"]
+    assert "`aide`" in in_thread["content"]["body"]  # asked in French, answered in French
 
 
 async def _poll_db(db: Database, query: Any, what: str) -> list[Any]:
