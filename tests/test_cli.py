@@ -48,7 +48,7 @@ def test_demo_session_from_the_readme(env: dict[str, str]) -> None:
     assert "Demo community created." in out
     assert "Here is what you can ask me" in out
     assert "Voici ce que vous pouvez me demander" in out
-    assert out.rstrip().endswith("Je ne garde rien sur vous.\nyou>")
+    assert out.rstrip().endswith("Je ne garde rien sur vous.\nsam>")
     again = steward(env, "demo", stdin="my data\n")
     assert "Demo community found." in again.stdout and "I keep nothing about you." in again.stdout
 
