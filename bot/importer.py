@@ -125,8 +125,13 @@ class HistoryImport:
             self._members = await bulk.upsert_members(conn, self._community_id, self.platform, rows)
 
     async def finish(self, skipped: list[SkippedFile]) -> ImportSummary:
-        """Write what is still queued and close the summary."""
+        """Write what is still queued, refresh the planner's statistics, and close the summary."""
         await self.flush()
+        if self.summary.messages_new:
+            # After a bulk load the query planner knows nothing of the new rows: without fresh
+            # statistics, PostgreSQL picks sequential scans and `who` gets several times slower.
+            async with self.db.engine.begin() as conn:
+                await bulk.analyze(conn)
         self.summary.seconds = time.perf_counter() - self._started
         self.summary.skipped = list(skipped)
         return self.summary

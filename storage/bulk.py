@@ -118,3 +118,11 @@ async def insert_reactions(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]
            "ON CONFLICT (message_id, member_id, emoji) DO NOTHING")
     stamp = _stamper(conn)
     await conn.exec_driver_sql(sql, [(*row[:3], stamp(row[3])) for row in rows])
+
+
+async def analyze(conn: AsyncConnection) -> None:
+    """Refresh the query planner's statistics on the tables an import fills."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql("ANALYZE member, channel, message, reaction")
+    else:
+        await conn.exec_driver_sql("PRAGMA optimize")
