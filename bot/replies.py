@@ -6,6 +6,9 @@ Text uses a tiny markup every adapter can render: `**bold**`, `_italic_`, `` `co
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.types import ChannelId, MessageId, Platform, PlatformUserId
@@ -99,5 +102,20 @@ def parse_message_link(url: str) -> tuple[ChannelId, MessageId] | None:
     """(channel, message id) of a neutral message link, else None."""
     if not url.startswith(LINK_SCHEME):
         return None
-    channel, _, message_id = url[len(LINK_SCHEME):].rpartition("/")
+    channel, _, message_id = url[len(LINK_SCHEME):].partition("/")  # channel ids hold no slash
     return (channel, message_id) if channel and message_id else None
+
+
+_NEUTRAL_LINK = re.compile(r"\]\((" + re.escape(LINK_SCHEME) + r"[^)\s]+)\)")
+
+
+def resolve_links(reply: Reply, to_url: Callable[[ChannelId, MessageId], str]) -> Reply:
+    """The reply with its neutral message links turned into the platform's URLs (adapters call this)."""
+    if isinstance(reply, React) or LINK_SCHEME not in reply.text:
+        return reply
+
+    def swap(match: re.Match[str]) -> str:
+        parsed = parse_message_link(match.group(1))
+        return f"]({to_url(*parsed)})" if parsed else match.group(0)
+
+    return dataclasses.replace(reply, text=_NEUTRAL_LINK.sub(swap, reply.text))

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from nio import AsyncClient, InviteInfo, MatrixRoom, MessageDirection, RoomMessagesResponse, SyncResponse
 
@@ -29,7 +30,7 @@ from bot.adapter import Sink
 from bot.config import Config, MatrixConfig
 from bot.errors import AdapterError, NotPermitted, RateLimited, Transient
 from bot.events import ChoicePicked, Event, MessageDeleted, ReactionAdded, ReactionRemoved
-from bot.replies import AskChoice, DirectMessage, Ephemeral, Reply, SentRef
+from bot.replies import AskChoice, DirectMessage, Ephemeral, Reply, SentRef, resolve_links
 from storage import matrix as store
 from storage.db import Database, database_from_env
 
@@ -321,6 +322,7 @@ class MatrixAdapter:
     async def send(self, reply: Reply) -> SentRef:
         """Write the reply down, then send it; if the homeserver is unreachable it waits in the outbox."""
         assert self.outbox is not None and self.directs is not None
+        reply = resolve_links(reply, lambda room, event: f"https://matrix.to/#/{quote(room)}/{quote(event)}")
         user = reply.user if isinstance(reply, DirectMessage | Ephemeral | AskChoice) else None
         out = render(reply, self.directs.room_for(user) if user else None)
         entry = await self.outbox.put(out)

@@ -24,7 +24,17 @@ from bot.adapter import Sink
 from bot.config import Config
 from bot.errors import AdapterError, ConfigError, NotPermitted, RateLimited, Transient
 from bot.events import Event, Sender
-from bot.replies import AskChoice, DirectMessage, Ephemeral, Post, React, Reply, ReplyInThread, SentRef
+from bot.replies import (
+    AskChoice,
+    DirectMessage,
+    Ephemeral,
+    Post,
+    React,
+    Reply,
+    ReplyInThread,
+    SentRef,
+    resolve_links,
+)
 from storage.db import Database, database_from_env
 
 log = logging.getLogger(__name__)
@@ -85,6 +95,7 @@ class SlackAdapter:
         self.transport_name, self.host, self.port = transport, host, port
         self.db, self.owns_db, self.base_url = db, owns_db, base_url
         self.identity = Identity(community=community)
+        self.workspace_url = "https://slack.com/"  # replaced by auth.test's workspace URL at start
         self.user_id: str | None = None
         self.pacer = Pacer(limits)
         self.intake = Intake(db, PLATFORM, lambda body: translate(body, self.identity), self._enrich)
@@ -127,6 +138,7 @@ class SlackAdapter:
         self.identity = dataclasses.replace(self.identity, team_id=auth.get("team_id", ""),
                                             bot_user_id=auth.get("user_id", ""), bot_id=auth.get("bot_id", ""))
         self.user_id = self.identity.bot_user_id
+        self.workspace_url = str(auth.get("url") or self.workspace_url)
         self.intake.start(sink)
         app = build_app(self.client, self.signing_secret, self.intake.accept, verify=self.transport_name == "http")
         if self.transport_name == "socket":
@@ -192,8 +204,14 @@ class SlackAdapter:
             self._profiles[sender.id] = cached
         return dataclasses.replace(event, sender=cached[1])
 
+    def permalink(self, channel: str, ts: str) -> str:
+        """A link to a message (Slack's `archives` form, on the workspace `auth.test` named)."""
+        base = self.workspace_url if self.workspace_url.endswith("/") else self.workspace_url + "/"
+        return f"{base}archives/{channel}/p{ts.replace('.', '')}"
+
     async def send(self, reply: Reply) -> SentRef:
         """Deliver one reply, in order per channel, paced, retried on 429."""
+        reply = resolve_links(reply, self.permalink)
         match reply:
             case Post(channel=channel, text=text):
                 return await self.pacer.in_lane(channel, lambda: self._post(channel, render.message(text)))
