@@ -176,7 +176,14 @@ async def _serve(steward: Steward) -> int:
               "(see config.example.toml) and pass it with --config FILE; or try `steward demo` "
               "to chat in the terminal.", file=sys.stderr)
         return 2
+    from aiohttp import web
+
+    from rituals.ical import ical_handler
+
     for adapter in adapters:
+        routes = getattr(adapter, "routes", None)
+        if isinstance(routes, list):  # an adapter with an HTTP server also serves the calendars
+            routes.append(web.get("/ical/{community}.ics", ical_handler(steward)))
         steward.add_adapter(adapter)
     await steward.start_adapters()
     from rituals.scheduler import RitualScheduler

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -102,6 +103,7 @@ class SlackAdapter:
         self.client: AsyncWebClient | None = None
         self._session: aiohttp.ClientSession | None = None
         self._transport: HttpTransport | SocketTransport | None = None
+        self.routes: list[web.RouteDef] = []  # served beside /slack/events by the HTTP transport
         self._profiles: dict[str, tuple[float, Sender]] = {}
         self._dm_channels: dict[str, str] = {}
         self._response_urls: dict[tuple[str, str], str] = {}
@@ -144,7 +146,7 @@ class SlackAdapter:
         if self.transport_name == "socket":
             self._transport = SocketTransport(app, self.app_token, self.client)
         else:
-            self._transport = HttpTransport(app, self.host, self.port)
+            self._transport = HttpTransport(app, self.host, self.port, self.routes)
         await self.intake.replay()
         await self._transport.start()
         if isinstance(self._transport, HttpTransport):

@@ -54,8 +54,9 @@ def build_app(client: AsyncWebClient, signing_secret: str, accept: Accept, *, ve
 class HttpTransport:
     """Events API, interactivity and slash commands on one aiohttp endpoint (`POST /slack/events`)."""
 
-    def __init__(self, app: AsyncApp, host: str, port: int) -> None:
+    def __init__(self, app: AsyncApp, host: str, port: int, routes: list[web.RouteDef] | None = None) -> None:
         self.app, self.host, self.port = app, host, port
+        self.routes = list(routes or [])  # other endpoints served beside Slack's (e.g. the iCalendar feed)
         self._runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -71,6 +72,7 @@ class HttpTransport:
         """Listen on host:port (port 0 picks a free one, see `self.port`)."""
         web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_post(PATH, self.handle)
+        web_app.router.add_routes(self.routes)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
