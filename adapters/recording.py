@@ -5,15 +5,16 @@ from __future__ import annotations
 import itertools
 
 from bot.adapter import Sink
+from bot.errors import Unsupported
 from bot.events import Event
-from bot.replies import Reply, SentRef
+from bot.replies import AskForm, Reply, SentRef
 
 
 class RecordingAdapter:
     """A complete adapter whose "platform" is a list: what the bot sends is kept in `sent`."""
 
-    def __init__(self, platform: str = "recording", user_id: str = "steward") -> None:
-        self.platform = platform
+    def __init__(self, platform: str = "recording", user_id: str = "steward", *, forms: bool = False) -> None:
+        self.platform, self.forms = platform, forms
         self.user_id: str | None = user_id
         self.sent: list[Reply] = []
         self._sink: Sink | None = None
@@ -24,7 +25,9 @@ class RecordingAdapter:
         self._sink = sink
 
     async def send(self, reply: Reply) -> SentRef:
-        """Record the reply and give it a message id."""
+        """Record the reply and give it a message id (forms only when built with `forms=True`)."""
+        if isinstance(reply, AskForm) and not self.forms:
+            raise Unsupported("this platform has no forms")
         self.sent.append(reply)
         return SentRef(self.platform, getattr(reply, "channel", ""), f"sent-{next(self._ids)}")
 

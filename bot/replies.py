@@ -78,7 +78,36 @@ class React:
     emoji: str
 
 
-Reply = Post | ReplyInThread | DirectMessage | Ephemeral | AskChoice | React
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FormField:
+    """One free-text field of a form; its `id` names its value in the answer."""
+
+    id: str
+    label: str
+    placeholder: str = ""
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskForm:
+    """A small form (a Slack modal) where a form beats a chat dialogue.
+
+    It answers the event `event_id` (Slack needs that interaction to open a modal). The answer comes
+    back as one `ChoicePicked(key=key)` whose option is a JSON object of field values. Platforms without
+    forms raise `Unsupported`: the feature then asks its questions one by one instead.
+    """
+
+    channel: ChannelId
+    user: PlatformUserId
+    key: str
+    title: str
+    fields: tuple[FormField, ...]
+    event_id: str
+    text: str = ""  # a short introduction shown above the fields
+    thread: MessageId | None = None
+
+
+Reply = Post | ReplyInThread | DirectMessage | Ephemeral | AskChoice | React | AskForm
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +140,7 @@ _NEUTRAL_LINK = re.compile(r"\]\((" + re.escape(LINK_SCHEME) + r"[^)\s]+)\)")
 
 def resolve_links(reply: Reply, to_url: Callable[[ChannelId, MessageId], str]) -> Reply:
     """The reply with its neutral message links turned into the platform's URLs (adapters call this)."""
-    if isinstance(reply, React) or LINK_SCHEME not in reply.text:
+    if isinstance(reply, React | AskForm) or LINK_SCHEME not in reply.text:
         return reply
 
     def swap(match: re.Match[str]) -> str:

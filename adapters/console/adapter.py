@@ -11,8 +11,9 @@ from typing import TextIO
 
 from adapters.console.render import render
 from bot.adapter import Sink
+from bot.errors import Unsupported
 from bot.events import ChoicePicked, MessagePosted, Sender
-from bot.replies import AskChoice, DirectMessage, Reply, SentRef
+from bot.replies import AskChoice, AskForm, DirectMessage, Reply, SentRef
 
 CHANNEL = "console"
 EXIT_WORDS = {"quit", "exit", "bye", "au revoir", ":q"}
@@ -80,6 +81,8 @@ class ConsoleAdapter:
 
     async def send(self, reply: Reply) -> SentRef:
         """Print the reply; a choice question waits for the next line."""
+        if isinstance(reply, AskForm):
+            raise Unsupported("the terminal asks step by step instead of showing a form")
         if isinstance(reply, AskChoice):
             self._pending = reply
         if isinstance(reply, DirectMessage) and reply.user == self.user:

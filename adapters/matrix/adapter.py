@@ -28,9 +28,9 @@ from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.translate import PLATFORM, PollAnswer, RoomView, translate
 from bot.adapter import Sink
 from bot.config import Config, MatrixConfig
-from bot.errors import AdapterError, NotPermitted, RateLimited, Transient
+from bot.errors import AdapterError, NotPermitted, RateLimited, Transient, Unsupported
 from bot.events import ChoicePicked, Event, MessageDeleted, ReactionAdded, ReactionRemoved
-from bot.replies import AskChoice, DirectMessage, Ephemeral, Reply, SentRef, resolve_links
+from bot.replies import AskChoice, AskForm, DirectMessage, Ephemeral, Reply, SentRef, resolve_links
 from storage import matrix as store
 from storage.db import Database, database_from_env
 
@@ -322,6 +322,8 @@ class MatrixAdapter:
     async def send(self, reply: Reply) -> SentRef:
         """Write the reply down, then send it; if the homeserver is unreachable it waits in the outbox."""
         assert self.outbox is not None and self.directs is not None
+        if isinstance(reply, AskForm):
+            raise Unsupported("Matrix has no forms: the feature asks step by step")
         reply = resolve_links(reply, lambda room, event: f"https://matrix.to/#/{quote(room)}/{quote(event)}")
         user = reply.user if isinstance(reply, DirectMessage | Ephemeral | AskChoice) else None
         out = render(reply, self.directs.room_for(user) if user else None)

@@ -23,10 +23,11 @@ from adapters.slack.translate import PLATFORM, Identity, translate
 from adapters.slack.transport import HttpTransport, SocketTransport, build_app
 from bot.adapter import Sink
 from bot.config import Config
-from bot.errors import AdapterError, ConfigError, NotPermitted, RateLimited, Transient
+from bot.errors import AdapterError, ConfigError, NotPermitted, RateLimited, Transient, Unsupported
 from bot.events import Event, Sender
 from bot.replies import (
     AskChoice,
+    AskForm,
     DirectMessage,
     Ephemeral,
     Post,
@@ -45,6 +46,7 @@ NOT_PERMITTED = {"not_in_channel", "channel_not_found", "is_archived", "missing_
                  "cannot_dm_bot", "user_not_found", "no_permission", "ekm_access_denied"}
 TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 PROFILE_TTL = 3600.0
+TRIGGER_TTL = 2.5  # seconds: Slack accepts a trigger_id for 3 s after the interaction
 TOKENS = {
     "SLACK_BOT_TOKEN": ("xoxb-", "the Bot User OAuth Token (xoxb-…) from your Slack app's "
                                  "“OAuth & Permissions” page"),
@@ -104,6 +106,7 @@ class SlackAdapter:
         self._session: aiohttp.ClientSession | None = None
         self._transport: HttpTransport | SocketTransport | None = None
         self.routes: list[web.RouteDef] = []  # served beside /slack/events by the HTTP transport
+        self._triggers: dict[str, tuple[float, str]] = {}  # event id -> (seen at, trigger_id), for modals
         self._profiles: dict[str, tuple[float, Sender]] = {}
         self._dm_channels: dict[str, str] = {}
         self._response_urls: dict[tuple[str, str], str] = {}
@@ -188,6 +191,10 @@ class SlackAdapter:
         raw = event.raw if isinstance(event.raw, dict) else {}
         if raw.get("response_url"):
             self._response_urls[(event.channel, event.sender.id)] = raw["response_url"]
+        if raw.get("trigger_id"):
+            now = time.monotonic()
+            self._triggers = {k: v for k, v in self._triggers.items() if now - v[0] <= TRIGGER_TTL}
+            self._triggers[event.event_id] = (now, str(raw["trigger_id"]))
         sender = event.sender
         if sender.is_bot or (sender.display_name and sender.timezone) or not sender.id.startswith(("U", "W")):
             return event
@@ -228,6 +235,8 @@ class SlackAdapter:
                 return await self._ask(ask)
             case React(channel=channel, message_id=message_id, emoji=emoji):
                 return await self.pacer.in_lane(channel, lambda: self._react(channel, message_id, emoji))
+            case AskForm() as form:
+                return await self._form(form)
         raise TypeError(f"cannot send {reply!r}")  # pragma: no cover
 
     async def _ask(self, ask: AskChoice) -> SentRef:
@@ -279,6 +288,17 @@ class SlackAdapter:
             if "already_reacted" not in str(err):
                 raise
         return SentRef(PLATFORM, channel, message_id)
+
+    async def _form(self, form: AskForm) -> SentRef:
+        # A modal needs the trigger of the interaction it answers, and Slack honours it for 3 s only.
+        seen = self._triggers.pop(form.event_id, None)
+        if seen is None or time.monotonic() - seen[0] > TRIGGER_TTL:
+            raise Unsupported("no fresh Slack interaction to open a modal from")
+        fields = tuple(render.FormField(id=f.id, label=f.label, placeholder=f.placeholder, optional=f.optional)
+                       for f in form.fields)
+        view = render.modal(key=form.key, title=form.title, fields=fields, intro=form.text, channel=form.channel,
+                            thread=form.thread)
+        return SentRef(PLATFORM, form.channel, await self.open_form(seen[1], view))
 
     async def open_form(self, trigger_id: str, view: dict[str, Any]) -> str:
         """Open a modal (`render.modal`) in answer to an interaction; returns the view id."""

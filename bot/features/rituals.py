@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
-from bot.errors import InputError
+from bot.errors import InputError, Unsupported
 from bot.events import ChoicePicked
 from bot.features.ritual_common import schedule_of, settings_of, when
 from bot.i18n import N_
-from bot.replies import AskChoice, Option
+from bot.replies import AskChoice, AskForm, FormField, Option
 from bot.router import Router
 from rituals.schedule import Schedule, parse_schedule, schedule_from_form
 from storage import communities
@@ -274,9 +274,44 @@ def _ask(ctx: Context, key: str, text: str, options: list[tuple[str, str]]) -> N
 
 @router.command(SCHEDULE)
 async def guide(ctx: Context) -> None:
-    """Step 1 of the guided dialogue: which kind of ritual?"""
+    """A form where the platform has one (a Slack modal), else step 1 of the guided dialogue."""
+    form = AskForm(channel=ctx.event.channel, user=ctx.event.sender.id, key="ritualform", thread=ctx.event.thread,
+                   event_id=ctx.event.event_id, title=ctx._("New ritual"),
+                   text=ctx._("I'll show you the next dates before saving."), fields=(
+                       FormField(id="title", label=ctx._("Title"), placeholder=ctx._("Helm clinic")),
+                       FormField(id="kind", label=ctx._("Meetup or reminder?"), placeholder="meetup", optional=True),
+                       FormField(id="schedule", label=ctx._("How often?"), placeholder=ctx._("every 2nd tuesday")),
+                       FormField(id="time", label=ctx._("At what time?"), placeholder="16:00"),
+                       FormField(id="timezone", label=ctx._("Time zone"), placeholder="America/Montreal",
+                                 optional=True),
+                       FormField(id="channel", label=ctx._("Channel"), placeholder="#k8s", optional=True)))
+    try:
+        await ctx.send_now(form)
+        return
+    except Unsupported:
+        pass
     _ask(ctx, "ritualguide", ctx._("Let's set up a ritual. What kind?"),
          [("meetup", ctx._("A meetup")), ("reminder", ctx._("A reminder"))])
+
+
+@router.choice("ritualform")
+async def form_answered(ctx: Context) -> None:
+    """The form's answers take the same path as chat: a draft and its dry run."""
+    event = ctx.event
+    assert isinstance(event, ChoicePicked)
+    if "coordinator" not in ctx.roles:
+        ctx.reply_privately(ctx._("Only this community's coordinators can do that. "
+                                  "Ask one of them, or say `help` to see what you can do."))
+        return
+    try:
+        raw = json.loads(event.option)
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict):
+        raise InputError(N_("That form came back empty; please start again with `{usage}`."), usage_key="schedule")
+    fields = {k: str(v).strip() for k, v in raw.items() if isinstance(k, str) and v is not None and str(v).strip()}
+    fields["kind"] = fields.get("kind", "meetup").casefold()
+    await from_form(ctx, fields)
 
 
 @router.choice("ritualguide")
