@@ -1,7 +1,7 @@
 """Topics of a contribution: the thread's most telling words, kept simple and predictable.
 
-Rule: the terms of the thread's root message (routing's tokeniser: markup, stop words and short
-numbers dropped), keeping words of at least 3 characters, ranked by how often they occur, then by
+Rule: the terms of the thread's root message (routing's tokeniser: markup, links, stop words and
+short numbers dropped), keeping words of at least 3 characters, ranked by how often they occur, then by
 length (longer words are more specific), then by first appearance; the top `TOP` joined by spaces.
 A kudos takes its topics from its reason ("for the helm chart tip" → "helm chart tip"); a meetup from
 its title. Reputation on a topic counts the entries whose topics hold any term of the query.
@@ -9,16 +9,20 @@ its title. Reputation on a topic counts the entries whose topics hold any term o
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from bot.expertise.text import tokens
 
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
 TOP = 3
 MAX_LENGTH = 100
 
 
 def terms(text: str) -> list[str]:
     """The candidate topic terms of a text, in order."""
+    if "://" in text:
+        text = _URL.sub(" ", text)  # links are evidence, not topics
     return [t for t in tokens(text) if len(t) >= 3 and not t.isdigit()]
 
 
