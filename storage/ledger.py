@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Table, cast, false, func, literal, or_
+from sqlalchemy import ColumnElement, Float, Integer, Table, case, cast, false, func, literal, or_, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -79,20 +80,86 @@ def topic_filter(terms: Sequence[str]) -> ColumnElement[bool]:
 
 
 async def day_buckets(session: AsyncSession, community_id: int, *, terms: Sequence[str] | None = None,
-                      member_ids: Sequence[int] | None = None) -> list[tuple[int, str, int, int]]:
-    """(member id, kind, day, entries) for a community, ranked members only (not opted out, not bots)."""
+                      member_ids: Sequence[int] | None = None,
+                      ranked_only: bool = True) -> list[tuple[int, str, int, int]]:
+    """(member id, kind, day, entries) for a community; `ranked_only`: not opted out, not bots."""
     conn = await session.connection()
     day = day_number(conn.dialect.name)
     stmt = (select(col(Contribution.member_id), col(Contribution.kind), day, func.count())
             .join(Member, col(Member.id) == col(Contribution.member_id))
-            .where(col(Contribution.community_id) == community_id, col(Member.opted_out).is_(False),
-                   col(Member.is_bot).is_(False))
             .group_by(col(Contribution.member_id), col(Contribution.kind), day))
+    if member_ids is None:  # member ids belong to one community: filtering on them uses their index
+        stmt = stmt.where(col(Contribution.community_id) == community_id)
+    if ranked_only:
+        stmt = stmt.where(col(Member.opted_out).is_(False), col(Member.is_bot).is_(False))
     if terms is not None:
         stmt = stmt.where(topic_filter(terms))
     if member_ids is not None:
         stmt = stmt.where(col(Contribution.member_id).in_(list(member_ids)))
     return [(int(m), str(k), int(d), int(n)) for m, k, d, n in (await session.exec(stmt)).all()]
+
+
+_POWER: dict[str, bool] = {}  # dialect → has power() (SQLite builds without math functions lack it)
+
+
+async def _has_power(session: AsyncSession) -> bool:
+    conn = await session.connection()
+    name = conn.dialect.name
+    if name not in _POWER:
+        try:
+            async with session.begin_nested():
+                await session.exec(text("SELECT power(0.5, 1.0)"))  # type: ignore[call-overload]
+            _POWER[name] = True
+        except Exception:  # OperationalError "no such function": fall back to day buckets
+            _POWER[name] = False
+    return _POWER[name]
+
+
+async def decayed_scores(session: AsyncSession, community_id: int, *, weights: dict[str, float],
+                         half_life: float, today: int, terms: Sequence[str] | None = None,
+                         member_ids: Sequence[int] | None = None) -> dict[int, float] | None:
+    """Member id → Σ weight × 0.5^(age in days / half_life), summed in SQL (ranked members only).
+
+    None when the database has no power() function; callers then sum `day_buckets` themselves.
+    """
+    if not await _has_power(session):
+        return None
+    conn = await session.connection()
+    day = day_number(conn.dialect.name)
+    age = case((day > today, 0), else_=today - day)
+    weight = case(*((col(Contribution.kind) == kind, w) for kind, w in weights.items()), else_=0.0)
+    points = func.sum(weight * func.power(0.5, cast(age, Float) / half_life))
+    stmt = (select(col(Contribution.member_id), points)
+            .join(Member, col(Member.id) == col(Contribution.member_id))
+            .where(col(Contribution.community_id) == community_id, col(Member.opted_out).is_(False),
+                   col(Member.is_bot).is_(False))
+            .group_by(col(Contribution.member_id)))
+    if terms is not None:
+        stmt = stmt.where(topic_filter(terms))
+    if member_ids is not None:
+        stmt = stmt.where(col(Contribution.member_id).in_(list(member_ids)))
+    return {int(m): float(p or 0.0) for m, p in (await session.exec(stmt)).all()}
+
+
+async def latest_per_kind(session: AsyncSession, member_id: int, per_kind: int, *,
+                          terms: Sequence[str] | None = None) -> list[Contribution]:
+    """A member's `per_kind` most recent entries of each kind (the best ones are among them)."""
+    rank = func.row_number().over(partition_by=col(Contribution.kind),
+                                  order_by=(col(Contribution.at).desc(), col(Contribution.id).desc()))
+    inner: Any = select(col(Contribution.id).label("cid"), rank.label("rn")).where(
+        col(Contribution.member_id) == member_id)
+    if terms is not None:
+        inner = inner.where(topic_filter(terms))
+    sub = inner.subquery()
+    stmt = select(Contribution).join(sub, sub.c.cid == col(Contribution.id)).where(sub.c.rn <= per_kind)
+    return list((await session.exec(stmt)).all())
+
+
+async def topic_counts(session: AsyncSession, member_id: int) -> list[tuple[str, int]]:
+    """(topics, entries) of a member's ledger, grouped in SQL."""
+    stmt = (select(col(Contribution.topic), func.count()).where(col(Contribution.member_id) == member_id)
+            .group_by(col(Contribution.topic)))
+    return [(t or "", int(n)) for t, n in (await session.exec(stmt)).all()]
 
 
 async def entries_of(session: AsyncSession, member_id: int, *, terms: Sequence[str] | None = None,

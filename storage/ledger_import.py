@@ -3,7 +3,7 @@
 Run after `steward import` (and safe to run again): the same rules and keys as the live features
 (bot/features/contributions.py), so a thread seen live and imported later counts once.
 
-1. accepted: a reply marked ✅ by its thread root's author (not their own reply);
+1. accepted: a reply marked ✅ by its thread root's author (not their own reply), found from the ✅s;
 2. answered: the first reply of each member in a question's thread (root ending with "?", or a routed
    question), plus the author of each accepted answer;
 3. shared: messages with a link and a comment (a cheap SQL filter, then the Python rule);
@@ -32,6 +32,7 @@ class LedgerSummary:
 
     added: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # cumulative seconds at the end of each step
 
 
 def _count(result: object) -> int:
@@ -50,40 +51,52 @@ async def derive_contributions(conn: AsyncConnection, community_id: int, *, acce
         INSERT INTO contribution (community_id, member_id, kind, key, topic, message_id, evidence_url, note, at)
         SELECT m.community_id, m.author_id, 'accepted', 'accepted:' || m.author_id || ':' || m.platform_id,
                NULL, m.id, {LINK}, '', m.posted_at
-        FROM message m
+        FROM reaction x
+        JOIN message m ON m.id = x.message_id
         JOIN message q ON q.community_id = m.community_id AND q.platform_id = m.thread_id
         JOIN channel ch ON ch.id = m.channel_id
         JOIN member mb ON mb.id = m.author_id
-        WHERE m.community_id = :c AND m.thread_id IS NOT NULL AND m.author_id <> q.author_id AND {ELIGIBLE}
-          AND EXISTS (SELECT 1 FROM reaction x WHERE x.message_id = m.id AND x.member_id = q.author_id
-                      AND x.emoji IN ({emojis}))
+        WHERE x.emoji IN ({emojis}) AND m.community_id = :c AND m.thread_id IS NOT NULL
+          AND x.member_id = q.author_id AND m.author_id <> q.author_id AND {ELIGIBLE}
         ON CONFLICT DO NOTHING"""), params)
     summary.added["accepted"] = _count(accepted)
+    summary.steps["accepted"] = time.perf_counter() - started
+    # Question roots once (the "?" test runs per root, not per reply), then each member's first reply.
+    await conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS ledger_question "
+                               "(platform_id VARCHAR(255) PRIMARY KEY, author_id INTEGER NOT NULL)")
+    await conn.exec_driver_sql("DELETE FROM ledger_question")
+    await conn.execute(text("""
+        INSERT INTO ledger_question (platform_id, author_id)
+        SELECT q.platform_id, q.author_id FROM message q
+        WHERE q.community_id = :c AND q.thread_id IS NULL
+          AND (rtrim(q.text, :trailing) LIKE '%?'
+               OR EXISTS (SELECT 1 FROM question z JOIN channel zc ON zc.platform_id = z.channel
+                          WHERE z.community_id = :c AND z.thread = q.platform_id AND zc.id = q.channel_id))"""),
+                       params)
     answered = await conn.execute(text(f"""
         INSERT INTO contribution (community_id, member_id, kind, key, topic, message_id, evidence_url, note, at)
         SELECT m.community_id, m.author_id, 'answered', 'answered:' || m.author_id || ':' || m.thread_id,
                NULL, m.id, {LINK}, '', m.posted_at
         FROM (SELECT MIN(r.id) AS id
-              FROM message r
-              JOIN message q ON q.community_id = r.community_id AND q.platform_id = r.thread_id
-              WHERE r.community_id = :c AND r.thread_id IS NOT NULL AND r.author_id <> q.author_id
-                AND (rtrim(q.text, :trailing) LIKE '%?'
-                     OR EXISTS (SELECT 1 FROM question z JOIN channel zc ON zc.platform_id = z.channel
-                                WHERE z.community_id = :c AND z.thread = q.platform_id
-                                  AND zc.id = q.channel_id))
+              FROM ledger_question q
+              JOIN message r ON r.community_id = :c AND r.thread_id = q.platform_id
+              WHERE r.author_id <> q.author_id
               GROUP BY r.author_id, r.thread_id
               UNION
               SELECT c.message_id FROM contribution c
               WHERE c.community_id = :c AND c.kind = 'accepted' AND c.message_id IS NOT NULL) AS firsts
         JOIN message m ON m.id = firsts.id
-        JOIN message q ON q.community_id = m.community_id AND q.platform_id = m.thread_id
         JOIN channel ch ON ch.id = m.channel_id
         JOIN member mb ON mb.id = m.author_id
         WHERE {ELIGIBLE}
         ON CONFLICT DO NOTHING"""), params)
+    await conn.exec_driver_sql("DROP TABLE ledger_question")
     summary.added["answered"] = _count(answered)
+    summary.steps["answered"] = time.perf_counter() - started
     summary.added["shared"] = await _shared(conn, community_id, is_shared)
+    summary.steps["shared"] = time.perf_counter() - started
     await _topics(conn, community_id, topics_of)
+    summary.steps["topics"] = time.perf_counter() - started
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -8,6 +8,7 @@ score shown (bot/reputation/scores.py). Opted-out members are never ranked nor e
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
@@ -21,7 +22,6 @@ from storage.members import find_member, list_members
 from storage.models import Member
 
 router = Router()
-SHOWN = 5  # evidence lines listed; the rest are summed on one line
 
 MY_CONTRIBUTIONS = CommandSpec(key="my-contributions", summary=N_("see your contributions and how they count"),
                                forms={"en": ("my contributions",), "fr": ("mes contributions",)})
@@ -67,11 +67,10 @@ def _line(ctx: Context, line: EvidenceLine) -> str:
 
 def evidence_lines(ctx: Context, explanation: Explanation) -> list[str]:
     """The best entries, then the rest summed: what is listed adds up to the score."""
-    lines = [_line(ctx, ln) for ln in explanation.lines[:SHOWN]]
-    rest = explanation.lines[SHOWN:]
-    if rest:
-        lines.append(ctx._("- {points} · {n} more entries", points=f"{sum(ln.points for ln in rest):.1f}",
-                           n=len(rest)))
+    lines = [_line(ctx, ln) for ln in explanation.lines]
+    n, points = explanation.rest
+    if n:
+        lines.append(ctx._("- {points} · {n} more entries", points=f"{points:.1f}", n=n))
     return lines
 
 
@@ -185,7 +184,7 @@ async def my_record(ctx: Context) -> None:
         ctx.reply_privately(ctx._("No contributions recorded yet."))
         return
     community = ctx.community.name if ctx.community else ""
-    first = min(ln.at for ln in explanation.lines).date().isoformat()
+    first = date.fromordinal(date(1970, 1, 1).toordinal() + (explanation.first_day or 0)).isoformat()
     lines = [ctx._("Contributions of **{who}** to **{community}** since {date}:", who=_name(member),
                    community=community, date=first),
              "- " + _summary(ctx, explanation)]

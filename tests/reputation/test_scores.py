@@ -134,3 +134,25 @@ async def test_leaderboard_levels_or_ranks(db: Database, config: Config, mode: s
     else:
         assert "1. Uana: 20.0 (Regular)" in text and "2. Ubruno: 3.0 (Contributor)" in text
     await steward.stop()
+
+
+async def test_sql_sum_and_day_buckets_agree(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without SQL math functions (some SQLite builds) the Python sum gives the same scores."""
+    from storage import ledger
+
+    steward, platform = bot
+    ids = await _people(steward, platform, "UANA", "UBRUNO")
+    for n, (who, kind, days) in enumerate([("UANA", "answered", 3), ("UANA", "hosted", 400), ("UBRUNO", "shared", 90),
+                                           ("UBRUNO", "welcomed", 0), ("UANA", "surveyed", 30)]):
+        await _entry(steward, ids[who], kind, days, "helm", n, NOW)
+    async with steward.db.session() as session:
+        community = (await session.get(Member, ids["UANA"])).community_id  # type: ignore[union-attr]
+        in_sql = await reputation(session, community, now=NOW)
+        monkeypatch.setattr(ledger, "_POWER", {"sqlite": False, "postgresql": False})
+        in_python = await reputation(session, community, now=NOW)
+        full = await explain(session, ids["UANA"], now=NOW, best=None)
+        short = await explain(session, ids["UANA"], now=NOW, best=1)
+    assert in_sql == pytest.approx(in_python)
+    assert sum(line.points for line in full.lines) == pytest.approx(in_sql[ids["UANA"]]) == pytest.approx(full.score)
+    assert len(short.lines) == 1 and short.rest[0] == 2
+    assert short.lines[0].points + short.rest[1] == pytest.approx(in_sql[ids["UANA"]])
