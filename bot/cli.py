@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--batch", type=Path, help="JSONL file of {\"id\", \"text\", \"asker\"} lines (- for stdin)")
     ical = sub.add_parser("ical", parents=[common], help="print a community's iCalendar feed (meetups, reminders)")
     ical.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
+    export = sub.add_parser("export", parents=[common], help="export data (admin tool)")
+    export_sub = export.add_subparsers(dest="export_kind", metavar="KIND")
+    export_sub.required = True
+    contrib = export_sub.add_parser("contributions", parents=[common],
+                                    help="the contribution ledger, e.g. for performance reviews")
+    contrib.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
+    contrib.add_argument("--since", help="only entries from this date (YYYY-MM-DD)")
+    contrib.add_argument("--member", type=int, help="only this member id")
+    contrib.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.required = True
@@ -111,6 +120,12 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             return 0
         if args.command == "who":
             return await _who(steward, args)
+        if args.command == "export":
+            from bot.cli_export import export_contributions
+
+            await export_contributions(steward.db, args.community, since=args.since, member=args.member,
+                                       fmt=args.format, out=sys.stdout)
+            return 0
         if args.command == "demo":
             from bot.demo import ensure_demo
 

@@ -40,6 +40,10 @@ def describe(summary: ImportSummary, community: str) -> str:
         f"{summary.members} members, {summary.channels} channels, from {summary.files} files "
         f"in {summary.seconds:.1f} s ({summary.rate:,.0f} messages/s).",
     ]
+    added = summary.ledger.added
+    if added:
+        lines.append("Contribution ledger: " + ", ".join(f"+{n} {kind}" for kind, n in added.items())
+                     + f" ({summary.ledger.seconds:.1f} s).")
     if summary.skipped:
         lines.append(f"{len(summary.skipped)} file(s) skipped (fix or re-export them, then import again; "
                      "what was imported stays):")

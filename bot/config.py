@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ KEYS: dict[str, set[str]] = {  # every key the file may hold, by table (config.e
     "": {"steward", "community", "slack", "matrix"},
     "steward": {"data_dir", "locale", "timezone", "log_level", "misfire_grace_time"},
     "community": {"slug", "name", "locale", "timezone", "founded", "channels", "coordinators", "sponsors",
-                  "purpose", "intros", "explore", "rituals"},
+                  "purpose", "intros", "explore", "rituals", "kudos_reactions", "leaderboard"},
     "community.rituals": {"kind", "title", "schedule", "channel", "announce_days", "reminders", "followup_hours"},
     "slack": {"transport", "host", "port"},
     "matrix": {"homeserver", "user_id", "device_name", "allowed_inviters", "encryption"},
@@ -63,6 +64,8 @@ class CommunityConfig:
     intros: bool = False  # introduce each newcomer to someone of the core group
     explore: str = "every 3 months on the 1st at 10:00"  # "what should we explore next?" prompt
     rituals: tuple[RitualConfig, ...] = ()
+    kudos_reactions: tuple[str, ...] = ("pray",)  # reactions that thank a message's author
+    leaderboard: str = "off"  # off | levels | ranks
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,25 @@ def _community(raw: Any, index: int, locale: str, tz: str) -> CommunityConfig:
     return CommunityConfig(slug=slug, name=_str(raw, f"{key}.name", slug),
                            locale=_locale(raw, f"{key}.locale", locale), timezone=community_tz, founded=founded,
                            purpose=raw.get("purpose", "") and _str(raw, f"{key}.purpose", ""), intros=intros,
-                           explore=explore, rituals=rituals, **refs)
+                           explore=explore, rituals=rituals, kudos_reactions=_reactions(raw, f"{key}.kudos_reactions"),
+                           leaderboard=_leaderboard(raw, f"{key}.leaderboard"), **refs)
+
+
+def _reactions(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = raw.get("kudos_reactions", ["pray"])
+    names = [v.strip().strip(":") for v in value] if isinstance(value, list) and all(
+        isinstance(v, str) for v in value) else None
+    if names is None or not all(re.fullmatch(r"[a-z0-9_+\-']{1,100}", n) for n in names):
+        raise ConfigError(key, value, "a list of reaction names, e.g. [\"pray\", \"raised_hands\"] ([] for none)")
+    return tuple(names)
+
+
+def _leaderboard(raw: Mapping[str, Any], key: str) -> str:
+    value = raw.get("leaderboard", "off")
+    if value not in ("off", "levels", "ranks"):
+        raise ConfigError(key, value, "\"off\" (default), \"levels\" (Contributor, Regular, Mentor, Steward) "
+                          "or \"ranks\" (a ranked list with scores)")
+    return str(value)
 
 
 def _check_schedule(key: str, text: str, tz: str) -> None:

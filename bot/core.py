@@ -45,7 +45,7 @@ class Steward:
         self.db, self.config, self.router = db, config, router
         self.services = Services.for_database(db)
         self.adapters: dict[str, Adapter] = {}
-        self._own_ids: dict[str, str | None] = {}
+        self._own_ids: dict[str, str | None] = self.services.own_ids  # shared: kudos refuse thanking Steward
         self.middleware: tuple[Middleware, ...] = (
             ignore_own(self._own_ids), dedupe, load_context, *extra_middleware)
         self._inflight = 0

@@ -14,6 +14,7 @@ from bot.history import HistoryChannel, HistoryMessage, HistoryUser, SkippedFile
 from storage import bulk
 from storage.communities import ensure_community
 from storage.db import Database
+from storage.ledger_import import LedgerSummary, derive_contributions
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class ImportSummary:
     channels: int = 0
     seconds: float = 0.0
     skipped: list[SkippedFile] = field(default_factory=list)
+    ledger: LedgerSummary = field(default_factory=LedgerSummary)  # contributions derived after the import
 
     @property
     def rate(self) -> float:
@@ -127,6 +129,7 @@ class HistoryImport:
     async def finish(self, skipped: list[SkippedFile]) -> ImportSummary:
         """Write what is still queued, refresh the planner's statistics, and close the summary."""
         await self.flush()
+        self.summary.ledger = await derive_ledger(self.db, self._community_id)
         if self.summary.messages_new:
             # After a bulk load the query planner knows nothing of the new rows: without fresh
             # statistics, PostgreSQL picks sequential scans and `who` gets several times slower.
@@ -135,3 +138,13 @@ class HistoryImport:
         self.summary.seconds = time.perf_counter() - self._started
         self.summary.skipped = list(skipped)
         return self.summary
+
+
+async def derive_ledger(db: Database, community_id: int) -> LedgerSummary:
+    """The post-import pass: answered / accepted / shared contributions from the stored history."""
+    from bot.reputation.rules import ACCEPT, TRAILING, is_shared_resource
+    from bot.reputation.topics import topics_of
+
+    async with db.engine.begin() as conn:
+        return await derive_contributions(conn, community_id, accept=ACCEPT, trailing=TRAILING,
+                                          is_shared=is_shared_resource, topics_of=topics_of)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.routing.registry import ExpertiseRegistry
 from storage.db import Database
@@ -13,6 +13,7 @@ class Services:
     """What features may use beyond the event's own session."""
 
     expertise: ExpertiseRegistry
+    own_ids: dict[str, str | None] = field(default_factory=dict)  # platform → Steward's own user id
 
     @classmethod
     def for_database(cls, db: Database) -> Services:

@@ -123,6 +123,6 @@ async def insert_reactions(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]
 async def analyze(conn: AsyncConnection) -> None:
     """Refresh the query planner's statistics on the tables an import fills."""
     if conn.dialect.name == "postgresql":
-        await conn.exec_driver_sql("ANALYZE member, channel, message, reaction")
+        await conn.exec_driver_sql("ANALYZE member, channel, message, reaction, contribution")
     else:
         await conn.exec_driver_sql("PRAGMA optimize")

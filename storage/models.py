@@ -101,6 +101,9 @@ class Contribution(SQLModel, table=True):
 
     __table_args__ = (Index("ix_contribution_member", "member_id", "at"),)
     id: int | None = Field(default=None, primary_key=True)
+    # One entry per (member, kind, thing): e.g. "answered:<member>:<thread>" (see storage/ledger.py).
+    # NULL for entries counted each time (pulse surveys). Live events and imports share the same keys.
+    key: str | None = Field(default=None, max_length=255, unique=True)
     community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
                                                nullable=False, index=True))
     member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"),
@@ -112,6 +115,9 @@ class Contribution(SQLModel, table=True):
     evidence_url: str = Field(default="", max_length=500)
     note: str = Field(default="", max_length=500)
     at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    # Who gave a kudos ("thanked" entries): forgetting the giver removes the kudos they gave.
+    giver_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=True, index=True))
 
 
 class ProcessedEvent(SQLModel, table=True):

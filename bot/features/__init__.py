@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from bot.features import (
+    contributions,
     follow_up,
     help,
+    hosts,
     indexing,
+    kudos,
     language,
     meetups,
     onboarding,
     privacy,
     profile,
     renewal,
+    reputation,
     rituals,
     who,
 )
@@ -21,6 +25,7 @@ from bot.router import Router
 def build_router() -> Router:
     """Every feature's registrations merged into one router, in a stable order."""
     router = Router()
-    for feature in (indexing, follow_up, help, language, who, profile, privacy, rituals, meetups, renewal, onboarding):
+    for feature in (indexing, follow_up, help, language, who, profile, privacy, rituals, meetups, renewal, onboarding,
+                    contributions, kudos, reputation, hosts):
         router.include(feature.router)
     return router

@@ -6,15 +6,17 @@ from bot.context import Context
 from bot.events import MessagePosted, ReactionAdded
 from bot.expertise import Post
 from bot.replies import message_link
+from bot.reputation.topics import topics_of
 from bot.router import Router
+from storage.ledger import record
 from storage.messages import find_message
-from storage.models import Contribution, Member
+from storage.models import Member
 from storage.routing import open_question_in_thread, question_in_thread
 from storage.types import utcnow
 
 router = Router()
 
-ACCEPT = {"white_check_mark", "heavy_check_mark", "ballot_box_with_check"}
+ACCEPT = {"white_check_mark", "heavy_check_mark", "ballot_box_with_check"}  # = bot.reputation.rules.ACCEPT
 
 
 @router.on(MessagePosted)
@@ -33,10 +35,9 @@ async def answer_in_thread(ctx: Context) -> None:
     question.status, question.answered_at, question.answered_by = "answered", event.at, member.id
     question.next_step_at = None
     stored = await find_message(ctx.session, ctx.community.id, event.message_id)
-    ctx.session.add(Contribution(community_id=ctx.community.id, member_id=member.id or 0, kind="answered",
-                                 message_id=stored.id if stored else None, at=event.at,
-                                 evidence_url=message_link(event.channel, event.message_id),
-                                 note=question.text[:500]))
+    await record(ctx.session, community_id=ctx.community.id, member_id=member.id or 0, kind="answered",
+                 key=f"answered:{member.id}:{event.thread}", message_id=stored.id if stored else None, at=event.at,
+                 evidence_url=message_link(event.channel, event.message_id), topic=topics_of(question.text))
 
 
 @router.on(ReactionAdded)
@@ -58,10 +59,10 @@ async def accepted_answer(ctx: Context) -> None:
     if question.status != "answered":
         question.status, question.answered_at, question.answered_by = "answered", event.at, message.author_id
         question.next_step_at = None
-    ctx.session.add(Contribution(community_id=ctx.community.id, member_id=message.author_id, kind="accepted",
-                                 message_id=message.id, at=event.at or utcnow(),
-                                 evidence_url=message_link(event.channel, event.message_id),
-                                 note=question.text[:500]))
+    await record(ctx.session, community_id=ctx.community.id, member_id=message.author_id, kind="accepted",
+                 key=f"accepted:{message.author_id}:{message.platform_id}", message_id=message.id,
+                 at=event.at or utcnow(), evidence_url=message_link(event.channel, event.message_id),
+                 topic=topics_of(question.text))  # no note: the question's words are the asker's
 
 
 def index_live_message(ctx: Context, message_id: str, thread: str | None, author: str, text: str,
