@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.events import ChoicePicked, MessagePosted
 from bot.i18n import N_
 from bot.replies import AskChoice, DirectMessage, Option, message_link
+from bot.reputation.scores import reputation
 from bot.router import Router
 from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, candidates, spread
 from bot.routing.explain import reason, title
@@ -44,7 +45,8 @@ async def who_knows(ctx: Context) -> None:
     index = await ctx.svc.expertise.index(ctx.community.id)
     ranked = await candidates(ctx.session, index, ctx.community.id, topic, asker=ctx.event.sender.id, now=now,
                               top=SUGGESTED * 4, weekly_cap=DEFAULT_WEEKLY_CAP)
-    chosen = await spread(ctx.session, ranked, SUGGESTED, now)
+    standing = await reputation(ctx.session, ctx.community.id, member_ids=[c.member.id or 0 for c in ranked], now=now)
+    chosen = await spread(ctx.session, ranked, SUGGESTED, now, reputation=standing)
     hits = index.threads_like(topic, top=PAST_THREADS)
     roots = await thread_roots(ctx.session, ctx.community.id, [h.thread_id for h in hits]
                                + [t for c in chosen for t in c.suggestion.evidence.thread_ids[:1]])

@@ -57,15 +57,22 @@ def _cap(member: Member, default: int) -> int:
     return default if member.weekly_cap is None else member.weekly_cap
 
 
-async def spread(session: AsyncSession, ranked: list[Candidate], k: int, now: datetime) -> list[Candidate]:
-    """Pick `k`, preferring, among near-equal candidates, those asked least in the past week."""
+async def spread(session: AsyncSession, ranked: list[Candidate], k: int, now: datetime,
+                 reputation: dict[int, float] | None = None) -> list[Candidate]:
+    """Pick `k`, preferring, among near-equal candidates, those asked least in the past week.
+
+    Among near-equals asked as often, the one with the higher `reputation` (the contribution ledger's
+    decayed score: answers, accepted answers, kudos…) comes first.
+    """
     load = await recent_requests(session, [c.member.id or 0 for c in ranked], now - WEEK)
+    standing = reputation or {}
     chosen: list[Candidate] = []
     pool = list(ranked)
     while pool and len(chosen) < k:
         best = pool[0].suggestion.score
         near = [c for c in pool if c.suggestion.score >= best - abs(best) * NEAR_EQUAL]
-        pick = min(near, key=lambda c: (load.get(c.member.id or 0, 0), -c.suggestion.score))
+        pick = min(near, key=lambda c: (load.get(c.member.id or 0, 0), -standing.get(c.member.id or 0, 0.0),
+                                        -c.suggestion.score))
         chosen.append(pick)
         pool.remove(pick)
     return chosen

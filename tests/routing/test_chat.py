@@ -227,3 +227,22 @@ async def test_french_answer(bot: Bot) -> None:
     text, choice = await _ask(platform, "qui connaît helm ?")
     assert text.startswith("Voici qui pourrait s'y connaître en « helm »")
     assert choice is not None and choice.options[0].label == "Demande-leur"
+
+
+async def test_reputation_breaks_ties_between_near_equal_experts(bot: Bot) -> None:
+    steward, platform = bot
+    await seed(platform)
+    for user in ("UGINA", "UHUGO"):  # two identical experts on vault
+        root = post("How do we rotate vault tokens?", "UEVE")
+        await platform.inject(root)
+        await platform.inject(post("rotate vault tokens with a periodic role", user, thread=root.message_id))
+    first, _ = await _ask(platform, "who knows about vault tokens?")
+    trailing = "Hugo" if first.index("Gina") < first.index("Hugo") else "Gina"
+    async with steward.db.session() as session:
+        member = (await session.exec(sm_select(Member).where(Member.platform_user_id == f"U{trailing.upper()}"))).one()
+        for n in range(3):  # thanked three times by peers: a better standing in the ledger
+            session.add(Contribution(community_id=member.community_id, member_id=member.id or 0, kind="thanked",
+                                     key=f"test-kudos-{n}", at=utcnow()))
+    second, _ = await _ask(platform, "who knows about vault tokens?", user="UIVY")
+    leader = "Gina" if trailing == "Hugo" else "Hugo"
+    assert second.index(trailing) < second.index(leader)
