@@ -351,7 +351,7 @@ class SurveyAnswer(SQLModel, table=True):
     """An anonymous answer: no member column, only a salted per-survey token (one answer per token)."""
 
     __tablename__ = "survey_answer"
-    __table_args__ = (UniqueConstraint("survey_id", "question", "token"),)
+    __table_args__ = (UniqueConstraint("survey_id", "token", "question"),)  # (survey, token) prefix: has_answered
     id: int | None = Field(default=None, primary_key=True)
     survey_id: int = Field(sa_column=Column(Integer, ForeignKey("survey.id", ondelete="CASCADE"), nullable=False))
     question: int = 0

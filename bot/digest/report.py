@@ -108,15 +108,14 @@ async def build_digest(session: AsyncSession, community: Community, cc: Communit
     threshold = cc.core_threshold if cc else 8
     bots = await q.bot_ids(session, cid)
     history: list[MonthActivity] = []
-    for back in range(HISTORY_MONTHS - 1, -1, -1):
+    by_author: dict[int, int] = {}
+    for back in range(HISTORY_MONTHS - 1, -1, -1):  # the loop ends on the digest's own month
         m = shift(month, -back)
         start, end = month_bounds(m, community.timezone)
         by_author = {a: n for a, n in (await q.messages_by_author(session, cid, start, end)).items() if a not in bots}
         scores = [s for _t, s, _n in await _pulse(session, cid, start, end, k) if s is not None]
         history.append(MonthActivity(m, sum(by_author.values()), len(by_author),
                                      statistics.fmean(scores) if scores else None))
-    start, end = month_bounds(month, community.timezone)
-    by_author = {a: n for a, n in (await q.messages_by_author(session, cid, start, end)).items() if a not in bots}
     contributions = {a: n for a, n in (await q.contributions_by_member(session, cid, start, end)).items()
                      if a not in bots}
     active = set(by_author) | set(contributions)

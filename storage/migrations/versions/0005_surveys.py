@@ -93,7 +93,7 @@ def upgrade() -> None:
     sa.Column('value', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.ForeignKeyConstraint(['survey_id'], ['survey.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('survey_id', 'question', 'token')
+    sa.UniqueConstraint('survey_id', 'token', 'question')
     )
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.create_index('ix_message_author_posted', ['author_id', 'posted_at'], unique=False)
