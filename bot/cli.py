@@ -59,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     contrib.add_argument("--since", help="only entries from this date (YYYY-MM-DD)")
     contrib.add_argument("--member", type=int, help="only this member id")
     contrib.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    digest = sub.add_parser("digest", parents=[common], help="render a community's sponsor digest for a month")
+    digest.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
+    digest.add_argument("--month", required=True, help="the month, e.g. 2026-10")
+    digest.add_argument("--format", choices=("md", "html", "png"), default="md",
+                        help="md (the chat text), html (a page) or png (the chart)")
+    digest.add_argument("--output", type=Path, help="write to this file instead of standard output")
+    digest.add_argument("--locale", choices=("en", "fr"), help="language (default: the community's)")
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.required = True
@@ -134,6 +141,10 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             return await _chat(steward, "demo", args.user)
         if args.command == "ical":
             return await _ical(steward, args.community)
+        if args.command == "digest":
+            from bot.cli_digest import render_digest
+
+            return await render_digest(steward, args.community, args.month, args.format, args.output, args.locale)
         if args.command == "chat":
             await runtime.ensure_local_community(steward, args.community)
             return await _chat(steward, args.community, args.user)

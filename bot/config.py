@@ -28,7 +28,8 @@ KEYS: dict[str, set[str]] = {  # every key the file may hold, by table (config.e
     "": {"steward", "community", "slack", "matrix"},
     "steward": {"data_dir", "locale", "timezone", "log_level", "misfire_grace_time"},
     "community": {"slug", "name", "locale", "timezone", "founded", "channels", "coordinators", "sponsors",
-                  "purpose", "intros", "explore", "rituals", "kudos_reactions", "leaderboard"},
+                  "purpose", "intros", "explore", "rituals", "kudos_reactions", "leaderboard",
+                  "survey_min_answers", "quotes", "core_threshold"},
     "community.rituals": {"kind", "title", "schedule", "channel", "announce_days", "reminders", "followup_hours"},
     "slack": {"transport", "host", "port"},
     "matrix": {"homeserver", "user_id", "device_name", "allowed_inviters", "encryption"},
@@ -66,6 +67,14 @@ class CommunityConfig:
     rituals: tuple[RitualConfig, ...] = ()
     kudos_reactions: tuple[str, ...] = ("pray",)  # reactions that thank a message's author
     leaderboard: str = "off"  # off | levels | ranks
+    survey_min_answers: int = 5  # k: survey results and stance counts are shown from k answers on (never < 3)
+    quotes: bool = False  # members' default for "may Steward quote me to sponsors?" (`quotes on|off`)
+    core_threshold: int = 8  # digest: messages + contributions in a month that make a member "core"
+
+    def __post_init__(self) -> None:
+        if self.survey_min_answers < 3:  # below 3, an aggregate can give away who answered what
+            raise ConfigError(f"community {self.slug}: survey_min_answers", self.survey_min_answers,
+                              "a whole number of at least 3")
 
 
 @dataclass(frozen=True)
@@ -170,11 +179,23 @@ def _community(raw: Any, index: int, locale: str, tz: str) -> CommunityConfig:
     explore = _str(raw, f"{key}.explore", CommunityConfig.explore)
     _check_schedule(f"{key}.explore", explore, community_tz)
     rituals = tuple(_ritual(r, f"{key}.rituals[{i}]", community_tz) for i, r in enumerate(_array(raw, "rituals")))
+    k = raw.get("survey_min_answers", 5)
+    if not isinstance(k, int) or isinstance(k, bool) or not 3 <= k <= 1000:
+        raise ConfigError(f"{key}.survey_min_answers", k, "a whole number of at least 3 (anonymity needs a crowd), "
+                          "e.g. 5")
+    quotes = raw.get("quotes", False)
+    if not isinstance(quotes, bool):
+        raise ConfigError(f"{key}.quotes", quotes, "true or false")
+    core = raw.get("core_threshold", 8)
+    if not isinstance(core, int) or isinstance(core, bool) or not 1 <= core <= 10_000:
+        raise ConfigError(f"{key}.core_threshold", core, "a whole number of messages and contributions per month, "
+                          "e.g. 8")
     return CommunityConfig(slug=slug, name=_str(raw, f"{key}.name", slug),
                            locale=_locale(raw, f"{key}.locale", locale), timezone=community_tz, founded=founded,
                            purpose=raw.get("purpose", "") and _str(raw, f"{key}.purpose", ""), intros=intros,
                            explore=explore, rituals=rituals, kudos_reactions=_reactions(raw, f"{key}.kudos_reactions"),
-                           leaderboard=_leaderboard(raw, f"{key}.leaderboard"), **refs)
+                           leaderboard=_leaderboard(raw, f"{key}.leaderboard"), survey_min_answers=k,
+                           quotes=quotes, core_threshold=core, **refs)
 
 
 def _reactions(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:

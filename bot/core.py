@@ -33,6 +33,10 @@ from storage.processed import record_failure
 
 log = logging.getLogger(__name__)
 
+# Events handled at once: more would only queue inside the connection pool (and time out there under a burst,
+# e.g. 5,000 members tapping a survey together). SQLite has one writer anyway; PostgreSQL's pool holds 10.
+CONCURRENCY_SQLITE, CONCURRENCY_POSTGRES = 2, 8
+
 SORRY = N_("Sorry, something went wrong on my side while handling that. "
            "It has been logged; please try again in a moment.")
 
@@ -49,6 +53,7 @@ class Steward:
         self.middleware: tuple[Middleware, ...] = (
             ignore_own(self._own_ids), dedupe, load_context, *extra_middleware)
         self._inflight = 0
+        self._slots = asyncio.Semaphore(CONCURRENCY_SQLITE if db.is_sqlite else CONCURRENCY_POSTGRES)
         self._idle = asyncio.Event()
         self._idle.set()
         self.stopping = False
@@ -83,7 +88,8 @@ class Steward:
         self._inflight += 1
         self._idle.clear()
         try:
-            outbox = await self._run(event)
+            async with self._slots:  # back-pressure: wait here rather than time out in the pool
+                outbox = await self._run(event)
             for reply in outbox:
                 await self.send(event.platform, reply)
         except Exception:

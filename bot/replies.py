@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.types import ChannelId, MessageId, Platform, PlatformUserId
 
@@ -33,10 +33,15 @@ class ReplyInThread:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DirectMessage:
-    """A private conversation between Steward and one member."""
+    """A private conversation between Steward and one member, optionally with one PNG image attached.
+
+    Adapters that cannot upload files send the text alone (Slack: `files_upload_v2` is still to wire).
+    """
 
     user: PlatformUserId
     text: str
+    image: bytes | None = field(default=None, repr=False, compare=False)
+    image_name: str = "chart.png"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

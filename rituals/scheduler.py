@@ -43,6 +43,7 @@ from storage.rituals import mark_synced, rituals_to_sync
 
 log = logging.getLogger(__name__)
 ESCALATION_EVERY = 300  # seconds between checks for unanswered routed questions
+PULSE_EVERY = 60  # seconds between checks for due survey reminders/closings and consultation deadlines
 
 RITUALS = "rituals"  # the shared, persistent job store
 LOCAL = "local"  # this process's own housekeeping jobs (leader heartbeat, sync)
@@ -172,6 +173,22 @@ class RitualScheduler:
                                replace_existing=True)
         self.scheduler.add_job(self.escalate_questions, "interval", seconds=ESCALATION_EVERY, id="escalation",
                                jobstore=LOCAL, replace_existing=True)
+        self.scheduler.add_job(self.pulse_due, "interval", seconds=PULSE_EVERY, id="pulse", jobstore=LOCAL,
+                               replace_existing=True)
+
+    async def pulse_due(self) -> None:
+        """Leader only: survey reminders and closings, consultation deadlines (all stored, so restart-safe)."""
+        if not self.is_leader:
+            return
+        from bot.pulse.due import run_due
+
+        try:
+            steward = self.steward
+            await steward.deliver(await run_due(steward.db, steward.config, datetime.now(UTC)))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("survey/consultation closing failed; it runs again in %d s", PULSE_EVERY)
 
     async def escalate_questions(self) -> None:
         """Leader only: move unanswered routed questions one step (next candidates, then coordinators)."""

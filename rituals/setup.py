@@ -35,6 +35,10 @@ def _wanted(cc: CommunityConfig, today: date) -> dict[str, tuple[str, str, Sched
     text = f"every day at {_SYSTEM_HOUR}"
     wanted["system:anniversaries"] = ("anniversaries", "Anniversaries", parse_schedule(
         text, default_tz=cc.timezone, today=today)[0], "", {"text": text})
+    if cc.sponsors:  # the sponsor digest, on the 1st of each month, about the month before
+        text = f"every month on the 1st at {_SYSTEM_HOUR}"
+        wanted["system:digest"] = ("digest", "Sponsor digest", parse_schedule(
+            text, default_tz=cc.timezone, today=today)[0], "", {"text": text})
     for rc in cc.rituals:
         schedule, _ = parse_schedule(rc.schedule, default_tz=cc.timezone, today=today)
         settings = {"text": rc.schedule, "announce_days": rc.announce_days, "reminders": list(rc.reminders),

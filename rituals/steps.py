@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.context import Context
-from bot.features import meetups, onboarding, renewal
+from bot.features import digest, meetups, onboarding, renewal, surveys
 from bot.features.ritual_common import RitualRun
 
 StepHandler = Callable[[Context, RitualRun], Awaitable[None]]
@@ -28,4 +28,8 @@ def handler_for(kind: str, step: str) -> StepHandler | None:
         return renewal.explore_prompt if step == "explore" else renewal.explore_digest
     if kind == "anniversaries":
         return onboarding.member_anniversaries
+    if kind == "survey":
+        return surveys.open_step
+    if kind == "digest":
+        return digest.monthly_digest
     return None

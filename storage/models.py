@@ -352,3 +352,91 @@ class MatrixOutbox(SQLModel, table=True):
     poll: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON: key, options, user
     attempts: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class Survey(SQLModel, table=True):
+    """One run of a pulse survey: its questions, where it was posted, when it closes.
+
+    `salt` is the per-survey secret behind the answer tokens; it is erased when the survey closes, so
+    afterwards no one (not even the operator) can link an answer to a member.
+    """
+
+    __table_args__ = (Index("ix_survey_open", "status", "closes_at"), Index("ix_survey_community", "community_id",
+                                                                          "closed_at"))
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               nullable=False))
+    ritual_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("ritual.id", ondelete="SET NULL"), nullable=True))
+    title: str = Field(default="", max_length=300)
+    questions: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of question specs
+    platform: str = Field(default="", max_length=16)
+    channel: str = Field(default="", max_length=255)
+    message_id: str | None = Field(default=None, max_length=255)
+    status: str = Field(default="open", max_length=16)  # open | closed
+    salt: str = Field(default="", max_length=64)
+    opened_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    remind_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    closes_at: datetime = Field(sa_column=_when())
+    closed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    created_by: str = Field(default="", max_length=300)
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """An anonymous answer: no member column, only a salted per-survey token (one answer per token)."""
+
+    __tablename__ = "survey_answer"
+    __table_args__ = (UniqueConstraint("survey_id", "token", "question"),)  # (survey, token) prefix: has_answered
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(sa_column=Column(Integer, ForeignKey("survey.id", ondelete="CASCADE"), nullable=False))
+    question: int = 0
+    token: str = Field(max_length=64)  # HMAC-SHA256(survey salt, "platform:user id"), hex
+    value: str = Field(default="", max_length=500)
+
+
+class Consultation(SQLModel, table=True):
+    """A sponsor's question to the community, open until its deadline."""
+
+    __table_args__ = (Index("ix_consultation_open", "status", "deadline"),)
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               nullable=False, index=True))
+    asked_by: str = Field(max_length=300)  # "platform:user id" of the sponsor
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    options: str = Field(default="[]", max_length=1000)  # JSON list of stances; [] for an open question
+    platform: str = Field(default="", max_length=16)
+    channel: str = Field(default="", max_length=255)
+    message_id: str | None = Field(default=None, max_length=255)
+    deadline: datetime = Field(sa_column=_when())
+    status: str = Field(default="open", max_length=16)  # open | closed
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    closed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class ConsultationVoice(SQLModel, table=True):
+    """What one member said in a consultation (their latest stance, their words); forgotten with them."""
+
+    __tablename__ = "consultation_voice"
+    __table_args__ = (UniqueConstraint("consultation_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    consultation_id: int = Field(sa_column=Column(Integer, ForeignKey("consultation.id", ondelete="CASCADE"),
+                                                  nullable=False))
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"),
+                                            nullable=False, index=True))
+    stance: str | None = Field(default=None, max_length=100)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class MemberPreference(SQLModel, table=True):
+    """A member's choices that are not about routing: may Steward quote them to sponsors?"""
+
+    __tablename__ = "member_preference"
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True))
+    quotes: bool | None = None  # None: the community's default (config `quotes`)
+
+
+# Set-based digest queries read a community's messages by month and each author's first message.
+_message = Message.__table__  # type: ignore[attr-defined]
+Index("ix_message_posted", _message.c.community_id, _message.c.posted_at, _message.c.author_id)
+Index("ix_message_author_posted", _message.c.author_id, _message.c.posted_at)

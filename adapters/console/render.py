@@ -34,8 +34,9 @@ def render(reply: Reply, color: bool = False) -> str:
             return "\n".join([render_text(text, color), *numbered, "  (answer with a number)"])
         case React(emoji=emoji):
             return f"(reacts :{emoji}:)"
-        case DirectMessage(user=user, text=text):
-            return f"(direct message to {user})\n{render_text(text, color)}"
+        case DirectMessage(user=user, text=text, image=image, image_name=name):
+            attached = f"\n(image attached: {name}, {len(image)} bytes)" if image else ""
+            return f"(direct message to {user})\n{render_text(text, color)}{attached}"
         case Post(text=text) | ReplyInThread(text=text) | Ephemeral(text=text):
             return render_text(text, color)
     raise TypeError(f"cannot render {reply!r}")  # pragma: no cover

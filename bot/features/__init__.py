@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.features import (
+    consultations,
     contributions,
+    digest,
     follow_up,
     help,
     hosts,
@@ -17,6 +19,7 @@ from bot.features import (
     renewal,
     reputation,
     rituals,
+    surveys,
     who,
 )
 from bot.router import Router
@@ -26,6 +29,6 @@ def build_router() -> Router:
     """Every feature's registrations merged into one router, in a stable order."""
     router = Router()
     for feature in (indexing, follow_up, help, language, who, profile, privacy, rituals, meetups, renewal, onboarding,
-                    contributions, kudos, reputation, hosts):
+                    contributions, kudos, reputation, hosts, surveys, consultations, digest):
         router.include(feature.router)
     return router

@@ -28,7 +28,8 @@ router = Router()
 _TITLE = re.compile(r'^\s*["“«\']\s*(.+?)\s*["”»\']\s*(.*)$', re.DOTALL)
 _ID = re.compile(r"^\s*#?(\d{1,9})\s*(.*)$", re.DOTALL)
 KIND_NAMES = {"meetup": N_("meetup"), "reminder": N_("reminder"), "renewal": N_("renewal moment"),
-              "explore": N_("what-next prompt"), "anniversaries": N_("member anniversaries")}
+              "explore": N_("what-next prompt"), "anniversaries": N_("member anniversaries"),
+              "survey": N_("pulse survey"), "digest": N_("sponsor digest")}
 STATUS_NAMES = {"active": N_("active"), "paused": N_("paused"), "draft": N_("draft"), "cancelled": N_("cancelled")}
 
 SCHEDULE_MEETUP = CommandSpec(

@@ -1,0 +1,1 @@
+"""Pulse surveys and consultations: parsing what coordinators and sponsors type, results, due jobs."""

@@ -1,0 +1,61 @@
+"""Queries on consultations (a sponsor's question to a community) and the voices they gather."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Consultation, ConsultationVoice, MemberPreference
+from storage.types import utcnow
+
+
+async def open_for_thread(session: AsyncSession, platform: str, message_id: str) -> Consultation | None:
+    """The open consultation whose post is `message_id` (replies in its thread are voices)."""
+    stmt = select(Consultation).where(Consultation.platform == platform, Consultation.message_id == message_id,
+                                      Consultation.status == "open")
+    return (await session.exec(stmt)).first()
+
+
+async def add_voice(session: AsyncSession, consultation_id: int, member_id: int, *, stance: str | None = None,
+                    text: str = "") -> ConsultationVoice:
+    """Record what a member said: a stance replaces the previous one, words are added to theirs."""
+    stmt = select(ConsultationVoice).where(ConsultationVoice.consultation_id == consultation_id,
+                                           ConsultationVoice.member_id == member_id)
+    voice = (await session.exec(stmt)).first()
+    if voice is None:
+        voice = ConsultationVoice(consultation_id=consultation_id, member_id=member_id)
+        session.add(voice)
+    if stance is not None:
+        voice.stance = stance
+    if text:
+        voice.text = f"{voice.text}\n{text}".strip()[:2000]
+    voice.at = utcnow()
+    await session.flush()
+    return voice
+
+
+async def stance_counts(session: AsyncSession, consultation_id: int) -> tuple[int, dict[str, int]]:
+    """(number of voices, voices per stance)."""
+    stmt = select(ConsultationVoice.stance, func.count()).where(
+        ConsultationVoice.consultation_id == consultation_id).group_by(col(ConsultationVoice.stance))
+    rows = (await session.exec(stmt)).all()
+    return sum(int(n) for _, n in rows), {stance: int(n) for stance, n in rows if stance is not None}
+
+
+async def quotable_words(session: AsyncSession, consultation_id: int, default: bool, limit: int = 10) -> list[str]:
+    """Words of members who allow quoting (their preference, else the community's default), oldest first."""
+    allowed = col(MemberPreference.quotes).is_(True) if not default else col(MemberPreference.quotes).is_not(False)
+    stmt = (select(ConsultationVoice.text)
+            .outerjoin(MemberPreference, col(MemberPreference.member_id) == col(ConsultationVoice.member_id))
+            .where(ConsultationVoice.consultation_id == consultation_id, ConsultationVoice.text != "", allowed)
+            .order_by(col(ConsultationVoice.at)).limit(limit))
+    return list((await session.exec(stmt)).all())
+
+
+async def due(session: AsyncSession, now: datetime) -> list[Consultation]:
+    """Open consultations past their deadline (locked for this transaction on PostgreSQL)."""
+    stmt = select(Consultation).where(Consultation.status == "open", col(Consultation.deadline) <= now)
+    return list((await session.exec(stmt.order_by(col(Consultation.id)).with_for_update(skip_locked=True))).all())

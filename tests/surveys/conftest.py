@@ -1,0 +1,71 @@
+"""Surveys fixtures: the bot with ritual targets bound, and helpers to open and answer surveys by chat."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from adapters.recording import RecordingAdapter
+from bot.core import Steward
+from bot.pulse.due import run_due
+from bot.replies import AskChoice, Reply
+from rituals import jobs
+from storage.db import Database
+from storage.models import Survey
+from tests.events import command, pick
+
+COORD, SPONSOR = "UCOORD", "USPONSOR"
+Bot = tuple[Steward, RecordingAdapter]
+
+
+@pytest.fixture(autouse=True)
+async def _clean_job_store(db: Database) -> AsyncIterator[None]:
+    """APScheduler's table is not one of ours (not truncated by the shared fixture): empty it."""
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
+    yield
+
+
+@pytest.fixture
+async def survey_bot(bot: Bot) -> AsyncIterator[Bot]:
+    """The bot, with ritual job targets bound to it."""
+    jobs.bind(bot[0])
+    yield bot
+    jobs.bind(None)
+
+
+async def survey_now(bot: Bot, spec: str, user: str = COORD) -> tuple[Survey, list[AskChoice]]:
+    """Open a survey now as the coordinator; returns it and its one-tap questions."""
+    steward, platform = bot
+    before = len(platform.sent)
+    await platform.inject(command(f"survey now {spec}", user=user))
+    asks = [r for r in platform.sent[before:] if isinstance(r, AskChoice)]
+    assert asks, platform.texts()[before:]
+    survey_id = int(asks[0].key.split(":")[1])
+    async with steward.db.session() as session:
+        survey = await session.get(Survey, survey_id)
+    assert survey is not None
+    return survey, asks
+
+
+async def answer_all(bot: Bot, key: str, options: list[str], prefix: str = "U") -> None:
+    """Members U0, U1, … tap `options[i]`."""
+    _, platform = bot
+    for i, option in enumerate(options):
+        await platform.inject(pick(key, option, user=f"{prefix}{i}"))
+
+
+async def close(bot: Bot, survey: Survey, after: timedelta = timedelta(minutes=1)) -> list[tuple[str, Reply]]:
+    """Run the due job just after the survey's closing time and deliver what it sends."""
+    steward, _ = bot
+    out = await run_due(steward.db, steward.config, survey.closes_at + after)
+    await steward.deliver(out)
+    return out
+
+
+def utc(*args: int) -> datetime:
+    """An aware UTC datetime."""
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]

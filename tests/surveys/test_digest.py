@@ -1,0 +1,185 @@
+"""The sponsor digest: a busy month and an empty one, the chart, the command, the monthly ritual, the CLI."""
+
+from __future__ import annotations
+
+import struct
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.cli_digest import render_digest
+from bot.digest.chart import render_chart
+from bot.digest.render import to_html, to_markdown
+from bot.digest.report import build_digest
+from bot.features.ritual_common import schedule_of
+from bot.i18n import translator
+from bot.replies import DirectMessage
+from rituals.jobs import fire_ritual
+from rituals.setup import sync_config_rituals
+from storage.members import ensure_member
+from storage.models import (
+    Channel,
+    Community,
+    Contribution,
+    Meetup,
+    MeetupRsvp,
+    Message,
+    Question,
+    Reaction,
+    Ritual,
+    SurveyAnswer,
+)
+from storage.preferences import set_quotes
+from storage.surveys import close, create_survey
+from tests.events import command
+from tests.surveys.conftest import SPONSOR, Bot, utc
+
+_ = translator("en")
+
+
+async def _seed(bot: Bot) -> None:
+    """October 2026 in k8s: a core member, question threads, thanks, a routed question, a meetup, a survey."""
+    steward, _platform = bot
+    async with steward.db.session() as s:
+        community = (await s.exec(select(Community).where(Community.slug == "k8s"))).one()
+        channel = (await s.exec(select(Channel))).one()
+        cid, chid = community.id or 0, channel.id or 0
+        ana = await ensure_member(s, cid, "recording", "UANA", display_name="Ana")
+        bob = await ensure_member(s, cid, "recording", "UBOB", display_name="Bob")
+        robot = await ensure_member(s, cid, "recording", "UBOT", is_bot=True)
+        others = [await ensure_member(s, cid, "recording", f"U{i}") for i in range(4)]
+        await set_quotes(s, ana.id or 0, True)
+        n = iter(range(1, 1000))
+
+        def post(author: int, at: datetime, text: str, thread: str | None = None) -> Message:
+            msg = Message(community_id=cid, channel_id=chid, author_id=author, platform_id=f"m{next(n)}",
+                          thread_id=thread, text=text, posted_at=at)
+            s.add(msg)
+            return msg
+
+        post(bob.id or 0, utc(2026, 9, 20, 9), "hello from september")
+        q1 = post(bob.id or 0, utc(2026, 10, 2, 9), "How do I upgrade Helm charts safely? ")
+        q2 = post(bob.id or 0, utc(2026, 10, 3, 9), "Anyone tried Argo rollouts?")
+        await s.flush()
+        answer = post(ana.id or 0, utc(2026, 10, 2, 9, 30), "Use helm diff first, then --atomic.", q1.platform_id)
+        for day in range(9):
+            post(ana.id or 0, utc(2026, 10, 5 + day, 12), f"tip {day}")
+        post(robot.id or 0, utc(2026, 10, 6, 12), "beep")
+        for i, member in enumerate(others):
+            post(member.id or 0, utc(2026, 10, 10 + i, 8), "thanks all")
+        await s.flush()
+        for member in (bob, *others[:2]):
+            s.add(Reaction(message_id=answer.id or 0, member_id=member.id or 0, emoji="pray"))
+        s.add(Reaction(message_id=q2.id or 0, member_id=ana.id or 0, emoji="+1"))
+        s.add(Contribution(community_id=cid, member_id=ana.id or 0, kind="accepted", message_id=answer.id,
+                           at=utc(2026, 10, 2, 10)))
+        s.add(Question(community_id=cid, asker_id=bob.id or 0, platform="recording", channel="C1", thread="t1",
+                       text="who knows helm?", asked_at=utc(2026, 10, 4), answered_at=utc(2026, 10, 4, 2)))
+        s.add(Question(community_id=cid, asker_id=bob.id or 0, platform="recording", channel="C1", thread="t2",
+                       text="who knows argo?", asked_at=utc(2026, 10, 5)))
+        ritual = Ritual(community_id=cid, kind="meetup", title="Helm clinic", rrule="FREQ=MONTHLY",
+                        dtstart="2026-01-13T16:00:00", timezone="UTC", status="active")
+        s.add(ritual)
+        await s.flush()
+        meetup = Meetup(ritual_id=ritual.id or 0, starts_at=utc(2026, 10, 13, 16))
+        s.add(meetup)
+        await s.flush()
+        for member in (ana, bob, others[0]):
+            s.add(MeetupRsvp(meetup_id=meetup.id or 0, member_id=member.id or 0, attended=True))
+        survey = await create_survey(s, community_id=cid, title="How useful?", platform="recording", channel="C1",
+                                     questions='[{"text": "How useful?", "kind": "scale", "options": '
+                                               '[["1","1"],["2","2"],["3","3"],["4","4"],["5","5"]]}]',
+                                     closes_at=utc(2026, 10, 20), remind_at=None, opened_at=utc(2026, 10, 17))
+        for i, value in enumerate(["4", "4", "5", "4", "4"]):
+            s.add(SurveyAnswer(survey_id=survey.id or 0, question=0, token=f"t{i}", value=value))
+        close(survey, utc(2026, 10, 20))
+
+
+async def _digest(bot: Bot, month: date):  # type: ignore[no-untyped-def]
+    steward, _platform = bot
+    async with steward.db.session() as s:
+        community = (await s.exec(select(Community).where(Community.slug == "k8s"))).one()
+        return await build_digest(s, community, steward.config.community("k8s"), month, _)
+
+
+async def test_a_busy_month(survey_bot: Bot) -> None:
+    await _seed(survey_bot)
+    d = await _digest(survey_bot, date(2026, 10, 15))
+    assert (d.active, d.core, d.periphery) == (6, 1, 5)  # Ana is core (10 messages + 1 contribution); no bot
+    assert d.newcomers == 5  # everyone but Bob (he wrote in September) and the bot
+    assert (d.questions, d.answered, d.median_first_answer) == (2, 1, timedelta(minutes=30))
+    assert (d.routed, d.routed_answered) == (2, 1)
+    assert d.meetups == (("Helm clinic", 3),)
+    assert d.surveys == (("How useful?", 4.2, 5),)
+    assert [h.month for h in d.history] == [date(2026, m, 1) for m in range(5, 11)]
+    assert d.history[-1].pulse == 4.2 and d.history[-2].messages == 1
+    top, second = d.stories
+    assert top.thanks == 4 and top.quote == "Use helm diff first, then --atomic." and top.author == "Ana"
+    assert second.quote is None and second.author is None  # Bob did not allow quoting
+    text = to_markdown(d, _, "en")
+    assert "Active members: 6 (core 1, periphery 5" in text and "median time to a first answer: 30 min" in text
+    assert "“How useful?”: average 4.2 (5 answers)" in text and "Helm clinic: 3 attended" in text
+    assert "steward://message/C1/" in text and "Bob" not in text and "Stage: potential" in text
+    page = to_html(d, _, "en")
+    assert page.startswith("<!DOCTYPE html>") and "<li>Newcomers: 5</li>" in page
+
+
+async def test_an_empty_month_has_no_division_by_zero(survey_bot: Bot) -> None:
+    d = await _digest(survey_bot, date(2025, 1, 1))
+    assert (d.active, d.questions, d.median_first_answer, d.stories, d.surveys) == (0, 0, None, (), ())
+    text = to_markdown(d, _, "en")
+    assert "answered: 0 (-)" in text and "No meetup this month" in text and "Stage: potential" in text
+    assert to_markdown(d, translator("fr"), "fr").startswith("**Kubernetes CoP : bilan de janvier 2025**")
+    _check_png(render_chart(d.history, _))
+
+
+def _check_png(data: bytes) -> None:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    assert struct.unpack(">II", data[16:24]) == (800, 500)
+
+
+async def test_chart_of_a_busy_month_is_a_valid_png(survey_bot: Bot) -> None:
+    await _seed(survey_bot)
+    _check_png(render_chart((await _digest(survey_bot, date(2026, 10, 1))).history, _))
+
+
+async def test_sponsors_get_it_on_demand_members_do_not(survey_bot: Bot) -> None:
+    _steward, platform = survey_bot
+    await _seed(survey_bot)
+    await platform.inject(command("digest 2026-10", user=SPONSOR))
+    dm = next(r for r in platform.sent if isinstance(r, DirectMessage))
+    assert dm.user == SPONSOR and "digest for October 2026" in dm.text and dm.image is not None
+    _check_png(dm.image)
+    assert "direct message" in platform.texts()[-1]
+    await platform.inject(command("digest 2026-13", user=SPONSOR))
+    assert "`digest 2026-10`" in platform.texts()[-1]
+    await platform.inject(command("digest", user="UANA"))
+    assert "Only this community's sponsors" in platform.texts()[-1]
+
+
+async def test_the_monthly_ritual_sends_last_month_to_each_sponsor(survey_bot: Bot) -> None:
+    steward, platform = survey_bot
+    await sync_config_rituals(steward.db, steward.config)
+    async with steward.db.session() as s:
+        ritual = (await s.exec(select(Ritual).where(Ritual.kind == "digest"))).one()
+    at = schedule_of(ritual).next(datetime.now(UTC), 1)[0]
+    assert at.day == 1
+    assert await fire_ritual(ritual.id or 0, at, now=at) == 1
+    dm = platform.sent[-1]
+    assert isinstance(dm, DirectMessage) and dm.user == SPONSOR and dm.image
+    last_month = (at.replace(day=1) - timedelta(days=1)).strftime("%B %Y")
+    assert f"digest for {last_month}" in dm.text
+
+
+async def test_the_cli_renders_md_html_and_png(survey_bot: Bot, tmp_path: Path) -> None:
+    steward, _platform = survey_bot
+    await _seed(survey_bot)
+    for fmt in ("md", "html", "png"):
+        out = tmp_path / f"digest.{fmt}"
+        assert await render_digest(steward, "k8s", "2026-10", fmt, out, None) == 0
+        assert out.stat().st_size > 100
+    _check_png((tmp_path / "digest.png").read_bytes())
+    assert "Helm clinic" in (tmp_path / "digest.md").read_text()
+    assert await render_digest(steward, "k8s", "October", "md", None, None) == 2
+    assert await render_digest(steward, "nope", "2026-10", "md", None, None) == 2
