@@ -56,8 +56,9 @@ class HistoryImport:
         self._writer: asyncio.Task[None] | None = None
         self._started = time.perf_counter()
 
-    async def begin(self, users: Iterable[HistoryUser], channels: Iterable[HistoryChannel]) -> None:
-        """Create the community, its members and channels."""
+    async def begin(self, users: Iterable[HistoryUser], channels: Iterable[HistoryChannel], *,
+                    large: bool = False) -> None:
+        """Create the community, its members and channels; a `large` import on SQLite defers some indexes."""
         async with self.db.session() as session:
             community = await ensure_community(session, self.slug)
             assert community.id is not None
@@ -69,6 +70,8 @@ class HistoryImport:
             self._channels = await bulk.upsert_channels(conn, self._community_id, self.platform,
                                                         [(c.id, c.name) for c in channels])
             self._opted_out = await bulk.opted_out_ids(conn, self._community_id)
+            if large and self.db.is_sqlite:
+                await bulk.drop_secondary_indexes(conn)  # rebuilt in finish(), or at the next start
         self.summary.members, self.summary.channels = len(self._members), len(self._channels)
 
     async def add(self, messages: list[HistoryMessage]) -> None:
@@ -129,13 +132,16 @@ class HistoryImport:
     async def finish(self, skipped: list[SkippedFile]) -> ImportSummary:
         """Write what is still queued, refresh the planner's statistics, and close the summary."""
         await self.flush()
+        if self.db.is_sqlite:
+            async with self.db.engine.begin() as conn:
+                await bulk.restore_indexes(conn)
+        self.summary.seconds = time.perf_counter() - self._started  # the ledger pass reports its own time
         self.summary.ledger = await derive_ledger(self.db, self._community_id)
         if self.summary.messages_new:
             # After a bulk load the query planner knows nothing of the new rows: without fresh
             # statistics, PostgreSQL picks sequential scans and `who` gets several times slower.
             async with self.db.engine.begin() as conn:
                 await bulk.analyze(conn)
-        self.summary.seconds = time.perf_counter() - self._started
         self.summary.skipped = list(skipped)
         return self.summary
 

@@ -6,9 +6,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, func, select
+from sqlalchemy import Connection, Index, Insert, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
 
 from storage.models import Channel, Member, Message
 
@@ -104,9 +105,11 @@ async def insert_messages(conn: AsyncConnection, community_id: int, rows: Sequen
     stamp = _stamper(conn)
     await conn.exec_driver_sql(sql, [(*row[:6], stamp(row[6])) for row in rows])
     wanted = {row[3] for row in rows}
-    result = await conn.execute(select(message.c.platform_id, message.c.id).where(
-        message.c.community_id == community_id, message.c.id > before))
-    return {pid: mid for pid, mid in result.all() if pid in wanted}
+    # Only the primary-key range: a condition on community_id would let the planner scan the community's
+    # whole (community_id, platform_id) index instead, once per batch, which is quadratic over an import.
+    result = await conn.execute(select(message.c.platform_id, message.c.id, message.c.community_id).where(
+        message.c.id > before))
+    return {pid: mid for pid, mid, owner in result.all() if owner == community_id and pid in wanted}
 
 
 async def insert_reactions(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -126,3 +129,33 @@ async def analyze(conn: AsyncConnection) -> None:
         await conn.exec_driver_sql("ANALYZE member, channel, message, reaction, contribution")
     else:
         await conn.exec_driver_sql("PRAGMA optimize")
+
+
+# Secondary indexes a large import drops and rebuilds: creating an index over sorted keys once is far cheaper
+# than keeping it up to date one random insert at a time. Unique indexes stay (ON CONFLICT relies on them).
+DEFERRABLE = {"message": ("ix_message_thread", "ix_message_posted", "ix_message_author_posted"),
+              "reaction": ("ix_reaction_member_id",)}
+
+
+def _deferrable() -> list[Index]:
+    out = []
+    for table_name, names in DEFERRABLE.items():
+        table = SQLModel.metadata.tables[table_name]
+        out += [index for index in table.indexes if index.name in names]
+    return out
+
+
+async def drop_secondary_indexes(conn: AsyncConnection) -> None:
+    """Before a large import (SQLite): drop the indexes `restore_indexes` rebuilds afterwards."""
+    for index in _deferrable():
+        await conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+
+
+async def restore_indexes(conn: AsyncConnection) -> None:
+    """Create every index of the schema that is missing (after an import, or after one that crashed)."""
+    def create_missing(sync: Connection) -> None:
+        for table in SQLModel.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(sync, checkfirst=True)
+
+    await conn.run_sync(create_missing)

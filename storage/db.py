@@ -109,6 +109,11 @@ class Database:
         """Apply Alembic migrations up to `revision` (run at start and by `steward db upgrade`)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(_upgrade_sync, revision)
+        if self.is_sqlite and revision == "head":
+            from storage.bulk import restore_indexes  # an import that crashed may have left some dropped
+
+            async with self.engine.begin() as conn:
+                await restore_indexes(conn)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -67,7 +67,6 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("community_id", "platform_id"),
         Index("ix_message_thread", "community_id", "thread_id"),
-        Index("ix_message_author", "author_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
