@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import orjson
+
 from bot.errors import InputError
 from bot.history import HistoryChannel, HistoryMessage, HistoryUser, SkippedFile
 from bot.i18n import N_
@@ -96,11 +98,12 @@ class SlackExport:
     def messages(self, channel: HistoryChannel, day_file: str) -> list[HistoryMessage]:
         """The usable messages of one day file; a malformed file is recorded in `skipped` and yields none."""
         try:
-            raw = json.loads(self._read(day_file))
+            raw = orjson.loads(self._read(day_file))
             if not isinstance(raw, list):
                 raise ValueError("expected a JSON list of messages")
             return [m for m in (_message(channel.id, item) for item in raw) if m is not None]
         except (ValueError, UnicodeDecodeError, KeyError, TypeError, OSError, zipfile.BadZipFile) as exc:
+            # orjson.JSONDecodeError is a ValueError, so malformed files land here too
             self.skipped.append(SkippedFile(self._display(day_file), _reason(exc)))
             return []
 
