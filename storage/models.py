@@ -98,7 +98,8 @@ class Reaction(SQLModel, table=True):
 class Contribution(SQLModel, table=True):
     """One entry of the contribution ledger: who did what, when, with a link to the evidence."""
 
-    __table_args__ = (Index("ix_contribution_member", "member_id", "at"),)
+    __table_args__ = (Index("ix_contribution_member", "member_id", "at"),
+                      Index("ix_contribution_member_kind", "member_id", "kind", "at"))
     id: int | None = Field(default=None, primary_key=True)
     # One entry per (member, kind, thing): e.g. "answered:<member>:<thread>" (see storage/ledger.py).
     # NULL for entries counted each time (pulse surveys). Live events and imports share the same keys.

@@ -105,7 +105,7 @@ async def explain(session: AsyncSession, member_id: int, *, topic: str | None = 
         by_kind[kind] = (n + count, pts + count * worth(kind, day, today))
         first = day if first is None else min(first, day)
     per_kind = best if best is not None else 10**9
-    entries = await latest_per_kind(session, member_id, per_kind, terms=terms)
+    entries = await latest_per_kind(session, member_id, per_kind, terms=terms, kinds=list(by_kind))
     lines = sorted((_line(e, today) for e in entries if WEIGHTS.get(e.kind)),
                    key=lambda ln: (-ln.points, -ln.at.timestamp()))
     return Explanation(member_id, topic, tuple(lines[:best] if best is not None else lines), by_kind, first)
