@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -18,7 +19,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from nio import AsyncClient, InviteInfo, MatrixRoom, MessageDirection, RoomMessagesResponse, SyncResponse
+from nio import (
+    AsyncClient,
+    InviteInfo,
+    MatrixRoom,
+    MessageDirection,
+    RoomMessagesResponse,
+    RoomSendResponse,
+    SyncResponse,
+    UploadResponse,
+)
 
 from adapters.matrix import client as nioclient
 from adapters.matrix.emoji import number_index
@@ -334,4 +344,20 @@ class MatrixAdapter:
             log.warning("Matrix send deferred (%s); it stays queued and goes out after reconnecting", exc)
             return SentRef(PLATFORM, out.room or "", None)
         room_id, event_id = delivered if delivered else (out.room or "", None)
+        if isinstance(reply, DirectMessage) and reply.image and room_id:
+            await self._send_image(room_id, reply.image, reply.image_name)
         return SentRef(PLATFORM, room_id, event_id)
+
+    async def _send_image(self, room_id: str, data: bytes, name: str) -> None:
+        """Upload a PNG to the media repository and post it as `m.image` (the text went first)."""
+        assert self.client is not None
+        upload, _keys = await self.client.upload(io.BytesIO(data), content_type="image/png", filename=name,
+                                                 filesize=len(data))
+        if not isinstance(upload, UploadResponse):
+            log.warning("could not upload %s to %s: %s; the message went without it", name, room_id, upload)
+            return
+        content = {"msgtype": "m.image", "body": name, "url": upload.content_uri,
+                   "info": {"mimetype": "image/png", "size": len(data)}}
+        sent = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
+        if not isinstance(sent, RoomSendResponse):
+            log.warning("could not post the image %s in %s: %s", name, room_id, sent)

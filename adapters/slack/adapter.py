@@ -227,8 +227,11 @@ class SlackAdapter:
             case ReplyInThread(channel=channel, thread=thread, text=text):
                 args = {**render.message(text), "thread_ts": thread}
                 return await self.pacer.in_lane(channel, lambda: self._post(channel, args))
-            case DirectMessage(user=user, text=text):
-                return await self.pacer.in_lane(f"dm:{user}", lambda: self._direct(user, render.message(text)))
+            case DirectMessage(user=user, text=text, image=image, image_name=name):
+                sent = await self.pacer.in_lane(f"dm:{user}", lambda: self._direct(user, render.message(text)))
+                if image:
+                    await self._upload(sent.channel, image, name, sent.message_id)
+                return sent
             case Ephemeral(channel=channel, user=user, text=text, thread=thread):
                 return await self._ephemeral(channel, user, render.message(text), thread)
             case AskChoice() as ask:
@@ -250,6 +253,11 @@ class SlackAdapter:
         data = await self._api("chat.postMessage", channel, channel=channel,
                                **{k: v for k, v in args.items() if v is not None})
         return SentRef(PLATFORM, data.get("channel", channel), data.get("ts"))
+
+    async def _upload(self, channel: str, data: bytes, name: str, thread: str | None) -> None:
+        # files_upload_v2: get an upload URL, send the bytes there, then share the file in the channel.
+        await self._api("files.upload_v2", channel, channel=channel, content=data, filename=name, title=name,
+                        thread_ts=thread)
 
     async def _direct(self, user: str, args: dict[str, Any]) -> SentRef:
         channel = self._dm_channels.get(user)

@@ -85,3 +85,22 @@ async def test_a_poll_in_a_room_answered_with_the_stable_event_names(people: Any
     async with bot.db.session() as session:
         members = list((await session.exec(select(Member))).all())
     assert [m.platform_user_id for m in members] == [bruno.user_id]
+
+
+async def test_a_direct_message_can_carry_an_image(people: Any, bot_factory: Any, synapse: Any) -> None:
+    from bot.replies import DirectMessage
+
+    ana = await people("ana")
+    account = bot_factory.register()
+    room = await ana.create_room(invite=(account.user_id,))
+    bot = await bot_factory(channels=(room,), inviters=(ana.user_id,))
+    await ana.wait_member(room, bot.user_id)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+    await bot.adapter.send(DirectMessage(user=ana.user_id, text="Your digest for October", image=png,
+                                         image_name="k8s-2026-10.png"))
+    dm = await _dm_from(ana, bot.user_id)
+    text = await ana.reply_from(bot.user_id, dm, "the digest text")
+    assert "Your digest" in text["content"]["body"]
+    image = await ana.reply_from(bot.user_id, dm, "the chart")
+    assert image["content"]["msgtype"] == "m.image" and image["content"]["url"].startswith("mxc://")
+    assert image["content"]["info"] == {"mimetype": "image/png", "size": len(png)}

@@ -41,6 +41,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.uploads: dict[str, bytes] = {}
         self.sockets: list[web.WebSocketResponse] = []
         self.acks: dict[str, dict[str, Any]] = {}
         self._ack_events: dict[str, asyncio.Event] = {}
@@ -58,6 +59,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/hooks/{name}", self._hook)
+        app.router.add_post("/upload/{file}", self._upload)
         app.router.add_get("/link", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -140,7 +142,19 @@ class FakeSlack:
             return {"view": {"id": "V1", **(args.get("view") or {})}}
         if method == "apps.connections.open":
             return {"url": f"ws://127.0.0.1:{self.port}/link"}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts)}"
+            return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            parsed = json.loads(files) if isinstance(files, str) else files or []
+            return {"files": [{"id": f.get("id"), "title": f.get("title")} for f in parsed]}
         return {}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Slack's external upload URL: keeps the bytes (files_upload_v2 posts them here)."""
+        self.uploads[request.match_info["file"]] = await request.read()
+        return web.Response(text="OK - uploaded")
 
     async def _hook(self, request: web.Request) -> web.Response:
         self.hooks.append({"hook": request.match_info["name"], **await request.json()})

@@ -146,3 +146,18 @@ async def test_unacked_delivery_is_handled_when_slack_retries(db: Database, runn
     assert (await running.slack.event(body, retry=1))[0] == 200
     await running.settle()
     assert len(running.fake.called("chat.postMessage")) == 1
+
+
+async def test_a_direct_message_with_an_image_uploads_it_in_the_conversation(running: Running) -> None:
+    from bot.replies import DirectMessage
+
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+    sent = await running.adapter.send(DirectMessage(user="USPONSOR", text="Your digest", image=png,
+                                                    image_name="k8s-2026-10.png"))
+    await running.settle()
+    assert sent.channel == "DUSPONSOR"
+    [opened] = running.fake.called("files.getUploadURLExternal")
+    assert opened["filename"] == "k8s-2026-10.png" and int(opened["length"]) == len(png)
+    assert list(running.fake.uploads.values()) == [png]
+    [completed] = running.fake.called("files.completeUploadExternal")
+    assert completed["channel_id"] == "DUSPONSOR"
