@@ -162,6 +162,7 @@ class Steward:
             if handler is None:
                 log.warning("no handler for choice key %r", event.key)
                 return
+            authorise(ctx, self.router.choice_role(event.key))
             await handler(ctx)
             return
         text = command_text(ctx)

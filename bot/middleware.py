@@ -87,11 +87,12 @@ def _roles(ctx: Context) -> frozenset[str]:
     return frozenset(roles)
 
 
-def authorise(ctx: Context) -> None:
-    """Refuse a coordinator or sponsor command to anyone else, kindly."""
-    if ctx.command is None:
-        return
-    role = ctx.command.spec.role
+def authorise(ctx: Context, role: str | None = None) -> None:
+    """Refuse a coordinator or sponsor command (or choice answer, given its `role`) to anyone else, kindly."""
+    if role is None:
+        if ctx.command is None:
+            return
+        role = ctx.command.spec.role
     if role == "member" or role in ctx.roles or "coordinator" in ctx.roles:
         return
     if role == "coordinator":

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.commands import CommandParser, CommandSpec
 from bot.events import Event
+from bot.types import Role
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -27,6 +28,7 @@ class Router:
         self.commands: dict[str, Handler] = {}
         self.events: dict[type[Event], list[Handler]] = {}
         self.choices: dict[str, Handler] = {}
+        self.choice_roles: dict[str, Role] = {}
         self._parser: CommandParser | None = None
 
     def command(self, spec: CommandSpec) -> Callable[[H], H]:
@@ -51,13 +53,17 @@ class Router:
 
         return register
 
-    def choice(self, prefix: str) -> Callable[[H], H]:
-        """Register the handler of answers to choice questions whose key starts with `prefix:`."""
+    def choice(self, prefix: str, role: Role = "member") -> Callable[[H], H]:
+        """Register the handler of answers to choice questions whose key starts with `prefix:`.
+
+        With a `role`, only members holding it may answer (the core refuses others, as for commands).
+        """
 
         def register(handler: H) -> H:
             if prefix in self.choices:
                 raise ValueError(f"choice prefix {prefix!r} registered twice")
             self.choices[prefix] = handler
+            self.choice_roles[prefix] = role
             return handler
 
         return register
@@ -69,7 +75,7 @@ class Router:
         for event_type, handlers in other.events.items():
             self.events.setdefault(event_type, []).extend(handlers)
         for prefix, handler in other.choices.items():
-            self.choice(prefix)(handler)
+            self.choice(prefix, other.choice_roles.get(prefix, "member"))(handler)
 
     @property
     def parser(self) -> CommandParser:
@@ -89,3 +95,7 @@ class Router:
     def choice_handler(self, key: str) -> Handler | None:
         """The handler for a choice key such as `forget:42`."""
         return self.choices.get(key.split(":", 1)[0])
+
+    def choice_role(self, key: str) -> Role:
+        """Who may answer a choice question with this key."""
+        return self.choice_roles.get(key.split(":", 1)[0], "member")

@@ -226,15 +226,11 @@ async def show_rituals(ctx: Context) -> None:
     ctx.reply("\n".join(lines))
 
 
-@router.choice("ritual")
+@router.choice("ritual", role="coordinator")
 async def confirm(ctx: Context) -> None:
     """Save a draft or apply a pending edit, when a coordinator says yes."""
     event = ctx.event
     assert isinstance(event, ChoicePicked)
-    if "coordinator" not in ctx.roles:
-        ctx.reply_privately(ctx._("Only this community's coordinators can do that. "
-                                  "Ask one of them, or say `help` to see what you can do."))
-        return
     _, action, raw_id = [*event.key.split(":"), "", ""][:3]
     ritual = await ctx.session.get(Ritual, int(raw_id)) if raw_id.isdigit() else None
     if ritual is None or ctx.community is None or ritual.community_id != ctx.community.id:
@@ -295,15 +291,11 @@ async def guide(ctx: Context) -> None:
          [("meetup", ctx._("A meetup")), ("reminder", ctx._("A reminder"))])
 
 
-@router.choice("ritualform")
+@router.choice("ritualform", role="coordinator")
 async def form_answered(ctx: Context) -> None:
     """The form's answers take the same path as chat: a draft and its dry run."""
     event = ctx.event
     assert isinstance(event, ChoicePicked)
-    if "coordinator" not in ctx.roles:
-        ctx.reply_privately(ctx._("Only this community's coordinators can do that. "
-                                  "Ask one of them, or say `help` to see what you can do."))
-        return
     try:
         raw = json.loads(event.option)
     except ValueError:
@@ -315,15 +307,11 @@ async def form_answered(ctx: Context) -> None:
     await from_form(ctx, fields)
 
 
-@router.choice("ritualguide")
+@router.choice("ritualguide", role="coordinator")
 async def guide_step(ctx: Context) -> None:
     """Next question, or the dry run once kind, frequency, day and time are known."""
     event = ctx.event
     assert isinstance(event, ChoicePicked)
-    if "coordinator" not in ctx.roles:
-        ctx.reply_privately(ctx._("Only this community's coordinators can do that. "
-                                  "Ask one of them, or say `help` to see what you can do."))
-        return
     answers = [*event.key.split(":")[1:], event.option]
     if len(answers) == 1:
         _ask(ctx, f"ritualguide:{answers[0]}", ctx._("How often?"),

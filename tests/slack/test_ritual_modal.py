@@ -45,3 +45,13 @@ async def test_without_forms_the_guided_dialogue_starts(bot: tuple[Steward, Reco
     assert not any(isinstance(r, AskForm) for r in platform.sent)
     first = platform.sent[-1]
     assert isinstance(first, AskChoice) and first.key == "ritualguide"
+
+
+async def test_members_cannot_answer_a_coordinators_ritual_questions(bot: tuple[Steward, RecordingAdapter]) -> None:
+    from tests.events import pick
+
+    _steward, platform = bot
+    await platform.inject(pick("ritualguide", "meetup", user="UANA"))
+    assert platform.texts()[-1].startswith("Only this community's coordinators can do that.")
+    await platform.inject(pick("ritualguide", "meetup", user="UCOORD"))
+    assert platform.texts()[-1] == "How often?"
