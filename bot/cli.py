@@ -122,7 +122,9 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         if args.command == "import":
             from bot.cli_import import describe, import_slack_export
 
-            summary = await import_slack_export(steward.db, args.path, args.community)
+            configured = steward.config.community(args.community)
+            summary = await import_slack_export(steward.db, args.path, args.community,
+                                                kudos=configured.kudos_reactions if configured else ("pray",))
             print(describe(summary, args.community))
             return 0
         if args.command == "who":

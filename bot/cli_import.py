@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,12 +15,12 @@ from storage.db import Database
 LARGE_IMPORT_FILES = 1000  # day files; about 50,000 messages and more: rebuild secondary indexes once at the end
 
 
-async def import_slack_export(db: Database, path: Path, community: str, *,
-                              progress: bool | None = None) -> ImportSummary:
+async def import_slack_export(db: Database, path: Path, community: str, *, progress: bool | None = None,
+                              kudos: Sequence[str] = ("pray",)) -> ImportSummary:
     """Stream a Slack export into the community; returns the summary (skipped files included)."""
     export = SlackExport.open(path)
     try:
-        job = HistoryImport(db, community, platform="slack")
+        job = HistoryImport(db, community, platform="slack", kudos=kudos)
         channels = list(export.channels())
         # Day by day across channels, not channel by channel: posted times then grow almost monotonically,
         # so the time indexes are appended to instead of being rewritten all over (much faster on SQLite).

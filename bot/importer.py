@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -45,8 +45,8 @@ class ImportSummary:
 class HistoryImport:
     """Writes one community's history in batched transactions; safe to run again (nothing is added twice)."""
 
-    def __init__(self, db: Database, community: str, platform: str) -> None:
-        self.db, self.slug, self.platform = db, community, platform
+    def __init__(self, db: Database, community: str, platform: str, kudos: Sequence[str] = ("pray",)) -> None:
+        self.db, self.slug, self.platform, self.kudos = db, community, platform, tuple(kudos)
         self.summary = ImportSummary()
         self._community_id = 0
         self._members: dict[str, int] = {}
@@ -136,7 +136,7 @@ class HistoryImport:
             async with self.db.engine.begin() as conn:
                 await bulk.restore_indexes(conn)
         self.summary.seconds = time.perf_counter() - self._started  # the ledger pass reports its own time
-        self.summary.ledger = await derive_ledger(self.db, self._community_id)
+        self.summary.ledger = await derive_ledger(self.db, self._community_id, self.kudos)
         if self.summary.messages_new:
             # After a bulk load the query planner knows nothing of the new rows: without fresh
             # statistics, PostgreSQL picks sequential scans and `who` gets several times slower.
@@ -146,11 +146,11 @@ class HistoryImport:
         return self.summary
 
 
-async def derive_ledger(db: Database, community_id: int) -> LedgerSummary:
-    """The post-import pass: answered / accepted / shared contributions from the stored history."""
+async def derive_ledger(db: Database, community_id: int, kudos: Sequence[str] = ("pray",)) -> LedgerSummary:
+    """The post-import pass: answered / accepted / shared / thanked contributions from the stored history."""
     from bot.reputation.rules import ACCEPT, TRAILING, is_shared_resource
     from bot.reputation.topics import topics_of
 
     async with db.engine.begin() as conn:
         return await derive_contributions(conn, community_id, accept=ACCEPT, trailing=TRAILING,
-                                          is_shared=is_shared_resource, topics_of=topics_of)
+                                          is_shared=is_shared_resource, topics_of=topics_of, kudos=kudos)

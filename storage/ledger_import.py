@@ -7,6 +7,8 @@ Run after `steward import` (and safe to run again): the same rules and keys as t
 2. answered: the first reply of each member in a question's thread (root ending with "?", or a routed
    question), plus the author of each accepted answer;
 3. shared: messages with a link and a comment (a cheap SQL filter, then the Python rule);
+3b. thanked: a kudos reaction (🙏 by default) by someone else on a message, once per message and person
+   (the live 24-hour window between the same two people is not replayed on history);
 4. topics: the top terms of each thread root, computed once per root and set in one UPDATE.
 Opted-out members and bots get no entries.
 """
@@ -41,7 +43,7 @@ def _count(result: object) -> int:
 
 async def derive_contributions(conn: AsyncConnection, community_id: int, *, accept: Sequence[str],
                                trailing: str, is_shared: Callable[[str], bool],
-                               topics_of: Callable[[str], str]) -> LedgerSummary:
+                               topics_of: Callable[[str], str], kudos: Sequence[str] = ("pray",)) -> LedgerSummary:
     """Add the ledger entries the community's stored history implies (nothing twice)."""
     started = time.perf_counter()
     summary = LedgerSummary()
@@ -95,10 +97,34 @@ async def derive_contributions(conn: AsyncConnection, community_id: int, *, acce
     summary.steps["answered"] = time.perf_counter() - started
     summary.added["shared"] = await _shared(conn, community_id, is_shared)
     summary.steps["shared"] = time.perf_counter() - started
+    summary.added["thanked"] = await _thanked(conn, community_id, kudos)
+    summary.steps["thanked"] = time.perf_counter() - started
     await _topics(conn, community_id, topics_of)
     summary.steps["topics"] = time.perf_counter() - started
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+async def _thanked(conn: AsyncConnection, community_id: int, kudos: Sequence[str]) -> int:
+    names = [k for k in kudos if k.replace("_", "").replace("+", "").replace("-", "").isalnum()]
+    if not names:
+        return 0
+    emojis = ", ".join(f"'{e}'" for e in names)
+    thanked = await conn.execute(text(f"""
+        INSERT INTO contribution (community_id, member_id, kind, key, topic, message_id, evidence_url, note, at,
+                                  giver_id)
+        SELECT m.community_id, m.author_id, 'thanked',
+               'thanked:' || m.author_id || ':' || x.member_id || ':r:' || m.platform_id,
+               NULL, m.id, {LINK}, '', x.at, x.member_id
+        FROM reaction x
+        JOIN message m ON m.id = x.message_id
+        JOIN channel ch ON ch.id = m.channel_id
+        JOIN member mb ON mb.id = m.author_id
+        JOIN member gv ON gv.id = x.member_id
+        WHERE x.emoji IN ({emojis}) AND m.community_id = :c AND x.member_id <> m.author_id
+          AND {ELIGIBLE} AND gv.is_bot = :f
+        ON CONFLICT DO NOTHING"""), {"c": community_id, "f": False})
+    return _count(thanked)
 
 
 async def _shared(conn: AsyncConnection, community_id: int, is_shared: Callable[[str], bool]) -> int:

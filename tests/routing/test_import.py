@@ -175,3 +175,22 @@ async def test_a_large_import_rebuilds_the_indexes_it_deferred(db: Database, tmp
         assert not set(DEFERRABLE["message"]) & await _index_names(db)
         await db.upgrade()
         assert await _index_names(db) == before
+
+
+async def test_imported_kudos_reactions_become_thanks(db: Database, tmp_path: Path) -> None:
+    export = write_export(tmp_path)
+    day = export / "helm" / "2023-11-14.json"
+    messages = json.loads(day.read_text(encoding="utf-8"))
+    messages[2]["reactions"].append({"name": "pray", "users": ["UANA", "UBRUNO"], "count": 2})  # self-thanks too
+    day.write_text(json.dumps(messages), encoding="utf-8")
+    from storage.models import Contribution
+
+    summary = await import_slack_export(db, export, "k8s", progress=False)
+    assert summary.ledger is not None and summary.ledger.added["thanked"] == 1
+    again = await import_slack_export(db, export, "k8s", progress=False)
+    assert again.ledger is not None and again.ledger.added["thanked"] == 0
+    async with db.session() as session:
+        thanks = (await session.exec(sm_select(Contribution).where(Contribution.kind == "thanked"))).all()
+        bruno = (await session.exec(sm_select(Member).where(Member.platform_user_id == "UBRUNO"))).one()
+        ana = (await session.exec(sm_select(Member).where(Member.platform_user_id == "UANA"))).one()
+    assert [(t.member_id, t.giver_id) for t in thanks] == [(bruno.id, ana.id)]
