@@ -7,6 +7,8 @@ Run after `steward import` (and safe to run again): the same rules and keys as t
 2. answered: the first reply of each member in a question's thread (root ending with "?", or a routed
    question), plus the author of each accepted answer;
 3. shared: messages with a link and a comment (a cheap SQL filter, then the Python rule);
+3a. welcomed: a reply by someone else to a newcomer's first message, for members whose first message
+   came at least NEWCOMER_AFTER_DAYS after the history begins (earlier ones were there already);
 3b. thanked: a kudos reaction (🙏 by default) by someone else on a message, once per message and person
    (the live 24-hour window between the same two people is not replayed on history);
 4. topics: the top terms of each thread root, computed once per root and set in one UPDATE.
@@ -18,13 +20,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, column, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.bulk import _placeholders
+from storage.types import UTCDateTime
 
 LINK = "'steward://message/' || ch.platform_id || '/' || m.platform_id"
+NEWCOMER_AFTER_DAYS = 30
 ELIGIBLE = "mb.opted_out = :f AND mb.is_bot = :f"
 
 
@@ -97,12 +102,34 @@ async def derive_contributions(conn: AsyncConnection, community_id: int, *, acce
     summary.steps["answered"] = time.perf_counter() - started
     summary.added["shared"] = await _shared(conn, community_id, is_shared)
     summary.steps["shared"] = time.perf_counter() - started
+    summary.added["welcomed"] = await _welcomed(conn, community_id)
+    summary.steps["welcomed"] = time.perf_counter() - started
     summary.added["thanked"] = await _thanked(conn, community_id, kudos)
     summary.steps["thanked"] = time.perf_counter() - started
     await _topics(conn, community_id, topics_of)
     summary.steps["topics"] = time.perf_counter() - started
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+async def _welcomed(conn: AsyncConnection, community_id: int) -> int:
+    start = (await conn.execute(text("SELECT MIN(posted_at) FROM message WHERE community_id = :c")
+                                .columns(column("posted_at", UTCDateTime())), {"c": community_id})).scalar()
+    if start is None:
+        return 0
+    welcomed = await conn.execute(text(f"""
+        INSERT INTO contribution (community_id, member_id, kind, key, topic, message_id, evidence_url, note, at)
+        SELECT r.community_id, r.author_id, 'welcomed', 'welcomed:' || r.author_id || ':' || q.author_id,
+               NULL, r.id, {LINK.replace("m.", "r.")}, '', r.posted_at
+        FROM (SELECT author_id, MIN(id) AS id FROM message WHERE community_id = :c GROUP BY author_id) AS f
+        JOIN message q ON q.id = f.id AND q.thread_id IS NULL AND q.posted_at >= :newcomers
+        JOIN message r ON r.community_id = :c AND r.thread_id = q.platform_id AND r.author_id <> q.author_id
+        JOIN channel ch ON ch.id = r.channel_id
+        JOIN member mb ON mb.id = r.author_id
+        WHERE {ELIGIBLE}
+        ON CONFLICT DO NOTHING""").bindparams(bindparam("newcomers", type_=UTCDateTime())),
+        {"c": community_id, "f": False, "newcomers": start + timedelta(days=NEWCOMER_AFTER_DAYS)})
+    return _count(welcomed)
 
 
 async def _thanked(conn: AsyncConnection, community_id: int, kudos: Sequence[str]) -> int:

@@ -61,7 +61,7 @@ async def test_import_derives_answered_accepted_and_shared(db: Database) -> None
     assert [(u, k) for u, k, _t, _e in entries] == [
         ("UBRUNO", "accepted"), ("UBRUNO", "answered"), ("UCHLOE", "answered"),
         ("UDAN", "accepted"), ("UDAN", "answered"), ("UDAN", "shared")]
-    assert job.summary.ledger.added == {"accepted": 2, "answered": 3, "shared": 1, "thanked": 0}
+    assert job.summary.ledger.added == {"accepted": 2, "answered": 3, "shared": 1, "welcomed": 0, "thanked": 0}
     by = {(u, k): (t, e) for u, k, t, e in entries}
     assert by[("UBRUNO", "answered")] == ("release roll back", "steward://message/CH/1.1")  # first reply
     assert by[("UDAN", "shared")] == ("kustomize overlays write", "steward://message/CH/3.0")
@@ -72,7 +72,7 @@ async def test_the_pass_is_idempotent(db: Database) -> None:
     async with db.engine.connect() as conn:
         community = (await conn.execute(select(Member.community_id).limit(1))).scalar_one()
     again = await derive_ledger(db, community)
-    assert again.added == {"accepted": 0, "answered": 0, "shared": 0, "thanked": 0}
+    assert again.added == {"accepted": 0, "answered": 0, "shared": 0, "welcomed": 0, "thanked": 0}
     await _import(db)  # a second import of the same history adds nothing either
     async with db.session() as session:
         assert (await session.exec(select(func.count()).select_from(Contribution))).one()[0] == 6  # type: ignore[call-overload]

@@ -194,3 +194,22 @@ async def test_imported_kudos_reactions_become_thanks(db: Database, tmp_path: Pa
         bruno = (await session.exec(sm_select(Member).where(Member.platform_user_id == "UBRUNO"))).one()
         ana = (await session.exec(sm_select(Member).where(Member.platform_user_id == "UANA"))).one()
     assert [(t.member_id, t.giver_id) for t in thanks] == [(bruno.id, ana.id)]
+
+
+async def test_imported_replies_to_a_newcomers_first_message_are_welcomes(db: Database, tmp_path: Path) -> None:
+    export = write_export(tmp_path)
+    later = [{"type": "message", "user": "UNEWBIE", "text": "Hi all, new here: where are the helm docs",
+              "ts": "1704100000.000100", "thread_ts": "1704100000.000100"},
+             {"type": "message", "user": "UANA", "text": "Welcome! Pinned in this channel.",
+              "ts": "1704100100.000100", "thread_ts": "1704100000.000100"},
+             {"type": "message", "user": "UANA", "text": "And ask away.",
+              "ts": "1704100200.000100", "thread_ts": "1704100000.000100"}]
+    (export / "helm" / "2024-01-01.json").write_text(json.dumps(later), encoding="utf-8")
+    from storage.models import Contribution
+
+    summary = await import_slack_export(db, export, "k8s", progress=False)
+    assert summary.ledger is not None and summary.ledger.added["welcomed"] == 1  # not Bruno's reply at the start
+    async with db.session() as session:
+        [welcome] = (await session.exec(sm_select(Contribution).where(Contribution.kind == "welcomed"))).all()
+        ana = (await session.exec(sm_select(Member).where(Member.platform_user_id == "UANA"))).one()
+    assert welcome.member_id == ana.id and welcome.evidence_url.endswith("/1704100100.000100")
