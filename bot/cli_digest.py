@@ -33,7 +33,7 @@ async def render_digest(steward: Steward, slug: str, month_text: str, fmt: str, 
         lang = locale or community.locale
         _ = translator(lang)
         d = await build_digest(session, community, steward.config.community(slug), month, _)
-    data = (render_chart(d.history, _) if fmt == "png" else
+    data = (await asyncio.to_thread(render_chart, d.history, _) if fmt == "png" else
             (to_html(d, _, lang) if fmt == "html" else to_markdown(d, _, lang) + "\n").encode())
     if output is not None:
         await asyncio.to_thread(output.write_bytes, data)
