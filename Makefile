@@ -5,20 +5,26 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 PYTEST_ARGS ?=
 
 .PHONY: demo test lint typecheck test-sqlite test-postgres venv clean i18n
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# What running Steward needs (the demo); the test stamp adds the test tools (pytest, Synapse, linters).
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 ## Talk to Steward in a generated demo community, in the terminal (no Slack or Matrix account needed).
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(BIN)/steward demo
 
 ## Lint, type-check, then the whole suite on SQLite and on PostgreSQL (127.0.0.1:5432, trust auth).
