@@ -20,7 +20,8 @@ from bot.i18n import translator
 from bot.replies import DirectMessage, Ephemeral, Post, Reply, ReplyInThread, SentRef
 from bot.services import Services
 from storage.members import ensure_member
-from storage.models import Community, Member
+from storage.messages import find_message
+from storage.models import Community, Member, Message
 
 SendNow = Callable[[str, Reply], Awaitable[SentRef]]
 AfterCommit = Callable[[], None]
@@ -43,6 +44,7 @@ class Context:
     commands: tuple[CommandSpec, ...] = ()
     outbox: list[Reply] = field(default_factory=list)
     services: Services | None = None
+    messages: dict[str, Message | None] = field(default_factory=dict)  # stored rows looked up for this event
     after_commit_hooks: list[AfterCommit] = field(default_factory=list)
 
     def _(self, msgid: str, /, **params: object) -> str:
@@ -87,6 +89,15 @@ class Context:
     async def send_now(self, reply: Reply) -> SentRef:
         """Deliver at once (inside the transaction) when the message id is needed immediately."""
         return await self.send_now_fn(self.event.platform, reply)
+
+    async def message_row(self, platform_id: str) -> Message | None:
+        """The stored message with this platform id, looked up once per event whatever the handlers."""
+        if platform_id not in self.messages:
+            found = None
+            if self.community is not None and self.community.id is not None:
+                found = await find_message(self.session, self.community.id, platform_id)
+            self.messages[platform_id] = found
+        return self.messages[platform_id]
 
     async def ensure_member(self) -> Member:
         """The sender's member row, created when a feature first needs to keep something."""

@@ -47,7 +47,7 @@ async def contribution_from_message(ctx: Context) -> None:
     member = ctx.member
     if member is None or member.id is None or member.opted_out or member.is_bot:
         return  # the indexing feature created the row of anyone indexable
-    stored = await find_message(ctx.session, community.id, event.message_id)
+    stored = await ctx.message_row(event.message_id)
     if stored is None:
         return
     link = message_link(event.channel, event.message_id)
@@ -90,7 +90,7 @@ async def accepted_anywhere(ctx: Context) -> None:
     community = ctx.community
     if event.emoji not in ACCEPT or community is None or community.id is None:
         return
-    answer = await find_message(ctx.session, community.id, event.message_id)
+    answer = await ctx.message_row(event.message_id)
     if answer is None or answer.thread_id is None:
         return
     root = await find_message(ctx.session, community.id, answer.thread_id)

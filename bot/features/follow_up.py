@@ -9,7 +9,6 @@ from bot.replies import message_link
 from bot.reputation.topics import topics_of
 from bot.router import Router
 from storage.ledger import record
-from storage.messages import find_message
 from storage.models import Member
 from storage.routing import open_question_in_thread, question_in_thread
 from storage.types import utcnow
@@ -34,7 +33,7 @@ async def answer_in_thread(ctx: Context) -> None:
         return
     question.status, question.answered_at, question.answered_by = "answered", event.at, member.id
     question.next_step_at = None
-    stored = await find_message(ctx.session, ctx.community.id, event.message_id)
+    stored = await ctx.message_row(event.message_id)
     await record(ctx.session, community_id=ctx.community.id, member_id=member.id or 0, kind="answered",
                  key=f"answered:{member.id}:{event.thread}", message_id=stored.id if stored else None, at=event.at,
                  evidence_url=message_link(event.channel, event.message_id), topic=topics_of(question.text))
@@ -47,7 +46,7 @@ async def accepted_answer(ctx: Context) -> None:
     assert isinstance(event, ReactionAdded)
     if event.emoji not in ACCEPT or ctx.community is None or ctx.community.id is None:
         return
-    message = await find_message(ctx.session, ctx.community.id, event.message_id)
+    message = await ctx.message_row(event.message_id)
     if message is None or message.thread_id is None:
         return
     question = await question_in_thread(ctx.session, event.platform, event.channel, message.thread_id)

@@ -44,9 +44,10 @@ async def index_message(ctx: Context) -> None:
         return
     channel = await communities.ensure_channel(ctx.session, ctx.community, event.platform, event.channel)
     assert channel.id is not None
-    _stored, new = await messages.store_message(
+    stored, new = await messages.store_message(
         ctx.session, community_id=ctx.community.id, channel_id=channel.id, author_id=member.id,
         platform_id=event.message_id, text=event.text, posted_at=event.at, thread_id=event.thread)
+    ctx.messages[event.message_id] = stored
     if new:
         index_live_message(ctx, event.message_id, event.thread, event.sender.id, event.text, event.at.timestamp())
 
@@ -77,7 +78,7 @@ async def index_reaction(ctx: Context) -> None:
     assert isinstance(event, ReactionAdded | ReactionRemoved)
     if ctx.community is None or ctx.community.id is None:
         return
-    message = await messages.find_message(ctx.session, ctx.community.id, event.message_id)
+    message = await ctx.message_row(event.message_id)
     if message is None or message.id is None:
         return
     if isinstance(event, ReactionAdded):

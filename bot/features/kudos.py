@@ -23,7 +23,6 @@ from bot.reputation.weights import KUDOS_WINDOW_HOURS
 from bot.router import Router
 from storage.ledger import kudos_since, record
 from storage.members import ensure_member, find_member
-from storage.messages import find_message
 from storage.models import Member
 
 router = Router()
@@ -92,7 +91,7 @@ async def thanks_by_reaction(ctx: Context) -> None:
     reactions = ctx.community_config.kudos_reactions if ctx.community_config else ("pray",)
     if event.emoji not in reactions or ctx.community is None or ctx.community.id is None:
         return
-    stored = await find_message(ctx.session, ctx.community.id, event.message_id)
+    stored = await ctx.message_row(event.message_id)
     author = event.message_author
     if stored is not None:
         member = await ctx.session.get(Member, stored.author_id)
