@@ -85,6 +85,8 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
         async with database.engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # APScheduler's job store is not one of our tables (no migration creates it): start without it.
+            await conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
     yield database
     await database.dispose()
 
@@ -107,3 +109,13 @@ async def bot(db: Database, config: Config) -> AsyncIterator[tuple[Steward, Reco
     await steward.start_adapters()
     yield steward, platform
     await steward.stop()
+
+
+@pytest.fixture
+async def ritual_bot(bot: tuple[Steward, RecordingAdapter]) -> AsyncIterator[tuple[Steward, RecordingAdapter]]:
+    """The bot, with the scheduler's job targets (rituals, surveys, consultations) bound to it."""
+    from rituals import jobs
+
+    jobs.bind(bot[0])
+    yield bot
+    jobs.bind(None)

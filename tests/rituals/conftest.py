@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from adapters.recording import RecordingAdapter
 from bot.config import CommunityConfig, Config
 from bot.core import Steward
 from bot.replies import AskChoice
-from rituals import jobs
-from storage.db import Database
 from storage.models import Ritual
 from tests.events import command, pick
 
 COORD = "UCOORD"
 Bot = tuple[Steward, RecordingAdapter]
-
-
-@pytest.fixture(autouse=True)
-async def _clean_job_store(db: Database) -> AsyncIterator[None]:
-    """APScheduler's table is not one of ours (not truncated by the shared fixture): empty it."""
-    async with db.engine.begin() as conn:
-        await conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
-    yield
-
-
-@pytest.fixture
-async def ritual_bot(bot: Bot) -> AsyncIterator[Bot]:
-    """The bot, with ritual job targets bound to it."""
-    jobs.bind(bot[0])
-    yield bot
-    jobs.bind(None)
 
 
 async def make_ritual(bot: Bot, spec: str, kind: str = "meetup") -> Ritual:

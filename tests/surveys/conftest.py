@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
 from adapters.recording import RecordingAdapter
 from bot.core import Steward
 from bot.pulse.due import run_due
 from bot.replies import AskChoice, Reply
-from rituals import jobs
-from storage.db import Database
 from storage.models import Survey
 from tests.events import command, pick
 
@@ -21,20 +17,10 @@ COORD, SPONSOR = "UCOORD", "USPONSOR"
 Bot = tuple[Steward, RecordingAdapter]
 
 
-@pytest.fixture(autouse=True)
-async def _clean_job_store(db: Database) -> AsyncIterator[None]:
-    """APScheduler's table is not one of ours (not truncated by the shared fixture): empty it."""
-    async with db.engine.begin() as conn:
-        await conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
-    yield
-
-
 @pytest.fixture
-async def survey_bot(bot: Bot) -> AsyncIterator[Bot]:
-    """The bot, with ritual job targets bound to it."""
-    jobs.bind(bot[0])
-    yield bot
-    jobs.bind(None)
+def survey_bot(ritual_bot: Bot) -> Bot:
+    """The bot, with the scheduler's job targets bound to it (the shared `ritual_bot`)."""
+    return ritual_bot
 
 
 async def survey_now(bot: Bot, spec: str, user: str = COORD) -> tuple[Survey, list[AskChoice]]:
