@@ -14,9 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.commands import CommandSpec, ParsedCommand
 from bot.config import CommunityConfig, Config
-from bot.errors import Msgid
+from bot.errors import Detail, Msgid
 from bot.events import ChoicePicked, CommandInvoked, Event, MessagePosted
-from bot.i18n import translator
+from bot.i18n import Translate, translator
 from bot.replies import DirectMessage, Ephemeral, Post, Reply, ReplyInThread, SentRef
 from bot.services import Services
 from storage.members import ensure_member
@@ -25,6 +25,15 @@ from storage.models import Community, Member, Message
 
 SendNow = Callable[[str, Reply], Awaitable[SentRef]]
 AfterCommit = Callable[[], None]
+
+
+def _translated(translate: Translate, value: object) -> object:
+    """Translate a parameter that is itself a message (`Msgid`, `Detail`); other values stay."""
+    if isinstance(value, Msgid):
+        return translate(value)
+    if isinstance(value, Detail):
+        return translate(value.msgid, **value.params)
+    return value
 
 
 @dataclass
@@ -50,7 +59,7 @@ class Context:
     def _(self, msgid: str, /, **params: object) -> str:
         """Translate `msgid` into the member's language and fill its placeholders."""
         translate = translator(self.locale)
-        values = {k: translate(v) if isinstance(v, Msgid) else v for k, v in params.items()}
+        values = {k: _translated(translate, v) for k, v in params.items()}
         return translate(msgid, **values)
 
     def reply(self, text: str) -> None:

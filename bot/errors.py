@@ -31,14 +31,32 @@ class Msgid(str):
     __slots__ = ()
 
 
+class Detail:
+    """A translatable fragment with placeholders of its own, e.g. the precise problem inside a message.
+
+    It reads as English where no member is around (logs, the CLI); `Context._` translates it.
+    """
+
+    __slots__ = ("msgid", "params")
+
+    def __init__(self, msgid: str, /, **params: object) -> None:
+        self.msgid, self.params = msgid, params
+
+    def __str__(self) -> str:
+        return self.msgid.format(**self.params)
+
+    def __repr__(self) -> str:
+        return f"Detail({str(self)!r})"
+
+
 class InputError(StewardError):
     """Member input we cannot use, answered with `msgid` translated for the member.
 
-    `params` fill its placeholders (a `Msgid` value is translated too); `usage_key` names the command
-    whose usage in the member's language fills `{usage}`.
+    `params` fill its placeholders (a `Msgid` or `Detail` value is translated too); `usage_key` names
+    the command whose usage in the member's language fills `{usage}`.
     """
 
-    def __init__(self, msgid: str, *, usage_key: str | None = None, **params: str) -> None:
+    def __init__(self, msgid: str, *, usage_key: str | None = None, **params: object) -> None:
         self.msgid, self.params, self.usage_key = msgid, params, usage_key
         super().__init__(msgid.format(usage=usage_key or "", **params) if "{" in msgid else msgid)
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.rrule import rrule, rruleset, rrulestr
 
 from bot.commands import fold
-from bot.errors import InputError
+from bot.errors import Detail, InputError
 from bot.i18n import N_
 
 BAD_SCHEDULE = N_("I couldn't read that schedule: {problem}. Write it like `{usage}`.")
@@ -110,8 +110,8 @@ class Schedule:
         return None
 
 
-def _problem(problem: str) -> InputError:
-    return InputError(BAD_SCHEDULE, usage_key="schedule-meetup", problem=problem)
+def _problem(problem: str, **params: object) -> InputError:
+    return InputError(BAD_SCHEDULE, usage_key="schedule-meetup", problem=Detail(problem, **params))
 
 
 def parse_schedule(text: str, *, default_tz: str, today: date) -> tuple[Schedule, str | None]:
@@ -126,7 +126,7 @@ def parse_schedule(text: str, *, default_tz: str, today: date) -> tuple[Schedule
         try:
             ZoneInfo(tz_name)
         except (ZoneInfoNotFoundError, ValueError):
-            raise _problem(f"“{tz_name}” is not a time zone I know (e.g. Europe/Paris)") from None
+            raise _problem(N_("“{zone}” is not a time zone I know (e.g. Europe/Paris)"), zone=tz_name) from None
     extra: list[str] = []
     if m := _UNTIL.search(rest):
         extra.append("UNTIL=" + _date(m.group(1)).strftime("%Y%m%dT235959"))
@@ -147,14 +147,14 @@ def parse_schedule(text: str, *, default_tz: str, today: date) -> tuple[Schedule
         return Schedule("FREQ=DAILY;COUNT=1", datetime.combine(day, at_time), tz_name), channel
     rule = _recurrence(rest)
     if not rule:
-        raise _problem("say how often, e.g. “every 2nd tuesday” or “every 2 weeks on monday”")
+        raise _problem(N_("say how often, e.g. “every 2nd tuesday” or “every 2 weeks on monday”"))
     rule = ";".join([rule, *extra])
     try:
         first = next(iter(rrulestr(f"RRULE:{rule}", dtstart=datetime.combine(start_day, at_time))), None)
     except ValueError as exc:
-        raise _problem(f"the rule does not work ({exc})") from None
+        raise _problem(N_("the rule does not work ({reason})"), reason=str(exc)) from None
     if first is None:
-        raise _problem("it never happens (check the dates)")
+        raise _problem(N_("it never happens (check the dates)"))
     # DTSTART is the first occurrence, as RFC 5545 expects (calendars count DTSTART as an occurrence).
     return Schedule(rule, first, tz_name, exdates), channel
 
@@ -163,7 +163,7 @@ def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _problem(f"“{text}” is not a date (write YYYY-MM-DD)") from None
+        raise _problem(N_("“{text}” is not a date (write YYYY-MM-DD)"), text=text) from None
 
 
 def _time(text: str) -> tuple[time, str]:
@@ -175,12 +175,12 @@ def _time(text: str) -> tuple[time, str]:
         hour, minute = int(m.group(1)), int(m.group(2) or 0)
         if m.group(3):
             if not 1 <= hour <= 12:
-                raise _problem(f"“{m.group(0).strip()}” is not a time")
+                raise _problem(N_("“{text}” is not a time"), text=m.group(0).strip())
             hour = hour % 12 + (12 if m.group(3).casefold() == "pm" else 0)
         if hour > 23 or minute > 59:
-            raise _problem(f"“{m.group(0).strip()}” is not a time (write 16:00)")
+            raise _problem(N_("“{text}” is not a time (write 16:00)"), text=m.group(0).strip())
         return time(hour, minute), text[:m.start()] + text[m.end():]
-    raise _problem("tell me the time, e.g. “at 16:00”")
+    raise _problem(N_("tell me the time, e.g. “at 16:00”"))
 
 
 def _recurrence(text: str) -> str:
@@ -213,7 +213,7 @@ def _recurrence(text: str) -> str:
             else:
                 pending_number = number
         else:
-            raise _problem(f"I don't know the word “{word}”")
+            raise _problem(N_("I don't know the word “{word}”"), word=word)
     if pending_number is not None:
         monthdays.append(pending_number)
     if ordinal is not None and ordinal > 0 and not days:
@@ -233,11 +233,11 @@ def _recurrence(text: str) -> str:
         parts.append("BYDAY=" + ",".join(days))
     if month is not None:
         if freq != "YEARLY":
-            raise _problem("a month name goes with “every year”")
+            raise _problem(N_("a month name goes with “every year”"))
         parts.append(f"BYMONTH={month}")
     if monthdays:
         if any(not (d == -1 or 1 <= d <= 31) for d in monthdays):
-            raise _problem("days of the month go from 1 to 31")
+            raise _problem(N_("days of the month go from 1 to 31"))
         parts.append("BYMONTHDAY=" + ",".join(str(d) for d in monthdays))
     return ";".join(parts)
 
@@ -262,6 +262,6 @@ def schedule_from_form(fields: dict[str, str], *, default_tz: str, today: date) 
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise _problem(f"“{tz}” is not a time zone I know (e.g. Europe/Paris)") from None
+            raise _problem(N_("“{zone}” is not a time zone I know (e.g. Europe/Paris)"), zone=tz) from None
         schedule = replace(schedule, timezone=tz)
     return schedule, fields.get("channel") or channel

@@ -18,9 +18,18 @@ from tests.events import command, message
 ROOT = Path(__file__).resolve().parent.parent
 
 
+PACKAGES = ("bot", "rituals", "adapters", "storage")  # every package a member-facing message can come from
+
+
 def _code_msgids() -> set[str]:
-    found = extract_from_dir(str(ROOT / "bot"), method_map=[("**.py", "python")], keywords={"_": None, "N_": None})
-    return {msgid for _file, _line, msgid, _comments, _ctx in found if isinstance(msgid, str) and msgid}
+    found = [
+        msgid
+        for package in PACKAGES
+        for _file, _line, msgid, _comments, _ctx in extract_from_dir(
+            str(ROOT / package), method_map=[("**.py", "python")], keywords={"_": None, "N_": None}
+        )
+    ]
+    return {msgid for msgid in found if isinstance(msgid, str) and msgid}
 
 
 def _fields(text: str) -> set[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.commands import fold
-from bot.errors import InputError
+from bot.errors import Detail, InputError
 from bot.i18n import N_
 
 MAX_QUESTIONS = 3
@@ -53,8 +53,8 @@ class SurveySpec:
     duration: timedelta
 
 
-def _problem(problem: str, usage_key: str) -> InputError:
-    return InputError(BAD_SURVEY, usage_key=usage_key, problem=problem)
+def _problem(problem: str, usage_key: str, **params: object) -> InputError:
+    return InputError(BAD_SURVEY, usage_key=usage_key, problem=Detail(problem, **params))
 
 
 def parse_questions(text: str, usage_key: str = "survey") -> SurveySpec:
@@ -65,15 +65,15 @@ def parse_questions(text: str, usage_key: str = "survey") -> SurveySpec:
         title, rest = m.group(1), rest[m.end():]
         kind_match = _KIND.match(rest)
         if kind_match is None:
-            raise _problem(f"say what kind of answer “{title}” takes: scale 1-5, emoji, choice a / b, or text",
-                           usage_key)
+            raise _problem(N_("say what kind of answer “{title}” takes: scale 1-5, emoji, choice a / b, or text"),
+                           usage_key, title=title)
         kind, rest = fold(kind_match.group(1)), rest[kind_match.end():]
         if kind in ("scale", "echelle"):
             low, high = 1, 5
             if r := _RANGE.match(rest):
                 low, high, rest = int(r.group(1)), int(r.group(2)), rest[r.end():]
             if not (0 <= low < high <= 10 and high - low <= 10):
-                raise _problem("a scale goes from 0 or 1 up to at most 10, e.g. scale 1-5", usage_key)
+                raise _problem(N_("a scale goes from 0 or 1 up to at most 10, e.g. scale 1-5"), usage_key)
             options = tuple((str(i), str(i)) for i in range(low, high + 1))
             questions.append(Question(title, "scale", options))
         elif kind.startswith("emoji"):
@@ -83,24 +83,24 @@ def parse_questions(text: str, usage_key: str = "survey") -> SurveySpec:
             raw, rest = (rest[:end.start()], rest[end.start():]) if end else (rest, "")
             labels = [o.strip() for o in raw.split("/") if o.strip()]
             if not 2 <= len(labels) <= 8 or any(len(label) > 60 for label in labels):
-                raise _problem("a choice needs 2 to 8 short options separated by /", usage_key)
+                raise _problem(N_("a choice needs 2 to 8 short options separated by /"), usage_key)
             questions.append(Question(title, "choice", tuple((str(i), label) for i, label in enumerate(labels))))
         else:
             questions.append(Question(title, "text"))
         rest = rest.lstrip().removeprefix(";")
     if not questions:
-        raise _problem("put each question in quotes, followed by its kind", usage_key)
+        raise _problem(N_("put each question in quotes, followed by its kind"), usage_key)
     if len(questions) > MAX_QUESTIONS:
-        raise _problem(f"a pulse survey has at most {MAX_QUESTIONS} questions", usage_key)
+        raise _problem(N_("a pulse survey has at most {count} questions"), usage_key, count=MAX_QUESTIONS)
     if all(q.kind == "text" for q in questions):
-        raise _problem("add at least one question answered with one tap (scale, emoji or choice)", usage_key)
+        raise _problem(N_("add at least one question answered with one tap (scale, emoji or choice)"), usage_key)
     duration = DEFAULT_DURATION
     if d := _DURATION.search(rest):
         amount, unit = int(d.group(1)), fold(d.group(2))
         duration = timedelta(hours=amount) if unit.startswith(("hour", "heure")) else timedelta(
             days=amount * (7 if unit.startswith(("week", "semaine")) else 1))
         if not timedelta(hours=1) <= duration <= timedelta(days=30):
-            raise _problem("a survey stays open between 1 hour and 30 days", usage_key)
+            raise _problem(N_("a survey stays open between 1 hour and 30 days"), usage_key)
         rest = rest[:d.start()] + rest[d.end():]
     return SurveySpec(tuple(questions), " ".join(rest.split()), duration)
 

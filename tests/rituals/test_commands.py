@@ -53,6 +53,16 @@ async def test_bad_schedule_is_answered_with_the_form_and_an_example(ritual_bot:
     assert "blue" in answer and 'schedule meetup "Helm clinic" every 2nd tuesday at 16:00' in answer
 
 
+async def test_bad_schedule_in_french_is_answered_wholly_in_french(ritual_bot: Bot) -> None:
+    _, platform = ritual_bot
+    await platform.inject(command('planifier rencontre "Clinique Helm" chaque lune bleue à 16h00', user=COORD))
+    answer = platform.texts()[-1]
+    assert answer.startswith("Je n'ai pas compris ce calendrier") and "« lune »" in answer, answer
+    await platform.inject(command('planifier rencontre "Clinique Helm" chaque mardi à 16h00 Mars/Olympe', user=COORD))
+    answer = platform.texts()[-1]
+    assert "« Mars/Olympe » n'est pas un fuseau horaire" in answer and "is not" not in answer, answer
+
+
 async def test_members_cannot_manage_rituals(ritual_bot: Bot) -> None:
     _, platform = ritual_bot
     ritual = await make_ritual(ritual_bot, '"Helm clinic" every 2nd tuesday at 16:00')

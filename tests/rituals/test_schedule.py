@@ -86,7 +86,7 @@ def test_every_n_weeks_and_channel() -> None:
 def test_bad_schedule_names_the_problem_and_the_form(text: str, problem: str) -> None:
     with pytest.raises(InputError) as err:
         parse_schedule(text, default_tz="UTC", today=TODAY)
-    assert problem in err.value.params["problem"]
+    assert problem in str(err.value.params["problem"])
     assert err.value.usage_key == "schedule-meetup" and "{usage}" in err.value.msgid
 
 
