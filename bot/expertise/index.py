@@ -125,19 +125,21 @@ class ExpertiseIndex:
             self._fillers = (key, replay.fillers(self._answers, self._answers.activity, now))
         return self._fillers[1]
 
-    def rank(
+    def candidates(
         self,
         question: str,
         *,
         asker: str | None,
         exclude: set[str] | frozenset[str] = frozenset(),
-        top: int = 10,
         now: float | None = None,
-    ) -> list[Suggestion]:
-        """Return up to `top` members most likely to answer the question, best first."""
+    ) -> tuple[list[int], list[list[float]], dict[int, TopicEvidence], list[int]]:
+        """Return the members worth ranking for a question, their feature rows, evidence and query terms.
+
+        `rank` scores these rows with the fitted weights; benchmarks read them to fit other weights.
+        """
         words = tokens(question)[: MAX_QUERY_TERMS * 4]
-        if not words or top <= 0:
-            return []
+        if not words:
+            return [], [], {}, []
         now = time.time() if now is None else now
         terms = self._postings.term_ids(words)[:MAX_QUERY_TERMS]
         ev = scoring.topic_evidence(self._postings, self._answers, terms)
@@ -150,13 +152,32 @@ class ExpertiseIndex:
                 e.declared = hit
         found = [m for m, e in ev.items() if e.threads or e.declared]
         if not found:
-            return []  # nobody has answered or declared anything like it
+            return [], [], ev, terms  # nobody has answered or declared anything like it
         names = self._answers.names
         banned = set(exclude) | ({asker} if asker else set()) | {""}
         cands = [m for m in dict.fromkeys([*found, *self._most_active(now)]) if names[m] not in banned]
-        rows = features.vectors(ev, cands, self._answers.activity, now)
+        return cands, features.vectors(ev, cands, self._answers.activity, now), ev, terms
+
+    def member_name(self, m: int) -> str:
+        """The platform id of an internal member number (as `candidates` returns them)."""
+        return self._answers.names[m]
+
+    def rank(
+        self,
+        question: str,
+        *,
+        asker: str | None,
+        exclude: set[str] | frozenset[str] = frozenset(),
+        top: int = 10,
+        now: float | None = None,
+    ) -> list[Suggestion]:
+        """Return up to `top` members most likely to answer the question, best first."""
+        if top <= 0:
+            return []
+        cands, rows, ev, terms = self.candidates(question, asker=asker, exclude=exclude, now=now)
         w = self.weights
         scored = sorted(((features.score(w, x), m) for x, m in zip(rows, cands, strict=True)), reverse=True)[:top]
+        names = self._answers.names
         return [Suggestion(names[m], s, self._evidence(m, ev.get(m), terms)) for s, m in scored]
 
     def _evidence(self, m: int, ev: TopicEvidence | None, terms: list[int]) -> Evidence:
