@@ -32,7 +32,8 @@ class AnswerLog:
         self.r_thread = array("I")
         self.r_author = array("i")
         self.r_at = array("d")
-        self.r_acc = array("B")
+        self.r_acc = array("B")  # 1 when someone other than the author marked the reply ✅
+        self.r_acc_n = array("B")  # how many did (so taking one ✅ back keeps the others')
         self.r_up = array("H")
         self._r_prev = array("i")
 
@@ -64,13 +65,26 @@ class AnswerLog:
         self.t_asker[t] = asker
         self.t_at[t] = at
 
+    def unset_root(self, t: int) -> None:
+        """Forget the thread's root (deleted): as if it had never been seen, the asker's replies count again."""
+        asker = self.t_asker[t]
+        self.t_asker[t] = NOBODY
+        self.t_at[t] = 0.0
+        for r in self.replies(t):
+            if asker != NOBODY and self.r_author[r] == asker:
+                self._count(r, +1)
+
     def add_reply(self, t: int, author: int, at: float, accepted: int, upvotes: int) -> int:
-        """Record a reply in thread t, with the reactions it already has, and return its slot."""
+        """Record a reply in thread t, with the reactions it already has, and return its slot.
+
+        `accepted` is how many members other than the author marked it ✅.
+        """
         r = len(self.r_thread)
         self.r_thread.append(t)
         self.r_author.append(author)
         self.r_at.append(at)
-        self.r_acc.append(accepted)
+        self.r_acc.append(1 if accepted else 0)
+        self.r_acc_n.append(min(accepted, 255))
         self.r_up.append(min(upvotes, 65535))
         self._r_prev.append(self._t_head[t])
         self._t_head[t] = r
@@ -89,18 +103,29 @@ class AnswerLog:
         a = self.r_author[r]
         return a != NOBODY and a != self.t_asker[self.r_thread[r]]
 
-    def react(self, r: int, emoji: str, by_author: bool) -> None:
-        """Apply a reaction to a reply; reactions by the reply's own author are ignored."""
+    def react(self, r: int, emoji: str, by_author: bool, sign: int = +1) -> None:
+        """Apply (sign=+1) or take back (sign=-1) a reaction to a reply; the author's own are ignored."""
         if by_author:
             return
-        if emoji in ACCEPT_EMOJI and not self.r_acc[r]:
+        if emoji in ACCEPT_EMOJI:
+            n = self.r_acc_n[r] + sign
+            if not 0 <= n <= 255:
+                return
             self._count(r, -1)
-            self.r_acc[r] = 1
+            self.r_acc_n[r], self.r_acc[r] = n, 1 if n else 0
             self._count(r, +1)
-        elif emoji in UPVOTE_EMOJI and self.r_up[r] < 65535:
+        elif emoji in UPVOTE_EMOJI:
+            n = self.r_up[r] + sign
+            if not 0 <= n <= 65535:
+                return
             self._count(r, -1)
-            self.r_up[r] += 1
+            self.r_up[r] = n
             self._count(r, +1)
+
+    def drop_reply(self, r: int) -> None:
+        """Forget one reply (deleted): it no longer counts for its author."""
+        self._count(r, -1)
+        self.r_author[r] = NOBODY
 
     def weight(self, r: int) -> float:
         """Quality weight of a reply."""

@@ -69,7 +69,7 @@ class ExpertiseIndex:
         for emoji, reactor in post.reactions:
             if reactor != post.author:
                 if emoji in ACCEPT_EMOJI:
-                    accepted = 1
+                    accepted += 1
                 elif emoji in UPVOTE_EMOJI:
                     upvotes += 1
         ans.add_reply(self._thread(post.thread_id), m, post.at, accepted, upvotes)
@@ -83,6 +83,39 @@ class ExpertiseIndex:
         author = self._answers.r_author[r]
         by_author = author != NOBODY and self._answers.names[author] == reactor
         self._answers.react(r, emoji, by_author=by_author)
+
+    def remove_reaction(self, message_id: str, emoji: str, reactor: str) -> None:
+        """Take back a reaction counted earlier (unknown messages are ignored)."""
+        v = self._ids.get(message_id)
+        if v is None or not v & 1:
+            return
+        r = v >> 1
+        author = self._answers.r_author[r]
+        by_author = author != NOBODY and self._answers.names[author] == reactor
+        self._answers.react(r, emoji, by_author=by_author, sign=-1)
+
+    def edit(self, message_id: str, text: str) -> None:
+        """Re-read an edited question (replies are indexed by who wrote them, not by their words)."""
+        v = self._ids.get(message_id)
+        if v is None or v & 1 or self._answers.t_asker[v >> 1] == NOBODY:
+            return
+        t = v >> 1
+        self._postings.remove(t)
+        self._postings.add(t, tokens(text))
+
+    def remove(self, message_id: str) -> None:
+        """Forget a deleted message: a question stops being found, a reply stops counting for its author."""
+        v = self._ids.get(message_id)
+        if v is None:
+            return
+        if v & 1:
+            self._answers.drop_reply(v >> 1)
+        elif self._root_known[v >> 1]:
+            t = v >> 1
+            self._postings.remove(t)
+            self._answers.unset_root(t)
+            self._root_known[t] = 0
+        self._fillers = None
 
     def declare(self, member: str, topics: list[str]) -> None:
         """Replace the topics a member says they know about."""

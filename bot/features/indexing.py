@@ -6,6 +6,8 @@ Direct messages, commands to Steward, and members who opted out are never indexe
 
 from __future__ import annotations
 
+from functools import partial
+
 from bot.context import Context
 from bot.events import (
     MemberJoined,
@@ -16,6 +18,7 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
+from bot.expertise import ExpertiseIndex
 from bot.features.follow_up import index_live_message, index_live_reaction
 from bot.router import Router
 from storage import communities, messages
@@ -52,22 +55,33 @@ async def index_message(ctx: Context) -> None:
         index_live_message(ctx, event.message_id, event.thread, event.sender.id, event.text, event.at.timestamp())
 
 
+def _loaded_index(ctx: Context) -> ExpertiseIndex | None:
+    """The community's expertise index if this process has it in memory (else the next build reads storage)."""
+    if ctx.community is None or ctx.community.id is None or ctx.services is None:
+        return None
+    return ctx.services.expertise.loaded(ctx.community.id)
+
+
 @router.on(MessageEdited)
 async def index_edit(ctx: Context) -> None:
     """Follow edits so the memory says what the author finally meant."""
     event = ctx.event
     assert isinstance(event, MessageEdited)
     if ctx.community is not None and ctx.community.id is not None:
-        await messages.edit_message(ctx.session, ctx.community.id, event.message_id, event.text, event.at)
+        if await messages.edit_message(ctx.session, ctx.community.id, event.message_id, event.text, event.at):
+            if (index := _loaded_index(ctx)) is not None:
+                ctx.after_commit(partial(index.edit, event.message_id, event.text))
 
 
 @router.on(MessageDeleted)
 async def index_deletion(ctx: Context) -> None:
-    """A deleted message is gone from Steward's memory too."""
+    """A deleted message is gone from Steward's memory too, routing's included."""
     event = ctx.event
     assert isinstance(event, MessageDeleted)
     if ctx.community is not None and ctx.community.id is not None:
-        await messages.delete_message(ctx.session, ctx.community.id, event.message_id)
+        if await messages.delete_message(ctx.session, ctx.community.id, event.message_id):
+            if (index := _loaded_index(ctx)) is not None:
+                ctx.after_commit(partial(index.remove, event.message_id))
 
 
 @router.on(ReactionAdded)
@@ -89,7 +103,9 @@ async def index_reaction(ctx: Context) -> None:
     else:
         found = await find_member(ctx.session, ctx.community.id, event.platform, event.sender.id)
         if found is not None and found.id is not None:
-            await messages.remove_reaction(ctx.session, message.id, found.id, event.emoji)
+            if await messages.remove_reaction(ctx.session, message.id, found.id, event.emoji):
+                if (index := _loaded_index(ctx)) is not None:
+                    ctx.after_commit(partial(index.remove_reaction, event.message_id, event.emoji, event.sender.id))
 
 
 @router.on(MemberJoined)

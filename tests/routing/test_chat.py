@@ -11,7 +11,7 @@ from sqlmodel import select as sm_select
 
 from adapters.recording import RecordingAdapter
 from bot.core import Steward
-from bot.events import MemberLeft, ReactionAdded, Sender
+from bot.events import MemberLeft, MessageDeleted, MessageEdited, ReactionAdded, ReactionRemoved, Sender
 from bot.replies import AskChoice, DirectMessage, ReplyInThread
 from bot.routing.escalation import escalate_due
 from storage.models import Contribution, Member, Question, RoutingRequest
@@ -219,6 +219,58 @@ async def test_live_messages_update_a_loaded_index(bot: Bot) -> None:
     await platform.inject(post("linkerd is simpler to run", "UGRACE", thread=root.message_id))
     text, _ = await _ask(platform, "who knows about linkerd?")
     assert "**Grace**" in text
+
+
+async def test_a_loaded_index_follows_deletions_edits_and_taken_back_reactions(bot: Bot) -> None:
+    steward, platform = bot
+    roots = await seed(platform)
+    await _ask(platform, "who knows about helm?")  # loads the index
+    index = steward.services.expertise.loaded(1)
+    assert index is not None
+    root = post("Which service mesh: linkerd or istio?", "UCHLOE")
+    answer = post("linkerd is simpler to run", "UGRACE", thread=root.message_id)
+    for event in (root, answer):
+        await platform.inject(event)
+    text, _ = await _ask(platform, "who knows about linkerd?")
+    assert "**Grace**" in text and "Which service mesh" in text
+    # The question is edited: its old words no longer find it, its new ones do.
+    await platform.inject(MessageEdited(event_id="edit-1", platform="recording", channel="C1",
+                                        sender=Sender(id="UCHLOE"), message_id=root.message_id,
+                                        text="Which service mesh: consul or istio?"))
+    assert "**Grace**" not in (await _ask(platform, "who knows about linkerd?"))[0]
+    assert "**Grace**" in (await _ask(platform, "who knows about consul?"))[0]
+    # The answer is deleted: Grace answered nothing any more.
+    await platform.inject(MessageDeleted(event_id="del-1", platform="recording", channel="C1",
+                                         sender=Sender(id="UGRACE"), message_id=answer.message_id))
+    assert "**Grace**" not in (await _ask(platform, "who knows about consul?"))[0]
+    # A deleted question is never offered as a past thread again.
+    helm_root = roots["How do I roll back a helm release?"]
+    await platform.inject(MessageDeleted(event_id="del-2", platform="recording", channel="C1",
+                                         sender=Sender(id="UCHLOE"), message_id=helm_root))
+    assert "How do I roll back a helm release?" not in (await _ask(platform, "how to roll back a helm release?"))[0]
+    # The index kept live ranks exactly as one built afresh from storage.
+    steward.services.expertise.invalidate(1)
+    rebuilt = await steward.services.expertise.index(1)
+    for question in ("helm chart versions", "terraform modules", "consul istio"):
+        assert [(s.member, round(s.score, 6)) for s in index.rank(question, asker=None)] == \
+            [(s.member, round(s.score, 6)) for s in rebuilt.rank(question, asker=None)], question
+
+
+async def test_taken_back_acceptance_is_forgotten_by_a_loaded_index(bot: Bot) -> None:
+    steward, platform = bot
+    root = post("How to pin helm chart versions?", "UCHLOE")
+    answer = post("use a lock file for helm charts", "UANA", thread=root.message_id)
+    for event in (root, answer):
+        await platform.inject(event)
+    await _ask(platform, "who knows about helm?")  # loads the index
+    index = steward.services.expertise.loaded(1)
+    assert index is not None
+    ok = {"platform": "recording", "channel": "C1", "sender": Sender(id="UCHLOE"),
+          "message_id": answer.message_id, "emoji": "white_check_mark"}
+    await platform.inject(ReactionAdded(event_id="ok-1", **ok))
+    assert index.threads_like("pin helm chart versions", top=1)[0].accepted
+    await platform.inject(ReactionRemoved(event_id="ok-1-undo", **ok))
+    assert not index.threads_like("pin helm chart versions", top=1)[0].accepted
 
 
 async def test_french_answer(bot: Bot) -> None:
