@@ -218,8 +218,10 @@ async def _serve(steward: Steward) -> int:
 
     rituals = RitualScheduler(steward)
     await rituals.start()
+    warming = asyncio.create_task(runtime.warm_indexes(steward))
     print(f"steward: running on {', '.join(a.platform for a in adapters)}; SIGTERM or Ctrl-C to stop")
     await runtime.wait_for_shutdown_signal()
+    warming.cancel()
     await rituals.stop()
     await steward.stop()
     return 0

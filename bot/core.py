@@ -76,6 +76,7 @@ class Steward:
         except TimeoutError:
             log.warning("%d event(s) still running at shutdown; their transactions roll back "
                         "and they will be handled again on redelivery", self._inflight)
+        await self.services.expertise.idle()  # an opt-in being restored into an index: short, let it end
         for adapter in self.adapters.values():
             await adapter.stop()
 

@@ -10,7 +10,7 @@ import signal
 from bot.config import Config
 from bot.core import Steward
 from bot.features import build_router
-from storage.communities import ensure_channel, ensure_community
+from storage.communities import ensure_channel, ensure_community, get_community
 from storage.db import database_from_env
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,19 @@ async def sync_communities(steward: Steward) -> None:
             for ref in cc.channels:
                 platform, _, platform_id = ref.partition(":")
                 await ensure_channel(session, community, platform, platform_id)
+
+
+async def warm_indexes(steward: Steward) -> None:
+    """Build every configured community's expertise index now, so the first question after a start
+    does not wait for it (under a minute for a million messages, off the event loop)."""
+    async with steward.db.session() as session:
+        ids = [c.id for cc in steward.config.communities
+               if (c := await get_community(session, cc.slug)) is not None and c.id is not None]
+    for community_id in ids:
+        try:
+            await steward.services.expertise.index(community_id)
+        except Exception:  # a question will retry the build; serving goes on
+            log.exception("could not build the expertise index of community %d", community_id)
 
 
 async def ensure_local_community(steward: Steward, slug: str) -> None:

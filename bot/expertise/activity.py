@@ -75,6 +75,15 @@ class Activity:
             dt = 0.0  # asked about a past moment: the sums cannot be un-decayed reliably
         return [max(0.0, s[m] * math.exp(lam * dt)) for lam, s in zip(self.lams, self._sums, strict=True)]
 
+    def clear_counts(self) -> None:
+        """Zero every member's answer statistics (first-seen times stay), to count them again."""
+        for s in self._sums:
+            for m in range(len(s)):
+                s[m] = 0.0
+        for m in range(len(self._ref)):
+            self._ref[m] = self.last[m] = 0.0
+            self.answers[m] = self.accepted[m] = 0
+
     def reset(self, m: int) -> None:
         """Wipe a member's statistics."""
         for s in self._sums:

@@ -36,6 +36,7 @@ class AnswerLog:
         self.r_acc_n = array("B")  # how many did (so taking one ✅ back keeps the others')
         self.r_up = array("H")
         self._r_prev = array("i")
+        self._deferred = False  # during a bulk load, answers are counted once at the end (see settle)
 
     def member(self, name: str) -> int:
         """Return the member's slot, creating it on first sight."""
@@ -122,6 +123,11 @@ class AnswerLog:
             self.r_up[r] = n
             self._count(r, +1)
 
+    def attach_reply(self, r: int, author: int) -> None:
+        """Give a detached reply (its author forgotten by the index) back to its author."""
+        self.r_author[r] = author
+        self._count(r, +1)
+
     def drop_reply(self, r: int) -> None:
         """Forget one reply (deleted): it no longer counts for its author."""
         self._count(r, -1)
@@ -131,8 +137,20 @@ class AnswerLog:
         """Quality weight of a reply."""
         return quality(self.r_acc[r], self.r_up[r])
 
+    def defer(self) -> None:
+        """Stop counting activity until `settle`: a bulk load then counts each answer once, not once
+        per reaction and root that changes its weight afterwards."""
+        self._deferred = True
+
+    def settle(self) -> None:
+        """Count every answer's activity afresh and resume counting as things arrive."""
+        self._deferred = False
+        self.activity.clear_counts()
+        for r in range(len(self.r_thread)):
+            self._count(r, +1)
+
     def _count(self, r: int, sign: int) -> None:
-        if self.is_answer(r):
+        if not self._deferred and self.is_answer(r):
             self.activity.count(self.r_author[r], self.r_at[r], self.weight(r), self.r_acc[r], sign)
 
     def forget(self, m: int) -> list[int]:

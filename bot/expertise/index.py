@@ -74,6 +74,15 @@ class ExpertiseIndex:
                     upvotes += 1
         ans.add_reply(self._thread(post.thread_id), m, post.at, accepted, upvotes)
 
+    def bulk_load(self) -> None:
+        """Prepare for a load of many posts and reactions: activity is counted once, at `loaded`."""
+        self._answers.defer()
+
+    def loaded(self) -> None:
+        """End a bulk load (see `bulk_load`)."""
+        self._answers.settle()
+        self._fillers = None
+
     def add_reaction(self, message_id: str, emoji: str, reactor: str) -> None:
         """Count a reaction that arrived after its message (unknown messages are ignored)."""
         v = self._ids.get(message_id)
@@ -123,6 +132,28 @@ class ExpertiseIndex:
         found = [(t.strip(), frozenset(tokens(t))) for t in topics]
         self._declared[m] = [(label, words) for label, words in found if words]
         self._fillers = None
+
+    def restore(self, post: Post) -> bool:
+        """Index a post of a member who opted back in, whose posts the index may hold detached.
+
+        Returns True when the post was new to the index: its reactions are then still to be added
+        (a detached reply kept its own).
+        """
+        v = self._ids.get(post.message_id)
+        if v is None or not (v & 1 or self._root_known[v >> 1]):
+            self.add(post)
+            return True
+        ans = self._answers
+        m = ans.member(post.author)
+        ans.seen(m, post.at)
+        if v & 1:
+            if ans.r_author[v >> 1] == NOBODY:
+                ans.attach_reply(v >> 1, m)
+        elif ans.t_asker[v >> 1] == NOBODY:
+            ans.set_root(v >> 1, m, post.at)
+            self._postings.add(v >> 1, tokens(post.text))
+        self._fillers = None
+        return False
 
     def forget_member(self, member: str) -> None:
         """Remove a member's questions, answers, declarations and statistics."""

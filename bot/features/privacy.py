@@ -36,7 +36,7 @@ def _drop_from_indexes(ctx: Context, members: list[Member], *, rebuild: bool = F
     for member in members:
         community_id = member.community_id
         if rebuild:
-            ctx.after_commit(partial(registry.invalidate, community_id))
+            ctx.after_commit(partial(registry.restore_later, community_id, who))
         elif (index := registry.loaded(community_id)) is not None:
             ctx.after_commit(partial(index.forget_member, who))
 

@@ -9,15 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
+
+from sqlalchemy import select
 
 from bot.expertise import ExpertiseIndex, Post
 from storage.db import Database
 from storage.expertise import all_declared_topics, stream_posts, stream_reactions
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 
 # The ranker reads the text of questions (thread roots) only; replies count through who wrote them.
 INDEX_READS_REPLIES = False
+RESTORE_SLICE = 2_000  # posts restored between two turns of the event loop
 
 
 class ExpertiseRegistry:
@@ -27,6 +32,7 @@ class ExpertiseRegistry:
         self.db = db
         self._indexes: dict[int, ExpertiseIndex] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     async def index(self, community_id: int) -> ExpertiseIndex:
         """The community's index, built from storage the first time it is needed."""
@@ -43,26 +49,78 @@ class ExpertiseRegistry:
         return self._indexes.get(community_id)
 
     def invalidate(self, community_id: int) -> None:
-        """Drop an index so the next use rebuilds it (e.g. after someone opts back in)."""
+        """Drop an index so the next use rebuilds it."""
         self._indexes.pop(community_id, None)
+
+    def restore_later(self, community_id: int, member: str) -> None:
+        """Soon, put a member who opted back in into the loaded index (from storage, their posts only)."""
+        if community_id not in self._indexes:
+            return  # the next build reads them with everyone else
+        task = asyncio.get_running_loop().create_task(self.restore_member(community_id, member))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def restore_member(self, community_id: int, member: str) -> None:
+        """Re-index one member's posts, the reactions to them and their declared topics."""
+        index = self._indexes.get(community_id)
+        if index is None:
+            return
+        async with self.db.reader() as conn:
+            member_id = (await conn.execute(select(Member.id).where(  # type: ignore[call-overload]
+                Member.community_id == community_id, Member.platform_user_id == member))).scalar()
+            fresh: set[str] = set()
+            async for batch in stream_posts(conn, community_id, reply_text=INDEX_READS_REPLIES, author=member):
+                for i, (platform_id, thread_id, author, text, at) in enumerate(batch, 1):
+                    if index.restore(Post(platform_id, thread_id or platform_id, author, text, at)):
+                        fresh.add(platform_id)
+                    if i % RESTORE_SLICE == 0:
+                        await asyncio.sleep(0)  # the index is live: no worker thread, but short slices
+            if fresh and member_id is not None:
+                async for reactions in stream_reactions(conn, community_id, on_messages_of=member_id):
+                    for message_id, emoji, reactor in reactions:
+                        if message_id in fresh:
+                            index.add_reaction(message_id, emoji, reactor)
+            topics = (await all_declared_topics(conn, community_id)).get(member)
+        if topics:
+            index.declare(member, topics)
+
+    async def idle(self) -> None:
+        """Wait for background restores (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _build(self, community_id: int) -> ExpertiseIndex:
         started = time.perf_counter()
         index = ExpertiseIndex()
+        index.bulk_load()
         posts = 0
+        # The index is nobody else's until it is returned, so the CPU-heavy parts run in a worker
+        # thread, a batch at a time: the event loop keeps answering (and acking) events meanwhile.
         async with self.db.reader() as conn:
             async for batch in stream_posts(conn, community_id, reply_text=INDEX_READS_REPLIES):
-                for platform_id, thread_id, author, text, at in batch:
-                    index.add(Post(platform_id, thread_id or platform_id, author, text, at))
+                await asyncio.to_thread(_add_posts, index, batch)
                 posts += len(batch)
-                await asyncio.sleep(0)  # let other events through between batches
             async for reactions in stream_reactions(conn, community_id):
-                for message_id, emoji, reactor in reactions:
-                    index.add_reaction(message_id, emoji, reactor)
-                await asyncio.sleep(0)
-            for member, topics in (await all_declared_topics(conn, community_id)).items():
-                index.declare(member, topics)
-        index.calibrate()
+                await asyncio.to_thread(_add_reactions, index, reactions)
+            declared = await all_declared_topics(conn, community_id)
+        await asyncio.to_thread(_finish, index, declared)
         log.info("expertise index for community %d: %d posts in %.1f s", community_id, posts,
                  time.perf_counter() - started)
         return index
+
+
+def _add_posts(index: ExpertiseIndex, batch: Sequence[tuple[str, str | None, str, str, float]]) -> None:
+    for platform_id, thread_id, author, text, at in batch:
+        index.add(Post(platform_id, thread_id or platform_id, author, text, at))
+
+
+def _add_reactions(index: ExpertiseIndex, reactions: Sequence[tuple[str, str, str]]) -> None:
+    for message_id, emoji, reactor in reactions:
+        index.add_reaction(message_id, emoji, reactor)
+
+
+def _finish(index: ExpertiseIndex, declared: dict[str, list[str]]) -> None:
+    for member, topics in declared.items():
+        index.declare(member, topics)
+    index.loaded()
+    index.calibrate()  # seconds on a large community: the reason this runs off the event loop

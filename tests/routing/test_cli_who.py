@@ -90,6 +90,8 @@ async def test_opting_out_removes_from_a_loaded_index_and_opting_in_restores(bot
     assert index is not None
     assert "UANA" not in [s.member for s in index.rank("helm rollback", asker=None)]
     await platform.inject(command("opt in", user="UANA"))
-    assert steward.services.expertise.loaded(1) is None  # rebuilt on next use, with her history
+    await steward.services.expertise.idle()
+    assert steward.services.expertise.loaded(1) is index  # restored in place, with her history
+    assert [s.member for s in index.rank("helm rollback", asker=None, top=1)] == ["UANA"]
     await who_one(steward.db, "k8s", "helm rollback", asker=None, top=1, as_json=True, out=out)
     assert "UANA" in out.getvalue()
