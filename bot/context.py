@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +19,7 @@ from bot.errors import Detail, Msgid
 from bot.events import ChoicePicked, CommandInvoked, Event, MessagePosted
 from bot.i18n import Translate, translator
 from bot.replies import DirectMessage, Ephemeral, Post, Reply, ReplyInThread, SentRef
+from bot.routing.registry import IndexUpdate
 from bot.services import Services
 from storage.members import ensure_member
 from storage.messages import find_message
@@ -94,6 +96,13 @@ class Context:
         """The running Steward's services."""
         assert self.services is not None, "Context built without services"
         return self.services
+
+    def update_index(self, op: IndexUpdate) -> None:
+        """After commit, apply a change to the community's expertise index: at once when it is loaded,
+        after the build when one is running, not at all otherwise (a build reads storage)."""
+        if self.community is None or self.community.id is None or self.services is None:
+            return
+        self.after_commit(partial(self.services.expertise.update, self.community.id, op))
 
     async def send_now(self, reply: Reply) -> SentRef:
         """Deliver at once (inside the transaction) when the message id is needed immediately."""

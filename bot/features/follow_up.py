@@ -66,19 +66,11 @@ async def accepted_answer(ctx: Context) -> None:
 
 def index_live_message(ctx: Context, message_id: str, thread: str | None, author: str, text: str,
                        at: float) -> None:
-    """After commit, add a newly stored message to the community's loaded index."""
-    if ctx.community is None or ctx.community.id is None or ctx.services is None:
-        return
-    index = ctx.services.expertise.loaded(ctx.community.id)
-    if index is not None:
-        post = Post(message_id, thread or message_id, author, text, at)
-        ctx.after_commit(lambda: index.add(post))
+    """After commit, add a newly stored message to the community's expertise index."""
+    post = Post(message_id, thread or message_id, author, text, at)
+    ctx.update_index(lambda index: index.add(post))
 
 
 def index_live_reaction(ctx: Context, message_id: str, emoji: str, reactor: str) -> None:
-    """After commit, count a reaction in the loaded index."""
-    if ctx.community is None or ctx.community.id is None or ctx.services is None:
-        return
-    index = ctx.services.expertise.loaded(ctx.community.id)
-    if index is not None:
-        ctx.after_commit(lambda: index.add_reaction(message_id, emoji, reactor))
+    """After commit, count a reaction in the community's expertise index."""
+    ctx.update_index(lambda index: index.add_reaction(message_id, emoji, reactor))

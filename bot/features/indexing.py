@@ -6,8 +6,6 @@ Direct messages, commands to Steward, and members who opted out are never indexe
 
 from __future__ import annotations
 
-from functools import partial
-
 from bot.context import Context
 from bot.events import (
     MemberJoined,
@@ -18,7 +16,6 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
-from bot.expertise import ExpertiseIndex
 from bot.features.follow_up import index_live_message, index_live_reaction
 from bot.router import Router
 from storage import communities, messages
@@ -55,13 +52,6 @@ async def index_message(ctx: Context) -> None:
         index_live_message(ctx, event.message_id, event.thread, event.sender.id, event.text, event.at.timestamp())
 
 
-def _loaded_index(ctx: Context) -> ExpertiseIndex | None:
-    """The community's expertise index if this process has it in memory (else the next build reads storage)."""
-    if ctx.community is None or ctx.community.id is None or ctx.services is None:
-        return None
-    return ctx.services.expertise.loaded(ctx.community.id)
-
-
 @router.on(MessageEdited)
 async def index_edit(ctx: Context) -> None:
     """Follow edits so the memory says what the author finally meant."""
@@ -69,8 +59,8 @@ async def index_edit(ctx: Context) -> None:
     assert isinstance(event, MessageEdited)
     if ctx.community is not None and ctx.community.id is not None:
         if await messages.edit_message(ctx.session, ctx.community.id, event.message_id, event.text, event.at):
-            if (index := _loaded_index(ctx)) is not None:
-                ctx.after_commit(partial(index.edit, event.message_id, event.text))
+            message_id, text = event.message_id, event.text
+            ctx.update_index(lambda index: index.edit(message_id, text))
 
 
 @router.on(MessageDeleted)
@@ -80,8 +70,8 @@ async def index_deletion(ctx: Context) -> None:
     assert isinstance(event, MessageDeleted)
     if ctx.community is not None and ctx.community.id is not None:
         if await messages.delete_message(ctx.session, ctx.community.id, event.message_id):
-            if (index := _loaded_index(ctx)) is not None:
-                ctx.after_commit(partial(index.remove, event.message_id))
+            message_id = event.message_id
+            ctx.update_index(lambda index: index.remove(message_id))
 
 
 @router.on(ReactionAdded)
@@ -104,8 +94,8 @@ async def index_reaction(ctx: Context) -> None:
         found = await find_member(ctx.session, ctx.community.id, event.platform, event.sender.id)
         if found is not None and found.id is not None:
             if await messages.remove_reaction(ctx.session, message.id, found.id, event.emoji):
-                if (index := _loaded_index(ctx)) is not None:
-                    ctx.after_commit(partial(index.remove_reaction, event.message_id, event.emoji, event.sender.id))
+                message_id, emoji, reactor = event.message_id, event.emoji, event.sender.id
+                ctx.update_index(lambda index: index.remove_reaction(message_id, emoji, reactor))
 
 
 @router.on(MemberJoined)

@@ -7,9 +7,11 @@ from functools import partial
 from bot.commands import CommandSpec
 from bot.context import Context
 from bot.events import ChoicePicked
+from bot.expertise import ExpertiseIndex
 from bot.i18n import N_
 from bot.replies import AskChoice, Option
 from bot.router import Router
+from bot.routing.registry import ExpertiseRegistry, IndexUpdate
 from storage.members import members_of_person
 from storage.models import Community, Member
 from storage.privacy import forget_member, kept_data
@@ -35,10 +37,16 @@ def _drop_from_indexes(ctx: Context, members: list[Member], *, rebuild: bool = F
     registry, who = ctx.svc.expertise, ctx.event.sender.id
     for member in members:
         community_id = member.community_id
-        if rebuild:
-            ctx.after_commit(partial(registry.restore_later, community_id, who))
-        elif (index := registry.loaded(community_id)) is not None:
-            ctx.after_commit(partial(index.forget_member, who))
+        op: IndexUpdate = partial(_restore, registry, community_id, who) if rebuild else partial(_forget, who)
+        ctx.after_commit(partial(registry.update, community_id, op))
+
+
+def _forget(who: str, index: ExpertiseIndex) -> None:
+    index.forget_member(who)
+
+
+def _restore(registry: ExpertiseRegistry, community_id: int, who: str, _index: ExpertiseIndex) -> None:
+    registry.restore_later(community_id, who)
 
 
 @router.command(OPT_OUT)

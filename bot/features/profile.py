@@ -76,11 +76,8 @@ WHY_ME = CommandSpec(key="why-me", summary=N_("why I asked you about a question"
 
 
 def _reindex_topics(ctx: Context, topics: list[str]) -> None:
-    if ctx.community is None or ctx.community.id is None or ctx.services is None:
-        return
-    index, who = ctx.services.expertise.loaded(ctx.community.id), ctx.event.sender.id
-    if index is not None:
-        ctx.after_commit(lambda: index.declare(who, topics))
+    who = ctx.event.sender.id
+    ctx.update_index(lambda index: index.declare(who, topics))
 
 
 @router.command(DECLARE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 
@@ -25,6 +25,9 @@ INDEX_READS_REPLIES = False
 RESTORE_SLICE = 2_000  # posts restored between two turns of the event loop
 
 
+IndexUpdate = Callable[[ExpertiseIndex], object]  # a live change, applied to a community's index
+
+
 class ExpertiseRegistry:
     """The expertise indexes of every community this process serves."""
 
@@ -33,6 +36,7 @@ class ExpertiseRegistry:
         self._indexes: dict[int, ExpertiseIndex] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._pending: dict[int, list[IndexUpdate]] = {}  # changes that arrived during a build
 
     async def index(self, community_id: int) -> ExpertiseIndex:
         """The community's index, built from storage the first time it is needed."""
@@ -41,12 +45,35 @@ class ExpertiseRegistry:
             return found
         async with self._locks.setdefault(community_id, asyncio.Lock()):
             if community_id not in self._indexes:
-                self._indexes[community_id] = await self._build(community_id)
+                # The build reads a snapshot: changes committed meanwhile are kept and applied after.
+                self._pending[community_id] = []
+                try:
+                    index = await self._build(community_id)
+                finally:
+                    pending = self._pending.pop(community_id)
+                self._indexes[community_id] = index
+                for op in pending:
+                    self.update(community_id, op)
             return self._indexes[community_id]
 
     def loaded(self, community_id: int) -> ExpertiseIndex | None:
         """The index if it is already in memory (live updates only touch loaded indexes)."""
         return self._indexes.get(community_id)
+
+    def building(self, community_id: int) -> bool:
+        """True while the community's index is being built."""
+        return community_id in self._pending
+
+    def update(self, community_id: int, op: IndexUpdate) -> None:
+        """Apply a live change: now if the index is loaded, after the build if one runs, else never."""
+        index = self._indexes.get(community_id)
+        if index is not None:
+            try:
+                op(index)
+            except Exception:  # the index is a cache: a failed update must not fail the event
+                log.exception("could not apply a live change to the expertise index of community %d", community_id)
+        elif (pending := self._pending.get(community_id)) is not None:
+            pending.append(op)
 
     def invalidate(self, community_id: int) -> None:
         """Drop an index so the next use rebuilds it."""

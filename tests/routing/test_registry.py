@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from adapters.recording import RecordingAdapter
 from bot.core import Steward
+from bot.expertise import Post
 from bot.runtime import warm_indexes
 from storage.communities import get_community
 from tests.events import command
-from tests.routing.history import seed
+from tests.routing.history import post, seed
 
 Bot = tuple[Steward, RecordingAdapter]
 
@@ -66,3 +69,20 @@ async def test_opting_in_after_the_index_was_built_without_them(bot: Bot) -> Non
     top = index.rank("terraform modules", asker=None)[0]
     assert top.member == "UBRUNO" and top.evidence.accepted == 4  # his answers' ✅ came back with them
     await _same_as_a_fresh_build(steward, 1, ["terraform modules", "helm chart values"])
+
+
+async def test_changes_committed_during_a_build_reach_the_index(bot: Bot) -> None:
+    steward, platform = bot
+    await seed(platform)
+    registry = steward.services.expertise
+    registry.invalidate(1)
+    build = asyncio.create_task(registry.index(1))
+    await asyncio.sleep(0)  # the build starts and waits on the database
+    assert registry.building(1)
+    # A live message whose commit lands while the build reads its snapshot: kept, applied after.
+    root = post("Which service mesh: linkerd or istio?", "UCHLOE")
+    registry.update(1, lambda index: index.add(Post(root.message_id, root.message_id, "UCHLOE", root.text, 1.0)))
+    registry.update(1, lambda index: index.add(Post("r1", root.message_id, "UGRACE", "linkerd", 2.0)))
+    index = await build
+    assert not registry.building(1)
+    assert [s.member for s in index.rank("linkerd service mesh", asker=None, top=1)] == ["UGRACE"]
