@@ -13,6 +13,7 @@ from bot.adapter import Adapter
 from bot.commands import ParsedCommand
 from bot.config import Config
 from bot.context import Context
+from bot.delivery import Delivery
 from bot.errors import AdapterError, InputError
 from bot.events import ChoicePicked, Event
 from bot.i18n import N_
@@ -48,6 +49,7 @@ class Steward:
                  extra_middleware: tuple[Middleware, ...] = ()) -> None:
         self.db, self.config, self.router = db, config, router
         self.services = Services.for_database(db)
+        self.delivery = Delivery(db)
         self.adapters: dict[str, Adapter] = {}
         self._own_ids: dict[str, str | None] = self.services.own_ids  # shared: kudos refuse thanking Steward
         self.middleware: tuple[Middleware, ...] = (
@@ -63,10 +65,16 @@ class Steward:
         self.adapters[adapter.platform] = adapter
 
     async def start_adapters(self) -> None:
-        """Start every adapter, feeding this bot."""
+        """Start every adapter, feeding this bot; then send the replies a crashed Steward left."""
+        await self.delivery.start()
         for adapter in self.adapters.values():
             await adapter.start(self.dispatch)
             self._own_ids[adapter.platform] = adapter.user_id
+        left = await self.delivery.orphans(list(self.adapters))
+        if left:
+            log.info("sending %d replies a stopped Steward had not sent", len(left))
+        for platform, reply in left:
+            await self.send(platform, reply)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop intake, let in-flight events finish (or roll back unclaimed), then stop adapters."""
@@ -79,6 +87,7 @@ class Steward:
         await self.services.expertise.idle()  # an opt-in being restored into an index: short, let it end
         for adapter in self.adapters.values():
             await adapter.stop()
+        await self.delivery.stop()
 
     async def dispatch(self, event: Event) -> None:
         """Handle one event; never raises (a failing handler must not stop an adapter's loop)."""
@@ -91,8 +100,9 @@ class Steward:
         try:
             async with self._slots:  # back-pressure: wait here rather than time out in the pool
                 outbox = await self._run(event)
-            for reply in outbox:
+            for reply_id, reply in outbox:
                 await self.send(event.platform, reply)
+                self.delivery.sent(reply_id)  # an exception above leaves it pending: resent at the next start
         except Exception:
             log.exception("event %s (%s) could not be handled", event.event_id, type(event).__name__)
         finally:
@@ -121,7 +131,7 @@ class Steward:
         adapter = self.adapters[platform]
         return await adapter.send(reply)
 
-    async def _run(self, event: Event) -> list[Reply]:
+    async def _run(self, event: Event) -> list[tuple[int | None, Reply]]:
         async with self.db.session() as session:
             ctx = Context(event=event, session=session, config=self.config, send_now_fn=self._send_now,
                           commands=tuple(self.router.specs), services=self.services)
@@ -130,12 +140,14 @@ class Steward:
             except Duplicate:
                 log.debug("duplicate event %s ignored", event.event_id)
                 return []
+            # The replies are committed with the event's effects: a crash before they are sent loses neither.
+            ids = await self.delivery.keep(session, event.platform, event.event_id, ctx.outbox) if ctx.outbox else []
         for hook in ctx.after_commit_hooks:
             try:
                 hook()
             except Exception:
                 log.exception("after-commit hook failed for event %s", event.event_id)
-        return ctx.outbox
+        return list(zip(ids, ctx.outbox, strict=True))
 
     async def _chain(self, ctx: Context, middleware: list[Middleware]) -> None:
         if middleware:

@@ -131,6 +131,23 @@ class ProcessedEvent(SQLModel, table=True):
     processed_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
+class PendingReply(SQLModel, table=True):
+    """A reply committed with its event and not delivered yet: what a crash between the two would lose.
+
+    Written in the event's transaction, deleted once sent; a Steward starting after a crash sends
+    what a dead process left (see bot/delivery.py).
+    """
+
+    __tablename__ = "pending_reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str = Field(max_length=32, index=True)  # the Steward process that delivers it
+    platform: str = Field(max_length=16)
+    event_id: str = Field(max_length=255)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON (bot/reply_codec.py)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
 class AdapterState(SQLModel, table=True):
     """Small durable values an adapter keeps between runs (e.g. Matrix's sync token)."""
 

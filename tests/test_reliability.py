@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -42,13 +43,14 @@ def _router_with_broken_feature() -> object:
 
 
 @pytest.fixture
-async def fragile_bot(db: Database, config: Config) -> tuple[Steward, RecordingAdapter]:
+async def fragile_bot(db: Database, config: Config) -> AsyncIterator[tuple[Steward, RecordingAdapter]]:
     steward = Steward(db, config, _router_with_broken_feature())  # type: ignore[arg-type]
     await sync_communities(steward)
     platform = RecordingAdapter()
     steward.add_adapter(platform)
     await steward.start_adapters()
-    return steward, platform
+    yield steward, platform
+    await steward.stop()
 
 
 async def test_failing_handler_apologises_and_the_loop_goes_on(
