@@ -20,14 +20,14 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import reply_codec
 from bot.replies import Reply
 from storage import pending_replies
 from storage.db import Database
+from storage.locks import advisory_lock, lock_engine
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,8 @@ class Delivery:
     async def start(self) -> None:
         """Say this owner is alive (PostgreSQL) and start crossing out in the background."""
         if not self.db.is_sqlite and self._lock_conn is None:
-            self._lock_engine = create_async_engine(self.db.url, poolclass=NullPool)
-            conn = await (await self._lock_engine.connect()).execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": lock_key(self.owner)})
-            self._lock_conn = conn
+            self._lock_engine = lock_engine(self.db.url)
+            self._lock_conn = await advisory_lock(self._lock_engine, lock_key(self.owner), wait=True)
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 

@@ -29,8 +29,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler, run_in_event_loop
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core import Steward
 from bot.features.ritual_common import schedule_of, step_offsets
@@ -38,6 +37,7 @@ from bot.routing.escalation import escalate_due
 from rituals import jobs
 from rituals.trigger import RitualTrigger
 from storage.db import SQLITE_BUSY_TIMEOUT_MS
+from storage.locks import advisory_lock, lock_engine
 from storage.models import Ritual
 from storage.rituals import mark_synced, rituals_to_sync
 
@@ -232,20 +232,9 @@ class RitualScheduler:
 
     async def _try_lock(self) -> bool:
         if self._lock_engine is None:
-            # A dedicated engine without pooling: the lock lives exactly as long as this one connection.
-            self._lock_engine = create_async_engine(self.steward.db.url, poolclass=NullPool)
-        conn = await self._lock_engine.connect()
-        try:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK}))
-        except BaseException:
-            await conn.close()
-            raise
-        if not got:
-            await conn.close()
-            return False
-        self._lock_conn = conn
-        return True
+            self._lock_engine = lock_engine(self.steward.db.url)
+        self._lock_conn = await advisory_lock(self._lock_engine, LEADER_LOCK, wait=False)
+        return self._lock_conn is not None
 
     async def _lead(self) -> None:
         store = SQLAlchemyJobStore(engine=_job_store_engine(self.steward.db.url))

@@ -63,11 +63,15 @@ async def stream_reactions(conn: AsyncConnection, community_id: int, *, on_messa
         yield [tuple(row) for row in partition]
 
 
-async def all_declared_topics(conn: AsyncConnection, community_id: int) -> dict[str, list[str]]:
-    """Platform user id → declared topics, for one community."""
+async def all_declared_topics(conn: AsyncConnection, community_id: int, member: str | None = None
+                              ) -> dict[str, list[str]]:
+    """Platform user id → declared topics, for one community (or only `member`, a platform user id)."""
     d, a = DeclaredTopic.__table__, Member.__table__  # type: ignore[attr-defined]
-    rows = await conn.execute(select(a.c.platform_user_id, d.c.topic).join(a, a.c.id == d.c.member_id)
-                              .where(a.c.community_id == community_id).order_by(d.c.id))
+    stmt = (select(a.c.platform_user_id, d.c.topic).join(a, a.c.id == d.c.member_id)
+            .where(a.c.community_id == community_id).order_by(d.c.id))
+    if member is not None:
+        stmt = stmt.where(a.c.platform_user_id == member)
+    rows = await conn.execute(stmt)
     topics: dict[str, list[str]] = {}
     for uid, topic in rows.all():
         topics.setdefault(uid, []).append(topic)

@@ -107,7 +107,7 @@ class ExpertiseRegistry:
                     for message_id, emoji, reactor in reactions:
                         if message_id in fresh:
                             index.add_reaction(message_id, emoji, reactor)
-            topics = (await all_declared_topics(conn, community_id)).get(member)
+            topics = (await all_declared_topics(conn, community_id, member)).get(member)
         if topics:
             index.declare(member, topics)
 
