@@ -8,6 +8,7 @@ from bot.adapter import Sink
 from bot.errors import Unsupported
 from bot.events import Event
 from bot.replies import AskForm, Reply, SentRef
+from storage.owners import Liveness
 
 
 class RecordingAdapter:
@@ -20,11 +21,11 @@ class RecordingAdapter:
         self._sink: Sink | None = None
         self._ids = itertools.count(1)
 
-    async def start(self, sink: Sink) -> None:
+    async def start(self, sink: Sink, liveness: Liveness | None = None) -> None:
         """Remember where events go."""
         self._sink = sink
 
-    async def send(self, reply: Reply) -> SentRef:
+    async def send(self, reply: Reply, key: str | None = None) -> SentRef:
         """Record the reply and give it a message id (forms only when built with `forms=True`)."""
         if isinstance(reply, AskForm) and not self.forms:
             raise Unsupported("this platform has no forms")

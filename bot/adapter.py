@@ -7,8 +7,9 @@ from typing import Protocol
 
 from bot.events import Event
 from bot.replies import Reply, SentRef
+from storage.owners import Liveness
 
-Sink = Callable[[Event], Awaitable[None]]
+Sink = Callable[[Event], Awaitable[object]]
 
 
 class Adapter(Protocol):
@@ -20,11 +21,21 @@ class Adapter(Protocol):
     platform: str
     user_id: str | None
 
-    async def start(self, sink: Sink) -> None:
-        """Connect and start feeding events to `sink`; return once listening."""
+    async def start(self, sink: Sink, liveness: Liveness | None = None) -> None:
+        """Connect and start feeding events to `sink`; return once listening.
 
-    async def send(self, reply: Reply) -> SentRef:
-        """Render and deliver one reply; raise an `AdapterError` subclass on failure."""
+        `liveness` is the running process's owner id and its test for dead ones: an adapter that
+        acknowledges deliveries before handling them (Slack) keeps them under that owner, and takes
+        over those of a dead process.
+        """
+
+    async def send(self, reply: Reply, key: str | None = None) -> SentRef:
+        """Render and deliver one reply; raise an `AdapterError` subclass on failure.
+
+        `key` is the reply's stable idempotency key (the same on a resend after a crash): platforms
+        with idempotent sends use it (a Matrix transaction id); `Transient` and `RateLimited` mean
+        "try again later" and the core does; `Unsupported` makes the core send a form's fallback.
+        """
 
     async def stop(self) -> None:
         """Stop listening and let in-flight sends finish."""

@@ -1,13 +1,14 @@
 """One `Context` per dispatched event: the event, its community and member, a DB session, and replies.
 
-Replies are queued and delivered after the event's transaction commits, so a handler that fails
-half-way sends nothing but a kind apology. `send_now` exists for the rare feature that needs the
-platform's message id right away.
+Replies are queued, kept in the outbox with the event's effects and delivered after the commit, so a
+handler that fails half-way sends nothing but a kind apology, and a crash loses nothing. A feature
+that needs a message's platform id later tags the reply (`send(reply, tag=…)`) and reads the id back
+from the outbox once it was sent (`storage.outbox.message_of`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -16,16 +17,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.commands import CommandSpec, ParsedCommand
 from bot.config import CommunityConfig, Config
 from bot.errors import Detail, Msgid
-from bot.events import ChoicePicked, CommandInvoked, Event, MessagePosted
+from bot.events import ChoicePicked, CommandInvoked, Event, MessagePosted, Scheduled
 from bot.i18n import Translate, translator
-from bot.replies import DirectMessage, Ephemeral, Post, Reply, ReplyInThread, SentRef
+from bot.replies import DirectMessage, Ephemeral, Post, Reply, ReplyInThread
 from bot.routing.registry import IndexUpdate
 from bot.services import Services
 from storage.members import ensure_member
 from storage.messages import find_message
 from storage.models import Community, Member, Message
 
-SendNow = Callable[[str, Reply], Awaitable[SentRef]]
 AfterCommit = Callable[[], None]
 
 
@@ -45,7 +45,6 @@ class Context:
     event: Event
     session: AsyncSession
     config: Config
-    send_now_fn: SendNow
     community: Community | None = None
     community_config: CommunityConfig | None = None
     member: Member | None = None
@@ -54,9 +53,12 @@ class Context:
     command: ParsedCommand | None = None
     commands: tuple[CommandSpec, ...] = ()
     outbox: list[Reply] = field(default_factory=list)
+    tags: dict[int, str] = field(default_factory=dict)  # outbox index → the feature's name for that message
+    elsewhere: dict[int, str] = field(default_factory=dict)  # outbox index → another platform to send it on
     services: Services | None = None
     messages: dict[str, Message | None] = field(default_factory=dict)  # stored rows looked up for this event
     after_commit_hooks: list[AfterCommit] = field(default_factory=list)
+    claimed: bool = False  # the event id was claimed in this transaction (dedupe passed)
 
     def _(self, msgid: str, /, **params: object) -> str:
         """Translate `msgid` into the member's language and fill its placeholders."""
@@ -71,7 +73,7 @@ class Context:
     def reply_privately(self, text: str) -> None:
         """Answer so only the member sees it (a DM or an ephemeral message)."""
         event = self.event
-        if event.is_direct:
+        if event.is_direct or isinstance(event, Scheduled):
             self.outbox.append(Post(channel=event.channel, text=text))
         elif event.platform == "console":
             self.outbox.append(Post(channel=event.channel, text=text))
@@ -79,9 +81,21 @@ class Context:
             self.outbox.append(Ephemeral(channel=event.channel, user=event.sender.id, text=text,
                                          thread=event.thread))
 
-    def send(self, reply: Reply) -> None:
-        """Queue any reply intent, delivered after commit."""
+    def send(self, reply: Reply, tag: str | None = None) -> None:
+        """Queue any reply intent, delivered after commit; a `tag` keeps its message id findable once sent."""
+        if tag is not None:
+            self.tags[len(self.outbox)] = tag
         self.outbox.append(reply)
+
+    def send_on(self, platform: str, reply: Reply) -> None:
+        """Queue a reply for another platform than the event's (e.g. a sponsor's DM on theirs)."""
+        if platform != self.event.platform:
+            self.elsewhere[len(self.outbox)] = platform
+        self.outbox.append(reply)
+
+    def discard_replies(self) -> None:
+        """Drop every queued reply (a failed or refused handler answers something else instead)."""
+        self.outbox, self.tags, self.elsewhere = [], {}, {}
 
     def direct(self, user: str, text: str) -> None:
         """Queue a direct message to another member of the same platform."""
@@ -103,10 +117,6 @@ class Context:
         if self.community is None or self.community.id is None or self.services is None:
             return
         self.after_commit(partial(self.services.expertise.update, self.community.id, op))
-
-    async def send_now(self, reply: Reply) -> SentRef:
-        """Deliver at once (inside the transaction) when the message id is needed immediately."""
-        return await self.send_now_fn(self.event.platform, reply)
 
     async def message_row(self, platform_id: str) -> Message | None:
         """The stored message with this platform id, looked up once per event whatever the handlers."""

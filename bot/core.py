@@ -1,7 +1,9 @@
-"""The core: every event from every adapter goes through `Steward.dispatch`.
+"""The core: every event goes through `Steward.dispatch`, from a platform or from the clock.
 
-One transaction per event: the event id is claimed first (dedupe), handlers run in a savepoint so a
-failure or a bad input undoes their writes but keeps the claim, replies are delivered after commit.
+One road: neutral event → middleware (ignore own, dedupe, context) → feature handlers in one
+transaction (a savepoint, so a failure or a bad input undoes their writes but keeps the claim) →
+replies kept in the outbox with the effects → sent after commit, outside the event's concurrency
+slot → crossed out (`bot.delivery`). Scheduled work (`Scheduled` events) takes the same road.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from bot.adapter import Adapter
 from bot.commands import ParsedCommand
 from bot.config import Config
 from bot.context import Context
-from bot.delivery import Delivery
+from bot.delivery import Delivery, Parcel
 from bot.errors import AdapterError, InputError
-from bot.events import ChoicePicked, Event
+from bot.events import ChoicePicked, Event, Scheduled
 from bot.i18n import N_
 from bot.middleware import (
     Duplicate,
@@ -30,7 +32,7 @@ from bot.replies import Reply, SentRef
 from bot.router import Router
 from bot.services import Services
 from storage.db import Database
-from storage.processed import record_failure
+from storage.inbound import record_failure
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class Steward:
                  extra_middleware: tuple[Middleware, ...] = ()) -> None:
         self.db, self.config, self.router = db, config, router
         self.services = Services.for_database(db)
-        self.delivery = Delivery(db)
+        self.delivery = Delivery(db, self._send_or_raise, lambda: list(self.adapters))
         self.adapters: dict[str, Adapter] = {}
         self._own_ids: dict[str, str | None] = self.services.own_ids  # shared: kudos refuse thanking Steward
         self.middleware: tuple[Middleware, ...] = (
@@ -64,17 +66,18 @@ class Steward:
         """Make a platform reachable for replies."""
         self.adapters[adapter.platform] = adapter
 
+    @property
+    def owner(self) -> str:
+        """This process's owner id (of the deliveries it acknowledged and the replies it sends)."""
+        return self.delivery.owner
+
     async def start_adapters(self) -> None:
         """Start every adapter, feeding this bot; then send the replies a crashed Steward left."""
-        await self.delivery.start()
+        await self.delivery.liveness.start()
         for adapter in self.adapters.values():
-            await adapter.start(self.dispatch)
+            await adapter.start(self.dispatch, self.delivery.liveness)
             self._own_ids[adapter.platform] = adapter.user_id
-        left = await self.delivery.orphans(list(self.adapters))
-        if left:
-            log.info("sending %d replies a stopped Steward had not sent", len(left))
-        for platform, reply in left:
-            await self.send(platform, reply)
+        await self.delivery.start()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop intake, let in-flight events finish (or roll back unclaimed), then stop adapters."""
@@ -85,69 +88,69 @@ class Steward:
             log.warning("%d event(s) still running at shutdown; their transactions roll back "
                         "and they will be handled again on redelivery", self._inflight)
         await self.services.expertise.idle()  # an opt-in being restored into an index: short, let it end
+        await self.delivery.stop(grace)
         for adapter in self.adapters.values():
             await adapter.stop()
-        await self.delivery.stop()
 
-    async def dispatch(self, event: Event) -> None:
-        """Handle one event; never raises (a failing handler must not stop an adapter's loop)."""
+    async def dispatch(self, event: Event) -> bool:
+        """Handle one event; True when it was claimed and committed here (False: a duplicate, ignored,
+        or left for redelivery). Never raises: a failing handler must not stop an adapter's loop."""
         if self.stopping:
             log.info("shutting down: leaving %s for redelivery", event.event_id)
-            return
+            return False
         self._own_ids.update({p: a.user_id for p, a in self.adapters.items()})
         self._inflight += 1
         self._idle.clear()
         try:
             async with self._slots:  # back-pressure: wait here rather than time out in the pool
-                outbox = await self._run(event)
-            for reply_id, reply in outbox:
-                await self.send(event.platform, reply)
-                self.delivery.sent(reply_id)  # an exception above leaves it pending: resent at the next start
+                handled, parcels = await self._run(event)
+            await self.delivery.deliver(parcels)  # outside the slot: a slow platform holds no database work
+            return handled
         except Exception:
             log.exception("event %s (%s) could not be handled", event.event_id, type(event).__name__)
+            return False
         finally:
             self._inflight -= 1
             if self._inflight == 0:
                 self._idle.set()
 
-    async def send(self, platform: str, reply: Reply) -> SentRef | None:
-        """Deliver a reply through its platform's adapter; failures are logged, not raised."""
-        adapter = self.adapters.get(platform)
-        if adapter is None:
-            log.error("no adapter for platform %r; reply dropped: %r", platform, reply)
-            return None
+    async def send(self, platform: str, reply: Reply, key: str | None = None) -> SentRef | None:
+        """Deliver a reply through its platform's adapter at once (no outbox); failures are logged.
+
+        For tools and tests; features reply through their `Context` so replies are kept.
+        """
         try:
-            return await adapter.send(reply)
+            return await self._send_or_raise(platform, reply, key)
         except AdapterError:
             log.exception("could not deliver %s on %s", type(reply).__name__, platform)
             return None
 
-    async def deliver(self, outgoing: list[tuple[str, Reply]]) -> None:
-        """Send replies produced outside an event (scheduled jobs), each on its platform."""
-        for platform, reply in outgoing:
-            await self.send(platform, reply)
+    async def _send_or_raise(self, platform: str, reply: Reply, key: str | None) -> SentRef:
+        adapter = self.adapters.get(platform)
+        if adapter is None:
+            raise AdapterError(f"no adapter for platform {platform!r} in this process")
+        return await adapter.send(reply, key)
 
-    async def _send_now(self, platform: str, reply: Reply) -> SentRef:
-        adapter = self.adapters[platform]
-        return await adapter.send(reply)
-
-    async def _run(self, event: Event) -> list[tuple[int | None, Reply]]:
+    async def _run(self, event: Event) -> tuple[bool, list[Parcel]]:
         async with self.db.session() as session:
-            ctx = Context(event=event, session=session, config=self.config, send_now_fn=self._send_now,
-                          commands=tuple(self.router.specs), services=self.services)
+            ctx = Context(event=event, session=session, config=self.config, commands=tuple(self.router.specs),
+                          services=self.services)
             try:
                 await self._chain(ctx, list(self.middleware))
             except Duplicate:
                 log.debug("duplicate event %s ignored", event.event_id)
-                return []
+                return False, []
+            if not ctx.claimed:
+                return False, []
             # The replies are committed with the event's effects: a crash before they are sent loses neither.
-            ids = await self.delivery.keep(session, event.platform, event.event_id, ctx.outbox) if ctx.outbox else []
+            parcels = await self.delivery.keep(session, event.platform, event.event_id, ctx.outbox, ctx.tags,
+                                               ctx.elsewhere) if ctx.outbox else []
         for hook in ctx.after_commit_hooks:
             try:
                 hook()
             except Exception:
                 log.exception("after-commit hook failed for event %s", event.event_id)
-        return list(zip(ids, ctx.outbox, strict=True))
+        return True, parcels
 
     async def _chain(self, ctx: Context, middleware: list[Middleware]) -> None:
         if middleware:
@@ -159,17 +162,30 @@ class Steward:
                 await self._route(ctx)
         except InputError as err:
             ctx.after_commit_hooks.clear()
+            if isinstance(ctx.event, Scheduled):  # nobody to answer: the operator reads the log
+                log.warning("scheduled %s refused: %s", ctx.event.event_id, err)
+                ctx.discard_replies()
+                return
+            ctx.discard_replies()
             ctx.outbox = [_input_answer(ctx, err, self.router)]
         except Exception:
             log.exception("handler failed for event %s (%s) in community %s", ctx.event.event_id,
                           type(ctx.event).__name__, ctx.community.slug if ctx.community else "-")
-            await record_failure(ctx.session, ctx.event.event_id, ctx.event.platform)
+            await record_failure(ctx.session, ctx.event.event_id)
             ctx.after_commit_hooks.clear()
-            ctx.outbox = []
-            ctx.reply_privately(ctx._(SORRY))
+            ctx.discard_replies()
+            if not isinstance(ctx.event, Scheduled):
+                ctx.reply_privately(ctx._(SORRY))
 
     async def _route(self, ctx: Context) -> None:
         event = ctx.event
+        if isinstance(event, Scheduled):
+            job = self.router.job_handler(event.job)
+            if job is None:
+                log.warning("no handler for scheduled job %r (%s)", event.job, event.event_id)
+                return
+            await job(ctx)
+            return
         if isinstance(event, ChoicePicked):
             handler = self.router.choice_handler(event.key)
             if handler is None:
@@ -205,6 +221,6 @@ def _input_answer(ctx: Context, err: InputError, router: Router) -> Reply:
     if "{usage}" in err.msgid:
         spec = router.spec(err.usage_key) if err.usage_key else None
         params["usage"] = spec.usage(ctx.locale, ctx._) if spec else "help"
-    ctx.outbox = []
+    ctx.discard_replies()
     ctx.reply(ctx._(err.msgid, **params))
     return ctx.outbox[0]

@@ -1,144 +1,324 @@
-"""Durable replies: written down in their event's transaction, sent after the commit, crossed out once sent.
+"""Delivery: replies kept in the outbox with their event's effects, sent after commit, crossed out once sent.
 
-Without this, a crash between an event's commit and the sending of its replies loses them: the
-platform redelivers the event, but the core has already claimed it. Now the replies wait in
-`pending_reply`; crossing out is batched (one small transaction a second, not one per event).
+The one road out, for chat replies and scheduled messages alike:
+- `keep` writes the replies in the event's transaction (a crash before sending loses nothing);
+- `deliver` queues them on their *lane* (one per conversation: a channel, a DM) and waits for the
+  first attempt; lanes run independently, so a platform holding back one channel (a 429) delays that
+  channel only, and replies of one conversation still leave in order;
+- a sent reply is crossed out at once (writes that arrive together share one transaction);
+- a reply that failed for a passing reason (network, homeserver down, rate limit) stays on its lane
+  and is retried with backoff; one the platform refuses is dropped and logged.
 
-Each process is an *owner*. A Steward that starts sends what dead owners left, if recent (older
-replies would only confuse): on SQLite every other owner is dead (one process writes); on PostgreSQL
-each owner holds an advisory lock on its own key for its lifetime, so a free key means a dead owner.
-Delivery is at least once: a crash after sending and before crossing out sends that reply again.
+Every kept reply has a stable key, `o<row id>`, handed to the adapter: platforms with idempotent
+sends (Matrix transaction ids) recognise a resend after a crash, so there it is exactly once. Others
+(Slack) get at least once, the window being the time between the platform's answer and the crossing out.
+
+Replies left by a dead process (`storage.owners.Liveness`) are taken over by a live one: at start, and
+every few seconds on PostgreSQL where several processes run. Replies older than `STALE_AFTER` are dropped:
+sent late they would only confuse.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import reply_codec
-from bot.replies import Reply
-from storage import pending_replies
+from bot.errors import AdapterError, RateLimited, Transient, Unsupported
+from bot.replies import AskChoice, AskForm, DirectMessage, Ephemeral, Prerendered, React, Reply, SentRef
+from storage import outbox
 from storage.db import Database
-from storage.locks import advisory_lock, lock_engine
+from storage.owners import Liveness
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(hours=1)  # a reply left longer than this is dropped, not sent late
-SWEEP_EVERY = 1.0  # seconds between two batches of crossing out
+ADOPT_EVERY = 5.0  # seconds between looks for replies a dead process left (PostgreSQL)
+MAX_BACKOFF = 30.0
+NOWHERE = "none"  # the platform of scheduled work with no place to post (e.g. a ritual without a channel)
+
+Send = Callable[[str, Reply, str | None], Awaitable[SentRef]]
 
 
-def lock_key(owner: str) -> int:
-    """The advisory-lock key (a signed 64-bit integer) that says `owner` is alive."""
-    return int.from_bytes(hashlib.sha256(owner.encode()).digest()[:8], "big", signed=True)
+def lane_of(reply: Reply) -> str:
+    """The conversation a reply belongs to: its replies leave in order, others do not wait for it."""
+    if isinstance(reply, DirectMessage):
+        return f"dm:{reply.user}"
+    if isinstance(reply, Prerendered):
+        return "prerendered"
+    if isinstance(reply, Ephemeral | AskChoice | AskForm) and not reply.channel and reply.user:
+        return f"dm:{reply.user}"
+    if isinstance(reply, React):
+        return reply.channel
+    return reply.channel
+
+
+@dataclass
+class Parcel:
+    """One reply on its way: its outbox row (None: not kept, e.g. a form), lane and tag."""
+
+    id: int | None
+    platform: str
+    lane: str
+    reply: Reply
+    tag: str | None = None
+    attempted: asyncio.Future[SentRef | None] | None = field(default=None, repr=False)
+
+    @property
+    def key(self) -> str | None:
+        """The idempotency key adapters may hand to the platform."""
+        return None if self.id is None else f"o{self.id}"
+
+
+class _Lane:
+    """The queue of one conversation and the task that empties it."""
+
+    def __init__(self) -> None:
+        self.queue: deque[Parcel] = deque()
+        self.task: asyncio.Task[None] | None = None
 
 
 class Delivery:
-    """This process's pending replies: kept, crossed out, and the ones dead processes left."""
+    """This process's outbox work: keeping, sending in lanes, crossing out, adopting orphans."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.owner = uuid.uuid4().hex
-        self._sent: list[int] = []
-        self._sweeper: asyncio.Task[None] | None = None
-        self._lock_engine: AsyncEngine | None = None
-        self._lock_conn: AsyncConnection | None = None
+    def __init__(self, db: Database, send: Send, platforms: Callable[[], Sequence[str]]) -> None:
+        self.db, self._send, self._platforms = db, send, platforms
+        self.liveness = Liveness(db)
+        self._lanes: dict[tuple[str, str], _Lane] = {}
+        self._crossed: list[tuple[int, bool, str | None, str | None]] = []
+        self._dropped: list[int] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._adopter: asyncio.Task[None] | None = None
+        self._stopping = False
 
-    async def keep(self, session: AsyncSession, platform: str, event_id: str, replies: list[Reply]
-                   ) -> list[int | None]:
-        """Write the event's replies down in its transaction; one id per reply (None: not kept)."""
-        kept = [r for r in replies if reply_codec.keepable(r)]
-        ids = iter(await pending_replies.keep(session, self.owner, platform, event_id,
-                                              [reply_codec.encode(r) for r in kept]))
-        return [next(ids) if reply_codec.keepable(r) else None for r in replies]
+    @property
+    def owner(self) -> str:
+        """This process's owner id."""
+        return self.liveness.owner
 
-    def sent(self, reply_id: int | None) -> None:
-        """Note a reply as delivered (or given up on); it is crossed out with the next batch."""
-        if reply_id is not None:
-            self._sent.append(reply_id)
+    # -- keeping -----------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Say this owner is alive (PostgreSQL) and start crossing out in the background."""
-        if not self.db.is_sqlite and self._lock_conn is None:
-            self._lock_engine = lock_engine(self.db.url)
-            self._lock_conn = await advisory_lock(self._lock_engine, lock_key(self.owner), wait=True)
-        if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+    async def keep(self, session: AsyncSession, platform: str, event_id: str, replies: Sequence[Reply],
+                   tags: dict[int, str] | None = None, elsewhere: dict[int, str] | None = None) -> list[Parcel]:
+        """Write the event's replies down in its transaction; one parcel per reply, in order.
 
-    async def stop(self) -> None:
-        """Cross out what was sent, then let go of the lock: a clean stop leaves nothing to resend."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
-        await self.sweep()
-        if self._lock_conn is not None:
-            with contextlib.suppress(Exception):
-                await self._lock_conn.close()
-            self._lock_conn = None
-        if self._lock_engine is not None:
-            await self._lock_engine.dispose()
-            self._lock_engine = None
+        `tags` and `elsewhere` map a reply's index to its tag and to another platform than the event's.
+        """
+        tags, elsewhere = tags or {}, elsewhere or {}
+        parcels = [Parcel(None, elsewhere.get(i, platform), lane_of(r), r, tags.get(i)) for i, r in enumerate(replies)]
+        parcels = [p for p in parcels if p.platform != NOWHERE]
+        for on in sorted({p.platform for p in parcels}):
+            kept = [p for p in parcels if p.platform == on and reply_codec.keepable(p.reply)]
+            ids = await outbox.keep(session, self.owner, on, event_id,
+                                    [outbox.Entry(p.lane, reply_codec.encode(p.reply), p.tag) for p in kept])
+            for parcel, reply_id in zip(kept, ids, strict=True):
+                parcel.id = reply_id
+        return parcels
 
-    async def sweep(self) -> None:
-        """Cross out the replies sent since the last sweep."""
-        done, self._sent = self._sent, []
-        if not done:
+    # -- sending -----------------------------------------------------------------------------------
+
+    def post(self, parcels: Sequence[Parcel]) -> list[asyncio.Future[SentRef | None]]:
+        """Queue parcels on their lanes; each future resolves after the parcel's first attempt."""
+        loop = asyncio.get_running_loop()
+        futures = []
+        for parcel in parcels:
+            parcel.attempted = loop.create_future()
+            futures.append(parcel.attempted)
+            lane = self._lanes.setdefault((parcel.platform, parcel.lane), _Lane())
+            lane.queue.append(parcel)
+            if lane.task is None or lane.task.done():
+                lane.task = loop.create_task(self._run_lane((parcel.platform, parcel.lane), lane))
+        return futures
+
+    async def deliver(self, parcels: Sequence[Parcel]) -> list[SentRef | None]:
+        """Queue parcels and wait for their first attempt (retries go on in the background)."""
+        if not parcels:
+            return []
+        return list(await asyncio.gather(*self.post(parcels)))
+
+    async def _run_lane(self, name: tuple[str, str], lane: _Lane) -> None:
+        try:
+            while lane.queue and not self._stopping:
+                parcel = lane.queue[0]
+                done = await self._attempt(parcel)
+                if done:
+                    lane.queue.popleft()
+        finally:
+            for parcel in lane.queue if self._stopping else ():
+                _settle(parcel, None)
+            if self._lanes.get(name) is lane and not lane.queue:
+                del self._lanes[name]
+
+    async def _attempt(self, parcel: Parcel) -> bool:
+        """Send one parcel, retrying passing failures with backoff; True once it is settled."""
+        delay = 0.5
+        while not self._stopping:
+            try:
+                ref = await self._send_one(parcel)
+            except (Transient, RateLimited) as exc:
+                wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after else delay
+                log.warning("could not send a %s on %s yet (%s): retrying in %.1fs",
+                            type(parcel.reply).__name__, parcel.platform, exc, wait)
+                _settle(parcel, None)
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, MAX_BACKOFF)
+                continue
+            except AdapterError:
+                log.exception("%s refused a %s: dropped", parcel.platform, type(parcel.reply).__name__)
+                self._drop(parcel)
+                _settle(parcel, None)
+                return True
+            except Exception:  # a bug, not the platform: keep it for the next start rather than loop on it
+                log.exception("sending a %s on %s failed unexpectedly: it stays in the outbox for the next start",
+                              type(parcel.reply).__name__, parcel.platform)
+                _settle(parcel, None)
+                return True
+            self._cross_out(parcel, ref)
+            _settle(parcel, ref)
+            return True
+        return False
+
+    async def _send_one(self, parcel: Parcel) -> SentRef:
+        reply = parcel.reply
+        try:
+            return await self._send(parcel.platform, reply, parcel.key)
+        except Unsupported:
+            if isinstance(reply, AskForm) and reply.fallback is not None:
+                return await self._send(parcel.platform, reply.fallback, parcel.key)
+            raise
+
+    def _cross_out(self, parcel: Parcel, ref: SentRef) -> None:
+        if parcel.id is not None:
+            self._crossed.append((parcel.id, parcel.tag is not None, ref.channel, ref.message_id))
+            self._wake.set()
+
+    def _drop(self, parcel: Parcel) -> None:
+        if parcel.id is not None:
+            self._dropped.append(parcel.id)
+            self._wake.set()
+
+    # -- crossing out ------------------------------------------------------------------------------
+
+    async def _write_forever(self) -> None:
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write what was sent or dropped since the last write (one transaction for all of it)."""
+        crossed, self._crossed = self._crossed, []
+        dropped, self._dropped = self._dropped, []
+        if not crossed and not dropped:
             return
         try:
             async with self.db.session() as session:
-                await pending_replies.cross_out(session, done)
+                await outbox.cross_out(session, crossed)
+                await outbox.give_up(session, dropped)
         except Exception:
-            log.exception("could not cross out %d sent replies; retrying with the next batch", len(done))
-            self._sent = done + self._sent
+            log.exception("could not cross out %d sent replies; retrying with the next batch", len(crossed))
+            self._crossed, self._dropped = crossed + self._crossed, dropped + self._dropped
 
-    async def _sweep_forever(self) -> None:
+    # -- lifecycle and orphans ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Say this process is alive, start crossing out, and take over what dead processes left."""
+        self._stopping = False
+        await self.liveness.start()
+        loop = asyncio.get_running_loop()
+        if self._writer is None:
+            self._writer = loop.create_task(self._write_forever())
+        await self.adopt()
+        if not self.db.is_sqlite and self._adopter is None:
+            self._adopter = loop.create_task(self._adopt_forever())
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let queued replies go out (up to `grace` s), cross them out, then let go of the lock."""
+        if self._adopter is not None:
+            self._adopter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._adopter
+            self._adopter = None
+        tasks = [lane.task for lane in self._lanes.values() if lane.task is not None and not lane.task.done()]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+            if pending:
+                log.warning("%d conversation(s) still had replies to send at shutdown: they stay in the outbox",
+                            len(pending))
+        self._stopping = True
+        for lane in list(self._lanes.values()):
+            if lane.task is not None:
+                lane.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lane.task
+        self._lanes.clear()
+        if self._writer is not None:  # not cancelled: a batch being written must not be lost
+            self._wake.set()
+            await self._writer
+            self._writer = None
+        await self.flush()
+        await self.liveness.stop()
+
+    async def _adopt_forever(self) -> None:
         while True:
-            await asyncio.sleep(SWEEP_EVERY)
-            await self.sweep()
+            await asyncio.sleep(ADOPT_EVERY)
+            try:
+                await self.adopt()
+            except Exception:
+                log.exception("could not look for replies a stopped Steward left; trying again soon")
 
-    async def orphans(self, platforms: list[str]) -> list[tuple[str, Reply]]:
-        """Claim the replies dead owners left on these platforms: (platform, reply), oldest first.
-
-        Stale ones are dropped; other platforms' replies wait for a process that serves them.
-        """
+    async def adopt(self) -> int:
+        """Take over the replies dead processes left on the platforms served here; returns how many were queued."""
+        platforms = list(self._platforms())
+        if not platforms:
+            return 0
         async with self.db.session() as session:
-            owners = await pending_replies.other_owners(session, self.owner)
-        out: list[tuple[str, Reply]] = []
+            owners = await outbox.other_owners(session, self.owner)
+        queued: list[Parcel] = []
         for owner in owners:
-            if not await self._dead(owner):
+            if not await self.liveness.dead(owner):
                 continue
             async with self.db.session() as session:
-                rows = await pending_replies.take(session, owner, platforms)
-            stale = 0
-            for platform, event_id, payload, created_at in rows:
-                if utcnow() - created_at > STALE_AFTER:
-                    stale += 1
+                rows = await outbox.adopt(session, owner, self.owner, platforms)
+            stale: list[int] = []
+            for row in rows:
+                if utcnow() - row.created_at > STALE_AFTER:
+                    stale.append(row.id)
                     continue
                 try:
-                    out.append((platform, reply_codec.decode(payload)))
+                    reply = reply_codec.decode(row.payload)
                 except ValueError:
-                    log.error("dropping an unreadable pending reply of event %s", event_id)
+                    log.error("dropping an unreadable kept reply of event %s", row.event_id)
+                    stale.append(row.id)
+                    continue
+                queued.append(Parcel(row.id, row.platform, row.lane or lane_of(reply), reply, row.tag))
             if stale:
-                log.warning("dropped %d replies a stopped Steward left more than %s ago", stale, STALE_AFTER)
-        return out
+                log.warning("dropped %d replies a stopped Steward left more than %s ago (or unreadable)",
+                            len(stale), STALE_AFTER)
+                async with self.db.session() as session:
+                    await outbox.give_up(session, stale)
+        if queued:
+            log.info("sending %d replies a stopped Steward had not sent", len(queued))
+            self.post(queued)
+        return len(queued)
 
-    async def _dead(self, owner: str) -> bool:
-        if self.db.is_sqlite:
-            return True  # one process writes an SQLite database: any other owner has stopped
-        async with self.db.engine.connect() as conn:
-            key = lock_key(owner)
-            free = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
-            if free:
-                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-            await conn.rollback()
-        return free
+    async def idle(self) -> None:
+        """Wait until every queued reply had its first attempt and the crossing out is written (tests, tools)."""
+        waiting = [p.attempted for lane in self._lanes.values() for p in lane.queue if p.attempted is not None]
+        if waiting:
+            await asyncio.wait(waiting)
+        await self.flush()
+
+
+def _settle(parcel: Parcel, ref: SentRef | None) -> None:
+    if parcel.attempted is not None and not parcel.attempted.done():
+        parcel.attempted.set_result(ref)

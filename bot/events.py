@@ -123,3 +123,28 @@ class ChoicePicked(Event):
     key: str
     option: str
     message_id: MessageId | None = None
+
+
+STEWARD = Sender(id="steward", display_name="Steward", is_bot=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scheduled(Event):
+    """Something due because time passed: a ritual step, an escalation, a survey closing…
+
+    It takes the same road as a chat event: its `event_id` (`<job>:<subject>`) is stable, so an
+    occurrence fired twice (a restart, two schedulers) has one effect. `job` names the handler a
+    feature registered with `Router.scheduled`; `subject` says which thing is due (a ritual step's
+    key, a question id…). `platform` and `channel` say where its replies go.
+    """
+
+    job: str
+    subject: str
+    due_at: datetime
+
+
+def scheduled(job: str, subject: str, *, platform: str, channel: str = "", community: str | None = None,
+              due_at: datetime, now: datetime | None = None) -> Scheduled:
+    """The event for `job` on `subject`, due at `due_at` (handled `now`)."""
+    return Scheduled(event_id=f"{job}:{subject}", platform=platform or "none", channel=channel, community=community,
+                     sender=STEWARD, at=now or _now(), job=job, subject=subject, due_at=due_at)

@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from bot.context import Context
 from bot.errors import InputError
-from bot.events import ChoicePicked, CommandInvoked, MessagePosted
+from bot.events import ChoicePicked, CommandInvoked, MessagePosted, Scheduled
 from bot.i18n import N_, normalise_locale
 from storage import communities, members
+from storage.inbound import claim
 from storage.models import Community
-from storage.processed import claim_event
 
 CallNext = Callable[[], Awaitable[None]]
 Middleware = Callable[[Context, CallNext], Awaitable[None]]
@@ -28,6 +28,9 @@ def ignore_own(own_ids: Mapping[str, str | None]) -> Middleware:
 
     async def mw(ctx: Context, call_next: CallNext) -> None:
         sender = ctx.event.sender
+        if isinstance(ctx.event, Scheduled):
+            await call_next()  # Steward's own clock, not an echo of its own post
+            return
         if sender.id == own_ids.get(ctx.event.platform) or (sender.is_bot and not isinstance(
                 ctx.event, CommandInvoked | ChoicePicked)):
             return
@@ -38,8 +41,9 @@ def ignore_own(own_ids: Mapping[str, str | None]) -> Middleware:
 
 async def dedupe(ctx: Context, call_next: CallNext) -> None:
     """Claim the event id in this transaction; a second delivery, even after a restart, stops here."""
-    if not await claim_event(ctx.session, ctx.event.event_id, ctx.event.platform):
+    if not await claim(ctx.session, ctx.event.event_id, ctx.event.platform):
         raise Duplicate(ctx.event.event_id)
+    ctx.claimed = True
     await call_next()
 
 
@@ -62,7 +66,8 @@ async def load_context(ctx: Context, call_next: CallNext) -> None:
     ctx.community = community
     if community is not None and community.id is not None:
         ctx.community_config = ctx.config.community(community.slug)
-        ctx.member = await members.find_member(session, community.id, event.platform, event.sender.id)
+        if not isinstance(event, Scheduled):
+            ctx.member = await members.find_member(session, community.id, event.platform, event.sender.id)
     ctx.locale = (
         (ctx.member.locale if ctx.member else None)
         or normalise_locale(event.sender.locale)
@@ -74,6 +79,8 @@ async def load_context(ctx: Context, call_next: CallNext) -> None:
 
 
 def _roles(ctx: Context) -> frozenset[str]:
+    if isinstance(ctx.event, Scheduled):
+        return frozenset({"member", "coordinator", "sponsor"})  # Steward acting on the community's own settings
     ref = f"{ctx.event.platform}:{ctx.event.sender.id}"
     roles = {"member"}
     cc = ctx.community_config

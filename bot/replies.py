@@ -99,7 +99,8 @@ class AskForm:
 
     It answers the event `event_id` (Slack needs that interaction to open a modal). The answer comes
     back as one `ChoicePicked(key=key)` whose option is a JSON object of field values. Platforms without
-    forms raise `Unsupported`: the feature then asks its questions one by one instead.
+    forms, or a form that cannot be opened any more (Slack's trigger expired), send `fallback` instead:
+    the first question of the same dialogue asked in chat.
     """
 
     channel: ChannelId
@@ -110,9 +111,21 @@ class AskForm:
     event_id: str
     text: str = ""  # a short introduction shown above the fields
     thread: MessageId | None = None
+    fallback: AskChoice | Post | None = None
 
 
-Reply = Post | ReplyInThread | DirectMessage | Ephemeral | AskChoice | React | AskForm
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prerendered:
+    """A reply an adapter already rendered for its platform (carried over from an older outbox).
+
+    Only the adapter of `platform` can send it; `body` is that adapter's own JSON.
+    """
+
+    platform: Platform
+    body: str
+
+
+Reply = Post | ReplyInThread | DirectMessage | Ephemeral | AskChoice | React | AskForm | Prerendered
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +158,7 @@ _NEUTRAL_LINK = re.compile(r"\]\((" + re.escape(LINK_SCHEME) + r"[^)\s]+)\)")
 
 def resolve_links(reply: Reply, to_url: Callable[[ChannelId, MessageId], str]) -> Reply:
     """The reply with its neutral message links turned into the platform's URLs (adapters call this)."""
-    if isinstance(reply, React | AskForm) or LINK_SCHEME not in reply.text:
+    if isinstance(reply, React | AskForm | Prerendered) or LINK_SCHEME not in reply.text:
         return reply
 
     def swap(match: re.Match[str]) -> str:

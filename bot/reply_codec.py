@@ -18,13 +18,14 @@ from bot.replies import (
     FormField,
     Option,
     Post,
+    Prerendered,
     React,
     Reply,
     ReplyInThread,
 )
 
 KINDS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (Post, ReplyInThread, DirectMessage, Ephemeral, AskChoice, React)
+    cls.__name__: cls for cls in (Post, ReplyInThread, DirectMessage, Ephemeral, AskChoice, React, Prerendered)
 }
 
 

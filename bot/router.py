@@ -7,6 +7,8 @@ lookups; `bot.core.Steward` runs what it finds inside one transaction per event.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.commands import CommandParser, CommandSpec
@@ -14,10 +16,29 @@ from bot.events import Event
 from bot.types import Role
 
 if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bot.config import Config
     from bot.context import Context
+    from bot.events import Scheduled
 
 Handler = Callable[["Context"], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
+Finder = Callable[["AsyncSession", "Config", datetime], Awaitable[list["Scheduled"]]]
+F = TypeVar("F", bound=Finder)
+
+
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    """A look for due work every `every` seconds: `find` returns the `Scheduled` events now due.
+
+    Finders only read: the core claims each event (its id says which step of what), so a look repeated
+    (a restart, two processes) has no second effect.
+    """
+
+    job: str
+    every: float
+    find: Finder
 
 
 class Router:
@@ -29,6 +50,8 @@ class Router:
         self.events: dict[type[Event], list[Handler]] = {}
         self.choices: dict[str, Handler] = {}
         self.choice_roles: dict[str, Role] = {}
+        self.jobs: dict[str, Handler] = {}
+        self.periodics: list[Periodic] = []
         self._parser: CommandParser | None = None
 
     def command(self, spec: CommandSpec) -> Callable[[H], H]:
@@ -68,6 +91,30 @@ class Router:
 
         return register
 
+    def scheduled(self, job: str) -> Callable[[H], H]:
+        """Register the handler of a scheduled job (`Scheduled` events whose `job` is this name).
+
+        What decides *when* lives in the scheduler; what happens then lives here, on the feature's router,
+        and runs through the core like any event.
+        """
+
+        def register(handler: H) -> H:
+            if job in self.jobs:
+                raise ValueError(f"scheduled job {job!r} registered twice")
+            self.jobs[job] = handler
+            return handler
+
+        return register
+
+    def periodic(self, job: str, every: float) -> Callable[[F], F]:
+        """Register a finder of due `job` events, run every `every` seconds by the scheduler's leader."""
+
+        def register(find: F) -> F:
+            self.periodics.append(Periodic(job, every, find))
+            return find
+
+        return register
+
     def include(self, other: Router) -> None:
         """Merge another router's registrations into this one."""
         for spec in other.specs:
@@ -76,6 +123,9 @@ class Router:
             self.events.setdefault(event_type, []).extend(handlers)
         for prefix, handler in other.choices.items():
             self.choice(prefix, other.choice_roles.get(prefix, "member"))(handler)
+        for job, handler in other.jobs.items():
+            self.scheduled(job)(handler)
+        self.periodics.extend(other.periodics)
 
     @property
     def parser(self) -> CommandParser:
@@ -91,6 +141,10 @@ class Router:
     def handlers_for(self, event: Event) -> list[Handler]:
         """Event handlers registered for the event's type."""
         return list(self.events.get(type(event), []))
+
+    def job_handler(self, job: str) -> Handler | None:
+        """The handler of a scheduled job."""
+        return self.jobs.get(job)
 
     def choice_handler(self, key: str) -> Handler | None:
         """The handler for a choice key such as `forget:42`."""

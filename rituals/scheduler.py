@@ -4,8 +4,11 @@
   synchronous, so it gets a *sync* URL derived from Steward's async one (`sync_url`), and every call
   into it runs in a worker thread (`_ThreadedScheduler`), never on the event loop.
 - One job per active ritual, id `ritual:<id>`, firing at every step time (`RitualTrigger`); its target is
-  `rituals.jobs.fire_ritual(ritual_id, fire_time)`. The `ritual` table is the truth: the leader re-syncs
-  rituals whose `revision` moved (whichever process changed them) every `sync_interval` seconds.
+  `rituals.jobs.fire_ritual(ritual_id, fire_time)`, which hands each due step to the core as a `Scheduled`
+  event. The features' periodic finders (`Router.periodic`: escalations, survey and consultation closings) run
+  as local interval jobs on the leader and dispatch what they find the same way. The `ritual` table is the
+  truth: the leader re-syncs rituals whose `revision` moved (whichever process changed them) every
+  `sync_interval` seconds.
 - Several processes on one PostgreSQL: only the holder of a session-level `pg_try_advisory_lock`, taken on
   a dedicated connection and held while leading, attaches the job store and fires jobs. Others retry every
   `leader_retry` seconds; when the leader dies its connection dies, the lock goes with it, and another
@@ -33,7 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core import Steward
 from bot.features.ritual_common import schedule_of, step_offsets
-from bot.routing.escalation import escalate_due
+from bot.router import Periodic
+from bot.scheduling import run_periodic
 from rituals import jobs
 from rituals.trigger import RitualTrigger
 from storage.db import SQLITE_BUSY_TIMEOUT_MS
@@ -42,8 +46,6 @@ from storage.models import Ritual
 from storage.rituals import mark_synced, rituals_to_sync
 
 log = logging.getLogger(__name__)
-ESCALATION_EVERY = 300  # seconds between checks for unanswered routed questions
-PULSE_EVERY = 60  # seconds between checks for due survey reminders/closings and consultation deadlines
 
 RITUALS = "rituals"  # the shared, persistent job store
 LOCAL = "local"  # this process's own housekeeping jobs (leader heartbeat, sync)
@@ -171,36 +173,20 @@ class RitualScheduler:
                                jobstore=LOCAL, replace_existing=True)
         self.scheduler.add_job(self.sync, "interval", seconds=self.sync_interval, id="sync", jobstore=LOCAL,
                                replace_existing=True)
-        self.scheduler.add_job(self.escalate_questions, "interval", seconds=ESCALATION_EVERY, id="escalation",
-                               jobstore=LOCAL, replace_existing=True)
-        self.scheduler.add_job(self.pulse_due, "interval", seconds=PULSE_EVERY, id="pulse", jobstore=LOCAL,
-                               replace_existing=True)
+        for periodic in self.steward.router.periodics:
+            self.scheduler.add_job(self.run_periodic, "interval", args=(periodic,), seconds=periodic.every,
+                                   id=f"periodic:{periodic.job}", jobstore=LOCAL, replace_existing=True)
 
-    async def pulse_due(self) -> None:
-        """Leader only: survey reminders and closings, consultation deadlines (all stored, so restart-safe)."""
-        if not self.is_leader:
-            return
-        from bot.pulse.due import run_due
-
-        try:
-            steward = self.steward
-            await steward.deliver(await run_due(steward.db, steward.config, datetime.now(UTC)))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("survey/consultation closing failed; it runs again in %d s", PULSE_EVERY)
-
-    async def escalate_questions(self) -> None:
-        """Leader only: move unanswered routed questions one step (next candidates, then coordinators)."""
+    async def run_periodic(self, periodic: Periodic) -> None:
+        """Leader only: dispatch what a feature's finder says is due now (escalations, closings…)."""
         if not self.is_leader:
             return
         try:
-            steward = self.steward
-            await steward.deliver(await escalate_due(steward.db, steward.services, steward.config, datetime.now(UTC)))
+            await run_periodic(self.steward, periodic, datetime.now(UTC))
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("routing escalation failed; it runs again in %d s", ESCALATION_EVERY)
+            log.exception("scheduled job %s failed; it runs again in %.0f s", periodic.job, periodic.every)
 
     async def stop(self) -> None:
         """Stop firing, give up leadership (the lock), unbind."""

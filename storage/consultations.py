@@ -8,6 +8,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import outbox
 from storage.models import Consultation, ConsultationVoice, MemberPreference
 from storage.types import utcnow
 
@@ -16,7 +17,14 @@ async def open_for_thread(session: AsyncSession, platform: str, message_id: str)
     """The open consultation whose post is `message_id` (replies in its thread are voices)."""
     stmt = select(Consultation).where(Consultation.platform == platform, Consultation.message_id == message_id,
                                       Consultation.status == "open")
-    return (await session.exec(stmt)).first()
+    found = (await session.exec(stmt)).first()
+    if found is not None:
+        return found
+    tag = await outbox.tag_of(session, platform, message_id)
+    if tag is None or not tag.startswith("consultation:") or not tag.partition(":")[2].isdigit():
+        return None
+    found = await session.get(Consultation, int(tag.partition(":")[2]))
+    return found if found is not None and found.status == "open" else None
 
 
 async def add_voice(session: AsyncSession, consultation_id: int, member_id: int, *, stance: str | None = None,

@@ -1,13 +1,12 @@
-"""What the Matrix adapter keeps: its sync token and device (adapter_state), polls, the outbox."""
+"""What the Matrix adapter keeps: its sync token, device and transaction-id prefix (adapter_state), polls."""
 
 from __future__ import annotations
 
 import json
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import AdapterState, MatrixOutbox, MatrixPoll
+from storage.models import AdapterState, MatrixPoll
 from storage.types import utcnow
 
 PLATFORM = "matrix"
@@ -42,30 +41,3 @@ async def find_poll(session: AsyncSession, event_id: str) -> tuple[MatrixPoll, l
         return None
     options: list[str] = json.loads(poll.options)
     return poll, options
-
-
-async def enqueue(session: AsyncSession, item: MatrixOutbox) -> MatrixOutbox:
-    """Add an event to the outbox; it has its id once this returns."""
-    session.add(item)
-    await session.flush()
-    return item
-
-
-async def pending(session: AsyncSession, limit: int = 50) -> list[MatrixOutbox]:
-    """The oldest events still waiting to be sent."""
-    stmt = select(MatrixOutbox).order_by(col(MatrixOutbox.id)).limit(limit)
-    return list((await session.exec(stmt)).all())
-
-
-async def sent(session: AsyncSession, outbox_id: int) -> None:
-    """Drop an outbox entry the homeserver accepted."""
-    row = await session.get(MatrixOutbox, outbox_id)
-    if row is not None:
-        await session.delete(row)
-
-
-async def failed_attempt(session: AsyncSession, outbox_id: int) -> None:
-    """Count one more failed attempt at an outbox entry."""
-    row = await session.get(MatrixOutbox, outbox_id)
-    if row is not None:
-        row.attempts += 1

@@ -120,32 +120,56 @@ class Contribution(SQLModel, table=True):
         Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=True, index=True))
 
 
-class ProcessedEvent(SQLModel, table=True):
-    """Platform events already handled: the same event id never has a second effect."""
+class InboundEvent(SQLModel, table=True):
+    """The one inbound ledger: every event Steward was given, from a platform or from the clock.
 
-    __tablename__ = "processed_event"
+    A platform delivery acknowledged before its work is done is kept `pending` with its payload and
+    the process that acked it (`owner`), so a crash loses nothing: the owner's next start, or a live
+    process once the owner is dead, handles it. The core claims an event by turning its row `done`
+    (or inserting it so) in the event's own transaction: the same event id never has a second effect.
+    Done rows keep no payload (it may hold a member's words).
+    """
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (Index("ix_inbound_event_waiting", "status", "platform", "received_at"),)
 
     event_id: str = Field(primary_key=True, max_length=255)
     platform: str = Field(max_length=16)
-    status: str = Field(default="done", max_length=16)  # done | failed
-    processed_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    status: str = Field(default="done", max_length=16)  # pending | done | failed | dead
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # while pending
+    owner: str | None = Field(default=None, max_length=32)  # the process that acked a pending delivery
+    attempts: int = 0
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
-class PendingReply(SQLModel, table=True):
-    """A reply committed with its event and not delivered yet: what a crash between the two would lose.
+class OutboxReply(SQLModel, table=True):
+    """The one outbox: a reply written with its event's effects, sent after commit, crossed out once sent.
 
-    Written in the event's transaction, deleted once sent; a Steward starting after a crash sends
-    what a dead process left (see bot/delivery.py).
+    `owner` is the process that sends it; when that process dies, another takes the row over. The row
+    id is the reply's idempotency key on platforms that have one (a Matrix transaction id), so a resend
+    after a crash is recognised by the homeserver. A reply with a `tag` (a feature's name for that
+    message, e.g. a ritual step's key) is kept once sent, without its payload, to find its message id.
     """
 
-    __tablename__ = "pending_reply"
+    __tablename__ = "outbox_reply"
+    # AUTOINCREMENT on SQLite: an id is never handed out twice, even after its row was crossed out
+    # (the id is a platform idempotency key: a reused one would be taken for a resend and dropped).
+    __table_args__ = (Index("ix_outbox_reply_waiting", "status", "owner"),
+                      Index("ix_outbox_reply_message", "platform", "message_id"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
-    owner: str = Field(max_length=32, index=True)  # the Steward process that delivers it
+    owner: str = Field(max_length=32)
     platform: str = Field(max_length=16)
     event_id: str = Field(max_length=255)
-    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON (bot/reply_codec.py)
+    lane: str = Field(default="", max_length=255)  # replies of one conversation leave in order
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON (bot/reply_codec.py)
+    tag: str | None = Field(default=None, max_length=255, index=True)
+    status: str = Field(default="pending", max_length=16)  # pending | sent
+    attempts: int = 0
+    channel: str | None = Field(default=None, max_length=255)  # where it went (a DM's channel)
+    message_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class AdapterState(SQLModel, table=True):
@@ -209,24 +233,6 @@ class RoutingRequest(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
-class InboxEvent(SQLModel, table=True):
-    """A platform delivery persisted before it was acknowledged, kept until its work is done.
-
-    Adapters write it inside the platform's acknowledgement deadline; a crash or failed commit after
-    the ack leaves it `pending`, and it is replayed at the next start. Done rows are deleted.
-    """
-
-    __tablename__ = "inbox_event"
-    __table_args__ = (Index("ix_inbox_event_pending", "platform", "status", "received_at"),)
-
-    event_id: str = Field(primary_key=True, max_length=255)
-    platform: str = Field(max_length=16)
-    payload: str = Field(sa_column=Column(Text, nullable=False))  # the platform's JSON body
-    status: str = Field(default="pending", max_length=16)  # pending | dead
-    attempts: int = 0
-    received_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-
-
 class Ritual(SQLModel, table=True):
     """A recurring moment of a community (meetup, reminder, renewal…), with its RFC 5545 rule.
 
@@ -255,24 +261,6 @@ class Ritual(SQLModel, table=True):
     source_key: str | None = Field(default=None, max_length=200)
     created_by: str = Field(default="", max_length=300)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-
-
-class RitualDelivery(SQLModel, table=True):
-    """One step of one occurrence, claimed before it is sent: the unique `key` makes it happen once."""
-
-    __tablename__ = "ritual_delivery"
-
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=255, unique=True)  # "<ritual id>:<occurrence UTC>:<step>"
-    ritual_id: int | None = Field(default=None, sa_column=Column(
-        Integer, ForeignKey("ritual.id", ondelete="CASCADE"), nullable=True, index=True))
-    step: str = Field(max_length=32)
-    occurrence_at: datetime = Field(sa_column=_when())
-    status: str = Field(default="claimed", max_length=16)  # claimed | sent | skipped
-    platform: str = Field(default="", max_length=16)
-    channel: str = Field(default="", max_length=255)
-    message_id: str | None = Field(default=None, max_length=255)
-    at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
 class Meetup(SQLModel, table=True):
@@ -352,22 +340,6 @@ class MatrixPoll(SQLModel, table=True):
     key: str = Field(max_length=100)
     options: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of option ids, in order
     user_id: str | None = Field(default=None, max_length=255)  # set: only this member may answer
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-
-
-class MatrixOutbox(SQLModel, table=True):
-    """A Matrix event waiting to be sent: kept until the homeserver accepted it (same txn id on retry)."""
-
-    __tablename__ = "matrix_outbox"
-
-    id: int | None = Field(default=None, primary_key=True)
-    txn_id: str = Field(unique=True, max_length=64)
-    room_id: str | None = Field(default=None, max_length=255)
-    user_id: str | None = Field(default=None, max_length=255)  # a DM to this user, room found on send
-    event_type: str = Field(max_length=100)
-    content: str = Field(sa_column=Column(Text, nullable=False))  # JSON
-    poll: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON: key, options, user
-    attempts: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 

@@ -18,7 +18,6 @@ from storage.models import (
     MeetupRsvp,
     Member,
     Ritual,
-    RitualDelivery,
 )
 from storage.types import utcnow
 
@@ -54,39 +53,6 @@ async def mark_synced(session: AsyncSession, ritual_id: int, revision: int) -> N
     """Record that the scheduler holds `revision` (unless the ritual changed again meanwhile)."""
     await session.exec(update(Ritual).where(col(Ritual.id) == ritual_id, col(Ritual.revision) == revision)
                        .values(synced_revision=revision))
-
-
-async def claim_delivery(session: AsyncSession, key: str, *, step: str, occurrence_at: datetime,
-                         ritual_id: int | None = None, platform: str = "", channel: str = "") -> bool:
-    """Claim `key` in the current transaction; False when it was claimed before (by anyone)."""
-    if (await session.exec(select(RitualDelivery.id).where(RitualDelivery.key == key))).first() is not None:
-        return False
-    try:
-        async with session.begin_nested():
-            session.add(RitualDelivery(key=key, ritual_id=ritual_id, step=step, occurrence_at=occurrence_at,
-                                       platform=platform, channel=channel))
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
-
-
-async def record_delivery(session: AsyncSession, key: str, status: str, message_id: str | None = None) -> None:
-    """Mark a claimed delivery as sent (with the platform message id) or failed."""
-    await session.exec(update(RitualDelivery).where(col(RitualDelivery.key) == key)
-                       .values(status=status, message_id=message_id))
-
-
-async def delivery_for_message(session: AsyncSession, platform: str, message_id: str) -> RitualDelivery | None:
-    """The ritual delivery that posted `message_id` (e.g. to catch replies in its thread)."""
-    stmt = select(RitualDelivery).where(RitualDelivery.platform == platform, RitualDelivery.message_id == message_id)
-    return (await session.exec(stmt)).first()
-
-
-async def deliveries(session: AsyncSession, ritual_id: int) -> list[RitualDelivery]:
-    """Every delivery of a ritual, in time order."""
-    stmt = select(RitualDelivery).where(RitualDelivery.ritual_id == ritual_id)
-    return list((await session.exec(stmt.order_by(col(RitualDelivery.occurrence_at), col(RitualDelivery.id)))).all())
 
 
 async def ensure_meetup(session: AsyncSession, ritual_id: int, starts_at: datetime) -> Meetup:

@@ -10,11 +10,11 @@ from bot.config import Config
 from bot.core import Steward
 from bot.features import build_router
 from storage.db import Database
-from storage.models import Message, ProcessedEvent
+from storage.models import InboundEvent, Message
 from tests.events import command, message
 
 
-async def _count(db: Database, model: type[Message] | type[ProcessedEvent]) -> int:
+async def _count(db: Database, model: type[Message] | type[InboundEvent]) -> int:
     async with db.session() as session:
         return int((await session.exec(select(func.count()).select_from(model))).one())
 
@@ -55,4 +55,4 @@ async def test_dedupe_survives_restart(db: Database, config: Config) -> None:
     await second.stop()
     assert again.sent == []
     assert await _count(db, Message) == 1
-    assert await _count(db, ProcessedEvent) == 2
+    assert await _count(db, InboundEvent) == 2

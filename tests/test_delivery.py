@@ -1,4 +1,4 @@
-"""Durable replies: committed with their event, resent by the next Steward if the process dies first."""
+"""Durable replies: kept in the outbox with their event, resent by the next Steward if the process dies first."""
 
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ from bot.replies import (
     ReplyInThread,
 )
 from bot.runtime import sync_communities
-from storage import pending_replies
+from storage import outbox
 from storage.db import Database
-from storage.models import PendingReply
+from storage.models import OutboxReply
 from storage.types import utcnow
 from tests.events import command
 
@@ -47,7 +47,7 @@ REPLIES: list[Reply] = [
 class CrashingAdapter(RecordingAdapter):
     """A platform call that never returns normally, like a process dying in the middle of sending."""
 
-    async def send(self, reply: Reply) -> object:  # type: ignore[override]
+    async def send(self, reply: Reply, key: str | None = None) -> object:  # type: ignore[override]
         raise RuntimeError("the process died here")
 
 
@@ -69,7 +69,8 @@ def test_forms_are_not_kept_and_junk_is_refused() -> None:
 
 async def _pending(db: Database) -> int:
     async with db.session() as session:
-        return int((await session.exec(select(func.count()).select_from(PendingReply))).one()[0])  # type: ignore[call-overload]
+        stmt = select(func.count()).select_from(OutboxReply).where(OutboxReply.status == "pending")  # type: ignore[arg-type]
+        return int((await session.exec(stmt)).one()[0])  # type: ignore[call-overload]
 
 
 async def _steward(db: Database, config: Config, adapter: RecordingAdapter) -> Steward:
@@ -85,7 +86,7 @@ async def test_replies_are_crossed_out_once_sent(db: Database, config: Config) -
     steward = await _steward(db, config, platform)
     await platform.inject(command("help", user="UANA"))
     assert platform.texts()[-1].startswith("Hi! I'm Steward")
-    await steward.delivery.sweep()
+    await steward.delivery.idle()
     assert await _pending(db) == 0
     await steward.stop()
 
@@ -99,8 +100,8 @@ async def test_a_reply_lost_in_a_crash_is_sent_by_the_next_steward(db: Database,
     assert await _pending(db) == 1
     platform = RecordingAdapter()
     second = await _steward(db, config, platform)
+    await second.delivery.idle()
     assert len(platform.sent) == 1 and platform.texts()[0].startswith("Hi! I'm Steward")
-    await second.delivery.sweep()
     assert await _pending(db) == 0
     await platform.inject(event)  # the platform redelivers the event: it has had its effect already
     assert len(platform.sent) == 1
@@ -109,9 +110,9 @@ async def test_a_reply_lost_in_a_crash_is_sent_by_the_next_steward(db: Database,
 
 async def test_stale_replies_are_dropped_and_other_platforms_wait(db: Database, config: Config) -> None:
     async with db.session() as session:
-        await pending_replies.keep(session, "gone", "recording", "ev-old", [reply_codec.encode(REPLIES[0])])
-        await pending_replies.keep(session, "gone", "matrix", "ev-mx", [reply_codec.encode(REPLIES[1])])
-        old = (await session.exec(select(PendingReply).where(PendingReply.event_id == "ev-old"))).one()  # type: ignore[call-overload]
+        await outbox.keep(session, "gone", "recording", "ev-old", [outbox.Entry("C1", reply_codec.encode(REPLIES[0]))])
+        await outbox.keep(session, "gone", "matrix", "ev-mx", [outbox.Entry("C1", reply_codec.encode(REPLIES[1]))])
+        old = (await session.exec(select(OutboxReply).where(OutboxReply.event_id == "ev-old"))).one()  # type: ignore[call-overload]
         old[0].created_at = utcnow() - STALE_AFTER - timedelta(minutes=1)
     platform = RecordingAdapter()
     steward = await _steward(db, config, platform)
@@ -128,10 +129,12 @@ async def test_a_live_stewards_replies_are_not_taken(db: Database, config: Confi
     await crashed.inject(command("help", user="UANA"))
     platform = RecordingAdapter()
     other = await _steward(db, config, platform)
+    await other.delivery.idle()
     assert platform.sent == [] and await _pending(db) == 1
     await alive.stop()
     await other.stop()
     third_platform = RecordingAdapter()
     third = await _steward(db, config, third_platform)
+    await third.delivery.idle()
     assert len(third_platform.sent) == 1
     await third.stop()

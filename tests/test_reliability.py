@@ -20,7 +20,7 @@ from bot.events import MessagePosted
 from bot.features import build_router
 from bot.runtime import sync_communities, wait_for_shutdown_signal
 from storage.db import Database
-from storage.models import Message, ProcessedEvent
+from storage.models import InboundEvent, Message
 from tests.events import command, message
 
 
@@ -68,7 +68,7 @@ async def test_failing_handler_apologises_and_the_loop_goes_on(
     await platform.inject(boom)  # redelivered: no second apology
     assert len(platform.sent) == 1
     async with steward.db.session() as session:
-        row = await session.get(ProcessedEvent, boom.event_id)
+        row = await session.get(InboundEvent, boom.event_id)
         assert row is not None and row.status == "failed"
 
     await platform.inject(command("help", user="UANA"))  # the loop is alive
@@ -109,7 +109,7 @@ async def test_stop_waits_for_in_flight_work(db: Database, config: Config) -> No
     async with db.session() as session:
         texts = (await session.exec(select(Message.text))).scalars().all()  # type: ignore[call-overload]
         assert texts == ["slow one"]
-        assert (await session.exec(select(func.count()).select_from(ProcessedEvent))).scalar_one() == 1  # type: ignore[call-overload]
+        assert (await session.exec(select(func.count()).select_from(InboundEvent))).scalar_one() == 1  # type: ignore[call-overload]
 
 
 async def test_sigterm_is_caught_for_a_graceful_stop() -> None:

@@ -14,6 +14,7 @@ from bot.adapter import Sink
 from bot.errors import Unsupported
 from bot.events import ChoicePicked, MessagePosted, Sender
 from bot.replies import AskChoice, AskForm, DirectMessage, Reply, SentRef
+from storage.owners import Liveness
 
 CHANNEL = "console"
 EXIT_WORDS = {"quit", "exit", "bye", "au revoir", ":q"}
@@ -36,7 +37,7 @@ class ConsoleAdapter:
         self._pending: AskChoice | None = None
         self._sink: Sink | None = None
 
-    async def start(self, sink: Sink) -> None:
+    async def start(self, sink: Sink, liveness: Liveness | None = None) -> None:
         """Remember the sink; `run` drives the loop."""
         self._sink = sink
 
@@ -79,7 +80,7 @@ class ConsoleAdapter:
                 return option.id
         return None
 
-    async def send(self, reply: Reply) -> SentRef:
+    async def send(self, reply: Reply, key: str | None = None) -> SentRef:
         """Print the reply; a choice question waits for the next line."""
         if isinstance(reply, AskForm):
             raise Unsupported("the terminal asks step by step instead of showing a form")

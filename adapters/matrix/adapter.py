@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -25,24 +26,24 @@ from nio import (
     MatrixRoom,
     MessageDirection,
     RoomMessagesResponse,
-    RoomSendResponse,
     SyncResponse,
     UploadResponse,
 )
 
 from adapters.matrix import client as nioclient
-from adapters.matrix.emoji import number_index
-from adapters.matrix.outbox import Outbox
-from adapters.matrix.render import render
+from adapters.matrix.emoji import number_emoji, number_index
+from adapters.matrix.render import reaction, render
 from adapters.matrix.rooms import DirectRooms
+from adapters.matrix.sending import send_event, txn_id, txn_prefix
 from adapters.matrix.translate import PLATFORM, PollAnswer, RoomView, translate
 from bot.adapter import Sink
 from bot.config import Config, MatrixConfig
 from bot.errors import AdapterError, NotPermitted, RateLimited, Transient, Unsupported
 from bot.events import ChoicePicked, Event, MessageDeleted, ReactionAdded, ReactionRemoved
-from bot.replies import AskChoice, AskForm, DirectMessage, Ephemeral, Reply, SentRef, resolve_links
+from bot.replies import AskChoice, AskForm, DirectMessage, Ephemeral, Prerendered, Reply, SentRef, resolve_links
 from storage import matrix as store
 from storage.db import Database, database_from_env
+from storage.owners import Liveness
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class MatrixAdapter:
         self.timeline_limit, self.max_backoff, self._owns_db = timeline_limit, max_backoff, owns_db
         self.client: AsyncClient | None = None
         self.directs: DirectRooms | None = None
-        self.outbox: Outbox | None = None
+        self._prefix = ""
         self._sink: Sink | None = None
         self._token: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -85,7 +86,7 @@ class MatrixAdapter:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    async def start(self, sink: Sink) -> None:
+    async def start(self, sink: Sink, liveness: Liveness | None = None) -> None:
         """Log in, catch up (or skip history on the first start), then sync in the background."""
         self._sink, self._stop = sink, asyncio.Event()
         async with self.db.session() as session:
@@ -98,7 +99,7 @@ class MatrixAdapter:
             await store.set_state(session, DEVICE_KEY, device_id)
         await self._retry_transient(lambda: nioclient.crypto_housekeeping(client), "uploading keys")
         self.directs = DirectRooms(client, self.channels)
-        self.outbox = Outbox(self.db, client, self.directs)
+        self._prefix = await txn_prefix(self.db)
         await self._retry_transient(self.directs.load, "loading m.direct")
         first = self._token is None
         resp = await self._retry_transient(lambda: self._sync(0, full_state=True), "first sync")
@@ -110,7 +111,7 @@ class MatrixAdapter:
         self._task = asyncio.create_task(self._loop(), name="matrix-sync")
 
     async def stop(self) -> None:
-        """Stop syncing; queued replies stay in the outbox for next time."""
+        """Stop syncing; replies not sent yet stay in Steward's outbox for next time."""
         self._stop.set()
         if self._task is not None:
             self._task.cancel()
@@ -149,9 +150,8 @@ class MatrixAdapter:
         return resp
 
     async def _loop(self) -> None:
-        assert self.client is not None and self.outbox is not None
+        assert self.client is not None
         delay, down_since = 0.5, False
-        await self._drain()
         while not self._stop.is_set():
             try:
                 resp = await self._sync(nioclient.SYNC_TIMEOUT_MS)
@@ -163,7 +163,6 @@ class MatrixAdapter:
                     return  # events of this batch were left for redelivery: keep the old token
                 await self._advance(resp.next_batch)
                 await nioclient.crypto_housekeeping(self.client)
-                await self._drain()
                 delay = 0.5
             except asyncio.CancelledError:
                 raise
@@ -182,13 +181,6 @@ class MatrixAdapter:
                 log.exception("unexpected error in the Matrix sync loop; retrying")
                 await nioclient.sleep_or_stop(self._stop, delay)
                 delay = min(delay * 2, self.max_backoff)
-
-    async def _drain(self) -> None:
-        assert self.outbox is not None
-        try:
-            await self.outbox.drain()
-        except AdapterError:
-            log.warning("could not send queued Matrix events yet", exc_info=True)
 
     def _core_stopping(self) -> bool:
         # The core answers "shutting down" by not handling an event and expecting redelivery; for Matrix,
@@ -329,26 +321,59 @@ class MatrixAdapter:
 
     # -- outbound ----------------------------------------------------------------------------------
 
-    async def send(self, reply: Reply) -> SentRef:
-        """Write the reply down, then send it; if the homeserver is unreachable it waits in the outbox."""
-        assert self.outbox is not None and self.directs is not None
+    async def send(self, reply: Reply, key: str | None = None) -> SentRef:
+        """Send a reply as one Matrix event (plus a poll's numbered reactions, a chart), each with a
+        transaction id derived from `key`: a resend after a crash is recognised by the homeserver.
+
+        Raises `Transient` while the homeserver cannot be reached: Steward's outbox keeps the reply and
+        sends it again, with the same ids, after reconnecting.
+        """
+        assert self.client is not None and self.directs is not None
+        if isinstance(reply, Prerendered):
+            return await self._send_prerendered(reply)
         if isinstance(reply, AskForm):
             raise Unsupported("Matrix has no forms: the feature asks step by step")
         reply = resolve_links(reply, lambda room, event: f"https://matrix.to/#/{quote(room)}/{quote(event)}")
         user = reply.user if isinstance(reply, DirectMessage | Ephemeral | AskChoice) else None
         out = render(reply, self.directs.room_for(user) if user else None)
-        entry = await self.outbox.put(out)
-        try:
-            delivered = await self.outbox.deliver(entry)
-        except (Transient, RateLimited) as exc:
-            log.warning("Matrix send deferred (%s); it stays queued and goes out after reconnecting", exc)
-            return SentRef(PLATFORM, out.room or "", None)
-        room_id, event_id = delivered if delivered else (out.room or "", None)
-        if isinstance(reply, DirectMessage) and reply.image and room_id:
-            await self._send_image(room_id, reply.image, reply.image_name)
+        room_id = out.room or await self.directs.ensure(str(out.user))
+        event_id = await send_event(self.client, room_id, out.event_type, out.content, txn_id(self._prefix, key))
+        if out.poll is not None:
+            async with self.db.session() as session:
+                if await store.find_poll(session, event_id) is None:
+                    await store.save_poll(session, event_id, room_id, out.poll.key, list(out.poll.options),
+                                          out.poll.user)
+            await self._number_reactions(room_id, event_id, len(out.poll.options), key)
+        if isinstance(reply, DirectMessage) and reply.image:
+            await self._send_image(room_id, reply.image, reply.image_name, key)
         return SentRef(PLATFORM, room_id, event_id)
 
-    async def _send_image(self, room_id: str, data: bytes, name: str) -> None:
+    async def _number_reactions(self, room_id: str, poll_event_id: str, count: int, key: str | None) -> None:
+        """The numbered-reaction fallback: clients without polls answer by tapping 1️⃣, 2️⃣…"""
+        assert self.client is not None
+        for index in range(count):
+            try:
+                await send_event(self.client, room_id, "m.reaction", reaction(poll_event_id, number_emoji(index)),
+                                 txn_id(self._prefix, key, f"r{index}"))
+            except (Transient, RateLimited):
+                raise  # the whole reply is sent again: the message and the reactions sent keep their ids
+            except AdapterError:
+                log.warning("could not add the numbered reactions to poll %s", poll_event_id, exc_info=True)
+                return
+
+    async def _send_prerendered(self, reply: Prerendered) -> SentRef:
+        """An event an older version had rendered and queued: sent with its own transaction id."""
+        assert self.client is not None and self.directs is not None
+        body = json.loads(reply.body)
+        room_id = body.get("room_id") or await self.directs.ensure(str(body.get("user_id")))
+        event_id = await send_event(self.client, room_id, body["event_type"], body["content"], body["txn_id"])
+        poll = body.get("poll")
+        if poll:
+            async with self.db.session() as session:
+                await store.save_poll(session, event_id, room_id, poll["key"], poll["options"], poll["user"])
+        return SentRef(PLATFORM, room_id, event_id)
+
+    async def _send_image(self, room_id: str, data: bytes, name: str, key: str | None) -> None:
         """Upload a PNG to the media repository and post it as `m.image` (the text went first)."""
         assert self.client is not None
         upload, _keys = await self.client.upload(io.BytesIO(data), content_type="image/png", filename=name,
@@ -358,6 +383,7 @@ class MatrixAdapter:
             return
         content = {"msgtype": "m.image", "body": name, "url": upload.content_uri,
                    "info": {"mimetype": "image/png", "size": len(data)}}
-        sent = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
-        if not isinstance(sent, RoomSendResponse):
-            log.warning("could not post the image %s in %s: %s", name, room_id, sent)
+        try:
+            await send_event(self.client, room_id, "m.room.message", content, txn_id(self._prefix, key, "image"))
+        except AdapterError:
+            log.warning("could not post the image %s in %s", name, room_id, exc_info=True)

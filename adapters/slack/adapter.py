@@ -38,6 +38,7 @@ from bot.replies import (
     resolve_links,
 )
 from storage.db import Database, database_from_env
+from storage.owners import Liveness
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class SlackAdapter:
         """Where the HTTP transport listens (after `start`)."""
         return f"http://{self.host}:{self.port}/slack/events"
 
-    async def start(self, sink: Sink) -> None:
+    async def start(self, sink: Sink, liveness: Liveness | None = None) -> None:
         """Learn who we are (`auth.test`), replay the inbox, then open the transport."""
         self._session = aiohttp.ClientSession()
         kwargs: dict[str, Any] = {"token": self.bot_token, "session": self._session}
@@ -144,7 +145,7 @@ class SlackAdapter:
                                             bot_user_id=auth.get("user_id", ""), bot_id=auth.get("bot_id", ""))
         self.user_id = self.identity.bot_user_id
         self.workspace_url = str(auth.get("url") or self.workspace_url)
-        self.intake.start(sink)
+        self.intake.start(sink, liveness)
         app = build_app(self.client, self.signing_secret, self.intake.accept, verify=self.transport_name == "http")
         if self.transport_name == "socket":
             self._transport = SocketTransport(app, self.app_token, self.client)
@@ -218,7 +219,7 @@ class SlackAdapter:
         base = self.workspace_url if self.workspace_url.endswith("/") else self.workspace_url + "/"
         return f"{base}archives/{channel}/p{ts.replace('.', '')}"
 
-    async def send(self, reply: Reply) -> SentRef:
+    async def send(self, reply: Reply, key: str | None = None) -> SentRef:
         """Deliver one reply, in order per channel, paced, retried on 429."""
         reply = resolve_links(reply, self.permalink)
         match reply:

@@ -1,13 +1,13 @@
-"""Ack fast, lose nothing: persist each delivery, acknowledge, then do the work in the background.
+"""Ack fast, lose nothing: keep each delivery, acknowledge, then do the work in the background.
 
-`accept` runs inside Slack's 3-second window: it writes the body to the inbox table and only then
-lets the caller acknowledge. Writes are group-committed: one writer task puts every delivery that
-arrived meanwhile in one transaction (SQLite has one writer at a time; one commit per delivery
-made acks wait behind the core's transactions). The work (`Sink`, i.e. `Steward.dispatch`)
-runs afterwards, one event at a time per channel so a channel's events keep their order. When the
-core has claimed the event (its transaction committed) the row is deleted; otherwise (a failed
-commit, a shutdown, a crash) it stays `pending` and is replayed at the next start or when Slack
-retries the delivery.
+`accept` runs inside Slack's 3-second window: it writes the body to the inbound ledger as `pending`
+(under this process's owner id) and only then lets the caller acknowledge. Writes are group-committed:
+one writer task puts every delivery that arrived meanwhile in one transaction (SQLite has one writer
+at a time). The work (`Sink`, i.e. `Steward.dispatch`) runs afterwards, one event at a time per
+channel so a channel's events keep their order. The core claims the event by turning its row `done`
+in the event's own transaction: no second write. Otherwise (a failed commit, a shutdown, a crash) it
+stays `pending`: replayed when Slack retries, at the next start, or — when its process died — by a
+live process within seconds (`ADOPT_EVERY`, PostgreSQL), never while its owner lives.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from typing import Any
 
 from bot.adapter import Sink
 from bot.events import ChoicePicked, CommandInvoked, Event
-from storage import inbox
+from storage import inbound
 from storage.db import Database
+from storage.owners import Liveness
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+ADOPT_EVERY = 3.0  # seconds between looks for deliveries a dead process acknowledged (PostgreSQL)
 Translate = Callable[[dict[str, Any]], Event | None]
 Enrich = Callable[[Event], Awaitable[Event]]
 
@@ -50,14 +52,26 @@ class Intake:
         self._waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._adopter: asyncio.Task[None] | None = None
+        self.liveness = Liveness(db)
 
-    def start(self, sink: Sink) -> None:
-        """Where events go from now on; starts the inbox writer."""
+    def start(self, sink: Sink, liveness: Liveness | None = None) -> None:
+        """Where events go from now on, under whose ownership; starts the inbox writer."""
         self._sink = sink
-        self._writer = asyncio.get_running_loop().create_task(self._write_batches())
+        if liveness is not None:
+            self.liveness = liveness
+        loop = asyncio.get_running_loop()
+        self._writer = loop.create_task(self._write_batches())
+        if not self.db.is_sqlite:
+            self._adopter = loop.create_task(self._adopt_forever())
 
     async def close(self) -> None:
         """Write what is queued, then stop the writer."""
+        if self._adopter is not None:
+            self._adopter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._adopter
+            self._adopter = None
         if self._writer is not None:
             writer, self._writer = self._writer, None
             self._wake.set()
@@ -82,8 +96,9 @@ class Intake:
                      attempted: list[str]) -> None:
         try:
             async with self.db.session() as session:
-                fresh = await inbox.put_many(session, self.platform, [(e, p) for e, p, _ in puts])
-                kept = await inbox.settle(session, done, attempted, MAX_ATTEMPTS)
+                fresh = await inbound.put_many(session, self.platform, self.liveness.owner,
+                                               [(e, p) for e, p, _ in puts])
+                kept = await inbound.settle(session, done, attempted, MAX_ATTEMPTS)
         except Exception as exc:  # those deliveries are not acked: Slack sends them again
             log.exception("could not write %d deliveries to the inbox", len(puts))
             for _, _, future in puts:
@@ -115,18 +130,40 @@ class Intake:
         return event
 
     async def replay(self) -> int:
-        """Schedule every pending delivery left by an earlier run; returns how many."""
+        """Take over and schedule the deliveries dead processes acknowledged (at start: an earlier run's).
+
+        Returns how many were scheduled.
+        """
         async with self.db.session() as session:
-            rows = await inbox.pending(session, self.platform)
-        for row in rows:
-            body = json.loads(row.payload)
+            owners = await inbound.owners_waiting(session, self.platform, self.liveness.owner)
+        dead = [o for o in owners if await self.liveness.dead(o)]
+        if not dead:
+            return 0
+        async with self.db.session() as session:
+            rows = await inbound.adopt(session, self.platform, dead, self.liveness.owner)
+        scheduled = 0
+        for event_id, payload in rows:
+            try:
+                body = json.loads(payload)
+            except ValueError:
+                log.error("an acknowledged Slack delivery %s cannot be read: left in the inbound ledger", event_id)
+                continue
             event = self._translate(body)
             if event is None or event.event_id in self._inflight:
                 continue
             self._schedule(event, body)
-        if rows:
-            log.info("replaying %d pending Slack deliveries from the inbox", len(rows))
-        return len(rows)
+            scheduled += 1
+        if scheduled:
+            log.info("handling %d Slack deliveries a stopped Steward had acknowledged", scheduled)
+        return scheduled
+
+    async def _adopt_forever(self) -> None:
+        while True:
+            await asyncio.sleep(ADOPT_EVERY)
+            try:
+                await self.replay()
+            except Exception:
+                log.exception("could not look for deliveries a stopped Steward left; trying again soon")
 
     def _schedule(self, event: Event, body: dict[str, Any]) -> None:
         self._inflight.add(event.event_id)
@@ -151,10 +188,12 @@ class Intake:
             assert self._sink is not None, "start the intake first"
             enriched = await self._enrich(event)
             async with self._slots:
-                await self._sink(enriched)
-            # Settled by the writer: deleted if the core claimed it, else counted as a failed attempt.
-            (self._done if _ignored_by_core(event) else self._attempted).append(event.event_id)
-            self._wake.set()
+                handled = await self._sink(enriched)
+            # The core's claim turned the row done in its own transaction; what it did not claim is
+            # settled by the writer: done when it was not for the core, else one failed attempt.
+            if handled is not True:
+                (self._done if _ignored_by_core(event) else self._attempted).append(event.event_id)
+                self._wake.set()
         except Exception:
             log.exception("work on %s failed; it stays in the inbox for a retry", event.event_id)
         finally:

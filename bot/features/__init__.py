@@ -18,17 +18,21 @@ from bot.features import (
     profile,
     renewal,
     reputation,
+    ritual_steps,
     rituals,
     surveys,
     who,
 )
+from bot.pulse import due
 from bot.router import Router
+from bot.routing import escalation
 
 
 def build_router() -> Router:
     """Every feature's registrations merged into one router, in a stable order."""
     router = Router()
     for feature in (indexing, follow_up, help, language, who, profile, privacy, rituals, meetups, renewal, onboarding,
-                    contributions, kudos, reputation, hosts, surveys, consultations, digest):
+                    contributions, kudos, reputation, hosts, surveys, consultations, digest, ritual_steps, escalation,
+                    due):
         router.include(feature.router)
     return router

@@ -82,12 +82,12 @@ async def consult(ctx: Context) -> None:
                  "Answer in this thread, or privately with `answer consultation {id}: …`. Your words reach the "
                  "sponsor only if you said `quotes on`; otherwise they are only counted.",
                  id=consultation.id, when=deadline_text, question=question)
+    tag = f"consultation:{consultation.id}"  # its message id is found through the outbox once it is posted
     if options:
-        post = await ctx.send_now(AskChoice(channel=channel, text=body, key=f"consult:{consultation.id}",
-                                            options=tuple(Option(id=str(i), label=o) for i, o in enumerate(options))))
+        ctx.send(AskChoice(channel=channel, text=body, key=f"consult:{consultation.id}",
+                           options=tuple(Option(id=str(i), label=o) for i, o in enumerate(options))), tag=tag)
     else:
-        post = await ctx.send_now(Post(channel=channel, text=body))
-    consultation.message_id = post.message_id
+        ctx.send(Post(channel=channel, text=body), tag=tag)
     ctx.reply_privately(ctx._("Asked. I'll send you a summary of the voices on {when}.", when=deadline_text))
 
 

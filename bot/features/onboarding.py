@@ -18,9 +18,10 @@ from bot.features.meetups import next_meetups
 from bot.features.ritual_common import RitualRun, when
 from bot.replies import DirectMessage
 from bot.router import Router
+from storage.inbound import claim
 from storage.members import find_member, list_members
 from storage.models import Member, Message
-from storage.rituals import claim_delivery, introduced_to, intros_since, record_intro
+from storage.rituals import introduced_to, intros_since, record_intro
 
 router = Router()
 MAX_INTROS_PER_WEEK = 3
@@ -33,8 +34,7 @@ async def welcome(ctx: Context) -> None:
     if ctx.community is None or ctx.community.id is None or ctx.member is None or ctx.member.id is None:
         return
     member, community, cc = ctx.member, ctx.community, ctx.community_config
-    if member.is_bot or not await claim_delivery(ctx.session, f"welcome:{member.id}", step="welcome",
-                                                 occurrence_at=ctx.event.at, platform=ctx.event.platform):
+    if member.is_bot or not await claim(ctx.session, f"welcome:{member.id}", ctx.event.platform):
         return
     lines = [ctx._("Welcome to **{name}**, {who}! 👋", name=community.name, who=member.display_name or "")]
     if cc is not None and cc.purpose:
@@ -125,8 +125,7 @@ async def member_anniversaries(ctx: Context, run: RitualRun) -> None:
                 or (joined.month, joined.day) != (today.month, today.day) or today.year <= joined.year):
             continue
         years = today.year - joined.year
-        if await claim_delivery(ctx.session, f"thanks:{member.id}:{today.year}", step="thanks",
-                                occurrence_at=run.occurrence, ritual_id=run.ritual.id, platform=member.platform):
+        if await claim(ctx.session, f"thanks:{member.id}:{today.year}", member.platform):
             ctx.send(DirectMessage(user=member.platform_user_id, text=ctx._(
                 "🎉 {years} year(s) ago today you joined **{name}**. Thank you for being part of it!",
                 years=years, name=community.name)))

@@ -18,8 +18,9 @@ from bot.features.ritual_common import RitualRun
 from bot.i18n import N_
 from bot.replies import DirectMessage, Post, React
 from bot.router import Router
+from storage import outbox
 from storage.models import ExploreIdea
-from storage.rituals import add_idea, delivery_for_message, undigested_ideas
+from storage.rituals import add_idea, undigested_ideas
 from storage.types import utcnow
 
 router = Router()
@@ -97,8 +98,8 @@ async def catch_idea(ctx: Context) -> None:
         return
     m = _NEXT.match(event.text)
     if m is None and event.is_reply and event.thread:
-        delivery = await delivery_for_message(ctx.session, event.platform, event.thread)
-        if delivery is not None and delivery.step == "explore":
+        tag = await outbox.tag_of(ctx.session, event.platform, event.thread)
+        if tag is not None and tag.endswith(":explore"):  # a ritual step's key: <ritual>:<occurrence>:<step>
             await _keep(ctx, event.text)
             ctx.send(React(channel=event.channel, message_id=event.message_id, emoji="white_check_mark"))
         return

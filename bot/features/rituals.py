@@ -7,13 +7,14 @@ them up whichever process made them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime
 
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
-from bot.errors import InputError, Unsupported
+from bot.errors import InputError
 from bot.events import ChoicePicked
 from bot.features.ritual_common import schedule_of, settings_of, when
 from bot.i18n import N_
@@ -282,13 +283,11 @@ async def guide(ctx: Context) -> None:
                        FormField(id="timezone", label=ctx._("Time zone"), placeholder="America/Montreal",
                                  optional=True),
                        FormField(id="channel", label=ctx._("Channel"), placeholder="#k8s", optional=True)))
-    try:
-        await ctx.send_now(form)
-        return
-    except Unsupported:
-        pass
     _ask(ctx, "ritualguide", ctx._("Let's set up a ritual. What kind?"),
          [("meetup", ctx._("A meetup")), ("reminder", ctx._("A reminder"))])
+    first = ctx.outbox.pop()  # the chat dialogue's first question: sent instead where no form can open
+    assert isinstance(first, AskChoice)
+    ctx.send(dataclasses.replace(form, fallback=first))
 
 
 @router.choice("ritualform", role="coordinator")

@@ -1,9 +1,9 @@
-"""The periodic leader job: survey reminders and closings, consultation deadlines.
+"""Survey reminders and closings, consultation deadlines: scheduled jobs through the core.
 
-Everything it needs is in the database (closing times, deadlines), so it works the same after a
-restart: `RitualScheduler` calls `run_due` every minute on the leader; tests call it with a chosen
-`now`. Each kind runs in its own transaction, rows are locked (PostgreSQL `SKIP LOCKED`) and closed
-in it, and replies are sent only after commit: a survey or a consultation is closed once.
+Everything they need is stored (closing times, deadlines), so they work the same after a restart.
+The scheduler's leader looks every minute (`Router.periodic`); tests and `/advance` with a chosen
+time. Each reminder or closing is a `Scheduled` event (`survey.remind:<id>`, `survey.close:<id>`,
+`consultation.close:<id>`): claimed once, run in one transaction with its replies kept in the outbox.
 """
 
 from __future__ import annotations
@@ -12,53 +12,114 @@ import json
 import logging
 from datetime import datetime
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
+from bot.context import Context
+from bot.events import Scheduled, scheduled
 from bot.features.surveys import survey_replies
 from bot.i18n import translator
 from bot.pulse.results import describe, survey_result
 from bot.replies import DirectMessage, Post, Reply, ReplyInThread
-from storage import consultations, surveys
-from storage.db import Database
-from storage.models import Community, Consultation
+from bot.router import Router
+from storage import consultations, outbox, surveys
+from storage.models import Community, Consultation, Survey
 
 log = logging.getLogger(__name__)
 Outgoing = list[tuple[str, Reply]]
+router = Router()
+EVERY = 60.0  # seconds between two looks
+REMIND, CLOSE, CONSULTATION = "survey.remind", "survey.close", "consultation.close"
 
 
-async def run_due(db: Database, config: Config, now: datetime) -> Outgoing:
-    """Send due survey reminders, close due surveys and consultations; returns the replies to deliver."""
-    out: Outgoing = []
-    async with db.session() as session:
-        for survey in await surveys.due_reminders(session, now):
-            community = await session.get(Community, survey.community_id)
-            assert community is not None
-            _ = translator(community.locale)
-            out += [(survey.platform, r) for r in survey_replies(_, survey, community.timezone, community.locale,
-                                                                  reminder=True)]
-    async with db.session() as session:
-        for survey in await surveys.due_to_close(session, now):
-            community = await session.get(Community, survey.community_id)
-            assert community is not None
-            cc = config.community(community.slug)
-            k = cc.survey_min_answers if cc else 5
-            _ = translator(community.locale)
-            result = await survey_result(session, survey, k)
-            previous = await surveys.previous_run(session, survey)
-            before = await survey_result(session, previous, k) if previous else None
-            out.append((survey.platform, Post(channel=survey.channel, text=describe(result, before, _))))
-            texts = [t for q in result.questions if q.shown for t in q.texts]
-            if texts and cc is not None:
-                note = "\n".join([_("Comments from the pulse survey “{title}” (anonymous):", title=survey.title),
-                                  *(f"- {t}" for t in texts)])
-                out += [(survey.platform, DirectMessage(user=ref.partition(":")[2], text=note))
-                        for ref in cc.coordinators if ref.startswith(survey.platform + ":")]
-            surveys.close(survey, now)
-    async with db.session() as session:
-        for consultation in await consultations.due(session, now):
-            out += await _close_consultation(session, config, consultation, now)
-    return out
+async def _slug(session: AsyncSession, community_id: int) -> str | None:
+    community = await session.get(Community, community_id)
+    return community.slug if community else None
+
+
+@router.periodic(REMIND, EVERY)
+async def reminders_due(session: AsyncSession, config: Config, now: datetime) -> list[Scheduled]:
+    """Open surveys whose single reminder is due."""
+    stmt = select(Survey).where(Survey.status == "open", col(Survey.remind_at).is_not(None),
+                                col(Survey.remind_at) <= now, col(Survey.closes_at) > now).order_by(col(Survey.id))
+    return [scheduled(REMIND, str(s.id), platform=s.platform, channel=s.channel,
+                      community=await _slug(session, s.community_id), due_at=s.remind_at or now, now=now)
+            for s in (await session.exec(stmt)).all()]
+
+
+@router.periodic(CLOSE, EVERY)
+async def closings_due(session: AsyncSession, config: Config, now: datetime) -> list[Scheduled]:
+    """Open surveys past their closing time."""
+    stmt = select(Survey).where(Survey.status == "open", col(Survey.closes_at) <= now).order_by(col(Survey.id))
+    return [scheduled(CLOSE, str(s.id), platform=s.platform, channel=s.channel,
+                      community=await _slug(session, s.community_id), due_at=s.closes_at, now=now)
+            for s in (await session.exec(stmt)).all()]
+
+
+@router.periodic(CONSULTATION, EVERY)
+async def deadlines_due(session: AsyncSession, config: Config, now: datetime) -> list[Scheduled]:
+    """Open consultations past their deadline."""
+    stmt = select(Consultation).where(Consultation.status == "open", col(Consultation.deadline) <= now)
+    return [scheduled(CONSULTATION, str(c.id), platform=c.platform, channel=c.channel,
+                      community=await _slug(session, c.community_id), due_at=c.deadline, now=now)
+            for c in (await session.exec(stmt.order_by(col(Consultation.id)))).all()]
+
+
+async def _subject(ctx: Context, model: type[Survey] | type[Consultation]) -> Survey | Consultation | None:
+    event = ctx.event
+    assert isinstance(event, Scheduled)
+    row: Survey | Consultation | None = await ctx.session.get(model, int(event.subject)) \
+        if event.subject.isdigit() else None
+    return row if row is not None and row.status == "open" else None
+
+
+@router.scheduled(REMIND)
+async def remind(ctx: Context) -> None:
+    """Repeat an open survey's questions once, at half-time."""
+    survey = await _subject(ctx, Survey)
+    if not isinstance(survey, Survey) or survey.remind_at is None or ctx.community is None:
+        return
+    survey.remind_at = None
+    community = ctx.community
+    _ = translator(community.locale)
+    for reply in survey_replies(_, survey, community.timezone, community.locale, reminder=True):
+        ctx.send(reply)
+
+
+@router.scheduled(CLOSE)
+async def close_survey(ctx: Context) -> None:
+    """Close a survey: results in its channel (with the trend), comments to the coordinators, salt erased."""
+    survey = await _subject(ctx, Survey)
+    if not isinstance(survey, Survey) or ctx.community is None:
+        return
+    community, cc, session = ctx.community, ctx.community_config, ctx.session
+    k = cc.survey_min_answers if cc else 5
+    _ = translator(community.locale)
+    result = await survey_result(session, survey, k)
+    previous = await surveys.previous_run(session, survey)
+    before = await survey_result(session, previous, k) if previous else None
+    ctx.send(Post(channel=survey.channel, text=describe(result, before, _)))
+    texts = [t for q in result.questions if q.shown for t in q.texts]
+    if texts and cc is not None:
+        note = "\n".join([_("Comments from the pulse survey “{title}” (anonymous):", title=survey.title),
+                          *(f"- {t}" for t in texts)])
+        for ref in cc.coordinators:
+            if ref.startswith(survey.platform + ":"):
+                ctx.send(DirectMessage(user=ref.partition(":")[2], text=note))
+    assert isinstance(ctx.event, Scheduled)
+    surveys.close(survey, ctx.event.at)
+
+
+@router.scheduled(CONSULTATION)
+async def close_consultation(ctx: Context) -> None:
+    """Close a consultation: the voices to the sponsor by DM, a thank-you in its thread."""
+    consultation = await _subject(ctx, Consultation)
+    if not isinstance(consultation, Consultation):
+        return
+    assert isinstance(ctx.event, Scheduled)
+    for platform, reply in await _close_consultation(ctx.session, ctx.config, consultation, ctx.event.at):
+        ctx.send_on(platform, reply)
 
 
 async def _close_consultation(session: AsyncSession, config: Config, consultation: Consultation,
@@ -87,9 +148,16 @@ async def _close_consultation(session: AsyncSession, config: Config, consultatio
     consultation.status, consultation.closed_at = "closed", now
     platform, _sep, user = consultation.asked_by.partition(":")
     out: Outgoing = [(platform, DirectMessage(user=user, text="\n".join(lines)))]
-    if consultation.message_id:
+    posted = consultation.message_id or await _posted(session, consultation)
+    if posted:
         out.append((consultation.platform, ReplyInThread(
-            channel=consultation.channel, thread=consultation.message_id,
+            channel=consultation.channel, thread=posted,
             text=_("✅ This consultation has closed: {n} voice(s) were delivered to the sponsor. Thank you!",
                    n=voices))))
     return out
+
+
+async def _posted(session: AsyncSession, consultation: Consultation) -> str | None:
+    """The message id of the consultation's post, once the outbox sent it."""
+    sent = await outbox.message_of(session, f"consultation:{consultation.id}")
+    return sent[2] if sent else None

@@ -1,7 +1,9 @@
 """Unanswered questions are not left alone: after a delay, the next candidates; then the coordinators.
 
-`escalate_due` is a job target: the scheduler calls it every few minutes with the current time (tests
-call it with a chosen one). It reuses routing's ranking and care rules and returns neutral replies.
+A scheduled job: `due` finds the questions whose next step is due (the scheduler's leader looks every
+few minutes; tests and `/advance` with a chosen time) and each step runs through the core as a
+`Scheduled` event `escalate:<question id>:<round>`, so it happens once and its messages are kept in
+the outbox with the question's new state. It reuses routing's ranking and care rules.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
+from bot.context import Context
+from bot.events import Scheduled, scheduled
 from bot.i18n import translator
 from bot.replies import DirectMessage, Reply, ReplyInThread, message_link
+from bot.router import Router
 from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, Candidate, candidates, spread
 from bot.routing.explain import reason
 from bot.services import Services
-from storage.db import Database
 from storage.members import find_member
 from storage.models import Community, Member, Question, RoutingRequest
 from storage.routing import due_questions, requests_for
@@ -25,32 +29,53 @@ from storage.routing import due_questions, requests_for
 log = logging.getLogger(__name__)
 
 NEXT_CANDIDATES = 3
+JOB = "escalate"
+EVERY = 300.0  # seconds between two looks for due questions
 Outgoing = list[tuple[str, Reply]]
+router = Router()
 
 
 def _name(member: Member) -> str:
     return member.display_name or member.platform_user_id
 
 
-async def escalate_due(db: Database, services: Services, config: Config, now: datetime) -> Outgoing:
-    """Move every due question one step; returns the (platform, reply) pairs to deliver."""
-    out: Outgoing = []
-    async with db.session() as session:
-        for question in await due_questions(session, now):
-            community = await session.get(Community, question.community_id)
-            asker = await session.get(Member, question.asker_id)
-            if community is None or asker is None:
-                continue
-            fresh = await _next_candidates(session, services, community, question, asker, now) \
-                if question.round == 0 else []
-            if fresh:
-                out += _ask_next(session, community, question, asker, fresh, now)
-                question.round, question.next_step_at = 1, now + UNANSWERED_AFTER
-            else:
-                out += await _tell_coordinators(session, config, community, question, asker)
-                question.round, question.status, question.next_step_at = 2, "escalated", None
-                log.info("question %s escalated to the coordinators of %s", question.id, community.slug)
-    return out
+@router.periodic(JOB, EVERY)
+async def due(session: AsyncSession, config: Config, now: datetime) -> list[Scheduled]:
+    """One event per question whose next step is due."""
+    found = []
+    for question in await due_questions(session, now):
+        community = await session.get(Community, question.community_id)
+        if community is not None:
+            found.append(scheduled(JOB, f"{question.id}:{question.round + 1}", platform=question.platform,
+                                   channel=question.channel, community=community.slug,
+                                   due_at=question.next_step_at or now, now=now))
+    return found
+
+
+@router.scheduled(JOB)
+async def escalate(ctx: Context) -> None:
+    """Move one question one step: the next candidates, else its community's coordinators."""
+    event = ctx.event
+    assert isinstance(event, Scheduled)
+    question_id, _sep, step = event.subject.partition(":")
+    session, now = ctx.session, event.at
+    question = await session.get(Question, int(question_id)) if question_id.isdigit() else None
+    if question is None or question.status != "open" or str(question.round + 1) != step:
+        return  # answered, or moved on since it was found
+    community = ctx.community or await session.get(Community, question.community_id)
+    asker = await session.get(Member, question.asker_id)
+    if community is None or asker is None:
+        return
+    fresh = await _next_candidates(session, ctx.svc, community, question, asker, now) if question.round == 0 else []
+    if fresh:
+        out = _ask_next(session, community, question, asker, fresh, now)
+        question.round, question.next_step_at = 1, now + UNANSWERED_AFTER
+    else:
+        out = await _tell_coordinators(session, ctx.config, community, question, asker)
+        question.round, question.status, question.next_step_at = 2, "escalated", None
+        log.info("question %s escalated to the coordinators of %s", question.id, community.slug)
+    for platform, reply in out:
+        ctx.send_on(platform, reply)
 
 
 async def _next_candidates(session: AsyncSession, services: Services, community: Community, question: Question,

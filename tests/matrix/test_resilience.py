@@ -46,8 +46,11 @@ async def test_restart_replays_nothing_and_misses_nothing(people: Any, bot_facto
 async def test_homeserver_restart_under_a_running_bot(people: Any, bot_factory: Any, synapse: Any) -> None:
     bot, ana, room = await _room_with_bot(people, bot_factory)
     await asyncio.to_thread(synapse.stop)
-    queued = await bot.adapter.send(Post(channel=room, text="written while the homeserver was down"))
-    assert queued.message_id is None  # kept in the outbox, not lost
+    async with bot.db.session() as session:  # what the core does with an event's replies: keep, then send
+        parcels = await bot.steward.delivery.keep(session, "matrix", "test:down",
+                                                  [Post(channel=room, text="written while the homeserver was down")])
+    [first_attempt] = await bot.steward.delivery.deliver(parcels)
+    assert first_attempt is None  # not sent yet: it stays in the outbox and is retried
     await asyncio.to_thread(synapse.start)
 
     event = await ana.reply_from(bot.user_id, room, "the queued message")

@@ -10,7 +10,9 @@ import pytest
 from bot.features.ritual_common import schedule_of
 from bot.replies import AskChoice, Post
 from rituals.jobs import fire_ritual
-from storage.rituals import attendance, deliveries
+from storage import outbox
+from storage.models import InboundEvent
+from storage.rituals import attendance
 from tests.events import command, pick
 from tests.rituals.conftest import Bot, make_ritual
 
@@ -62,10 +64,13 @@ async def test_a_step_is_delivered_once_even_when_fired_twice(ritual_bot: Bot) -
     assert await fire_ritual(ritual.id, fire, now=fire) == 1
     assert await fire_ritual(ritual.id, fire, now=fire + timedelta(minutes=1)) == 0
     assert len(platform.sent) == before + 1
+    await steward.delivery.idle()
+    key = f"{ritual.id}:{occurrence:%Y%m%dT%H%M%SZ}:remind-1h"
     async with steward.db.session() as session:
-        rows = await deliveries(session, ritual.id)
-    assert [(r.step, r.status) for r in rows] == [("remind-1h", "sent")]
-    assert rows[0].key == f"{ritual.id}:{occurrence:%Y%m%dT%H%M%SZ}:remind-1h"
+        claimed = await session.get(InboundEvent, f"ritual:{key}")
+        assert claimed is not None and claimed.status == "done"
+        sent = await outbox.message_of(session, key)  # the step's message, found by its key
+    assert sent is not None and sent[2].startswith("sent-")
 
 
 async def test_misfire_within_grace_fires_older_is_skipped_and_logged(ritual_bot: Bot,

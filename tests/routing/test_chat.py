@@ -13,11 +13,14 @@ from adapters.recording import RecordingAdapter
 from bot.core import Steward
 from bot.events import MemberLeft, MessageDeleted, MessageEdited, ReactionAdded, ReactionRemoved, Sender
 from bot.replies import AskChoice, DirectMessage, ReplyInThread
-from bot.routing.escalation import escalate_due
+from bot.routing.escalation import JOB
 from storage.models import Contribution, Member, Question, RoutingRequest
 from storage.types import utcnow
+from tests.clock import due_at
 from tests.events import command, pick
 from tests.routing.history import post, seed
+
+ESCALATE = (JOB,)
 
 Bot = tuple[Steward, RecordingAdapter]
 
@@ -179,14 +182,15 @@ async def test_escalation_next_candidates_then_coordinators(bot: Bot) -> None:
     await seed(platform, extra_helpers={user: "our helm upgrade is stuck" for user in ("UGINA", "UHUGO", "UIVY")})
     await _ask(platform, "who knows about helm upgrades?")
     now = utcnow()
-    assert await escalate_due(steward.db, steward.services, steward.config, now) == []  # not due yet
-    first = await escalate_due(steward.db, steward.services, steward.config, now + timedelta(hours=25))
-    dms = [r for _p, r in first if isinstance(r, DirectMessage)]
+    assert await due_at(steward, platform, now, ESCALATE) == []  # not due yet
+    first = await due_at(steward, platform, now + timedelta(hours=25), ESCALATE)
+    dms = [r for r in first if isinstance(r, DirectMessage)]
     assert dms and all("still waiting" in d.text for d in dms)
-    assert any(isinstance(r, ReplyInThread) and r.text.startswith("Still open") for _p, r in first)
-    second = await escalate_due(steward.db, steward.services, steward.config, now + timedelta(hours=50))
-    assert [r.user for _p, r in second if isinstance(r, DirectMessage)] == ["UCOORD"]
-    assert await escalate_due(steward.db, steward.services, steward.config, now + timedelta(days=10)) == []
+    assert any(isinstance(r, ReplyInThread) and r.text.startswith("Still open") for r in first)
+    assert await due_at(steward, platform, now + timedelta(hours=25), ESCALATE) == []  # once, even looked at again
+    second = await due_at(steward, platform, now + timedelta(hours=50), ESCALATE)
+    assert [r.user for r in second if isinstance(r, DirectMessage)] == ["UCOORD"]
+    assert await due_at(steward, platform, now + timedelta(days=10), ESCALATE) == []
     async with steward.db.session() as session:
         assert (await session.exec(sm_select(Question))).one().status == "escalated"
         asked = (await session.exec(select(func.count()).select_from(RoutingRequest).where(  # type: ignore[call-overload]
@@ -200,8 +204,7 @@ async def test_answered_questions_are_not_escalated(bot: Bot) -> None:
     ask = command("who knows about terraform drift?", user="UFRANK")
     await platform.inject(ask)
     await platform.inject(post("run plan with -refresh-only", "UBRUNO", thread=ask.message_id))
-    out = await escalate_due(steward.db, steward.services, steward.config, utcnow() + timedelta(days=3))
-    assert out == []
+    assert await due_at(steward, platform, utcnow() + timedelta(days=3), ESCALATE) == []
 
 
 async def test_nobody_known_yet(bot: Bot) -> None:

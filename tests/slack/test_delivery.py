@@ -1,4 +1,4 @@
-"""Nothing is lost: work failing after the ack is replayed from the inbox; 429 storms only slow us down."""
+"""Nothing is lost: work failing after the ack is replayed from the inbound ledger; 429 storms only slow us down."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from sqlmodel import select
 from adapters.slack.translate import Identity, translate
 from bot.config import Config
 from bot.replies import Post
-from storage import inbox
+from storage import inbound
 from storage.db import Database
-from storage.models import InboxEvent
+from storage.models import InboundEvent
 from tests.slack.conftest import Running, Slack, event_body, msg, start_bot
 from tests.slack.fake_slack import TEAM, FakeSlack
 
@@ -29,15 +29,15 @@ async def commits_fail(db: Database) -> AsyncIterator[None]:
     """
     if db.is_sqlite:
         setup = ["CREATE TABLE fail_commit (x INTEGER REFERENCES community(id) DEFERRABLE INITIALLY DEFERRED)",
-                 "CREATE TRIGGER fail_commit_trg AFTER INSERT ON processed_event "
+                 "CREATE TRIGGER fail_commit_trg AFTER UPDATE OF status ON inbound_event WHEN NEW.status = 'done' "
                  "BEGIN INSERT INTO fail_commit VALUES (-1); END"]
         teardown = ["DROP TRIGGER fail_commit_trg", "DROP TABLE fail_commit"]
     else:
         setup = ["CREATE FUNCTION steward_fail_commit() RETURNS trigger LANGUAGE plpgsql AS "
                  "$$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$",
-                 "CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON processed_event DEFERRABLE "
-                 "INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION steward_fail_commit()"]
-        teardown = ["DROP TRIGGER fail_commit ON processed_event", "DROP FUNCTION steward_fail_commit()"]
+                 "CREATE CONSTRAINT TRIGGER fail_commit AFTER UPDATE ON inbound_event DEFERRABLE "
+                 "INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status = 'done') EXECUTE FUNCTION steward_fail_commit()"]
+        teardown = ["DROP TRIGGER fail_commit ON inbound_event", "DROP FUNCTION steward_fail_commit()"]
     async with db.engine.begin() as conn:
         for sql in setup:
             await conn.execute(text(sql))
@@ -53,14 +53,14 @@ async def commits_fail(db: Database) -> AsyncIterator[None]:
 async def inbox_fails(db: Database) -> AsyncIterator[None]:
     """While inside, writing to the inbox fails (as when the database is unreachable)."""
     if db.is_sqlite:
-        setup = ["CREATE TRIGGER inbox_fails BEFORE INSERT ON inbox_event BEGIN SELECT RAISE(ABORT, 'down'); END"]
+        setup = ["CREATE TRIGGER inbox_fails BEFORE INSERT ON inbound_event BEGIN SELECT RAISE(ABORT, 'down'); END"]
         teardown = ["DROP TRIGGER inbox_fails"]
     else:
         setup = ["CREATE FUNCTION steward_inbox_fails() RETURNS trigger LANGUAGE plpgsql AS "
                  "$$ BEGIN RAISE EXCEPTION 'down (test)'; END $$",
-                 "CREATE TRIGGER inbox_fails BEFORE INSERT ON inbox_event FOR EACH ROW "
+                 "CREATE TRIGGER inbox_fails BEFORE INSERT ON inbound_event FOR EACH ROW "
                  "EXECUTE FUNCTION steward_inbox_fails()"]
-        teardown = ["DROP TRIGGER inbox_fails ON inbox_event", "DROP FUNCTION steward_inbox_fails()"]
+        teardown = ["DROP TRIGGER inbox_fails ON inbound_event", "DROP FUNCTION steward_inbox_fails()"]
     async with db.engine.begin() as conn:
         for sql in setup:
             await conn.execute(text(sql))
@@ -72,9 +72,10 @@ async def inbox_fails(db: Database) -> AsyncIterator[None]:
                 await conn.execute(text(sql))
 
 
-async def _inbox(db: Database) -> list[InboxEvent]:
+async def _inbox(db: Database) -> list[InboundEvent]:
+    """Deliveries still waiting (done ones keep only their id, to refuse a second effect)."""
     async with db.session() as session:
-        return list((await session.exec(select(InboxEvent))).all())
+        return list((await session.exec(select(InboundEvent).where(InboundEvent.status != "done"))).all())
 
 
 async def test_commit_failing_after_ack_is_done_on_restart(db: Database, sconfig: Config,
@@ -102,7 +103,7 @@ async def test_crash_after_persisting_is_replayed(db: Database, sconfig: Config,
     event = translate(body, Identity(team_id=TEAM, bot_user_id="UBOT"))
     assert event is not None
     async with db.session() as session:  # what accept() wrote before the process died
-        assert await inbox.put(session, event.event_id, "slack", json.dumps(body))
+        assert await inbound.put_many(session, "slack", "a-dead-process", [(event.event_id, json.dumps(body))])
 
     steward, adapter = await start_bot(db, sconfig, fake_slack)
     await adapter.intake.wait(30)

@@ -8,9 +8,9 @@ import pytest
 
 from adapters.recording import RecordingAdapter
 from bot.core import Steward
-from bot.pulse.due import run_due
 from bot.replies import AskChoice, Reply
 from storage.models import Survey
+from tests.clock import due_at
 from tests.events import command, pick
 
 COORD, SPONSOR = "UCOORD", "USPONSOR"
@@ -44,12 +44,10 @@ async def answer_all(bot: Bot, key: str, options: list[str], prefix: str = "U") 
         await platform.inject(pick(key, option, user=f"{prefix}{i}"))
 
 
-async def close(bot: Bot, survey: Survey, after: timedelta = timedelta(minutes=1)) -> list[tuple[str, Reply]]:
-    """Run the due job just after the survey's closing time and deliver what it sends."""
-    steward, _ = bot
-    out = await run_due(steward.db, steward.config, survey.closes_at + after)
-    await steward.deliver(out)
-    return out
+async def close(bot: Bot, survey: Survey, after: timedelta = timedelta(minutes=1)) -> list[Reply]:
+    """Run what is due just after the survey's closing time; returns what it sent."""
+    steward, platform = bot
+    return await due_at(steward, platform, survey.closes_at + after)
 
 
 def utc(*args: int) -> datetime:

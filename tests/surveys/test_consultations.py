@@ -11,9 +11,10 @@ from adapters.recording import RecordingAdapter
 from bot.core import Steward
 from bot.features import build_router
 from bot.pulse.deadline import parse_deadline
-from bot.pulse.due import run_due
 from bot.replies import AskChoice, DirectMessage, Post, ReplyInThread
+from storage import outbox
 from storage.models import Consultation
+from tests.clock import due_at
 from tests.events import command, message, pick
 from tests.surveys.conftest import SPONSOR, Bot
 
@@ -26,6 +27,15 @@ async def _consultation(bot: Bot) -> Consultation:
         return (await session.exec(select(Consultation))).one()
 
 
+async def _posted(bot: Bot, consultation: Consultation) -> str:
+    """The message id of the consultation's post (found through the outbox, where its tag keeps it)."""
+    steward, _ = bot
+    async with steward.db.session() as session:
+        sent = await outbox.message_of(session, f"consultation:{consultation.id}")
+    assert sent is not None
+    return sent[2]
+
+
 async def test_sponsor_asks_members_answer_and_the_summary_arrives_at_the_deadline(survey_bot: Bot) -> None:
     steward, platform = survey_bot
     await platform.inject(command(ASK, user=SPONSOR, direct=True))
@@ -34,8 +44,8 @@ async def test_sponsor_asks_members_answer_and_the_summary_arrives_at_the_deadli
         "yes", "no", "it depends"]
     assert "summary of the voices" in platform.texts()[-1]
     consultation = await _consultation(survey_bot)
-    assert consultation.deadline.astimezone(UTC).weekday() == 4 and consultation.message_id
-    thread = consultation.message_id
+    assert consultation.deadline.astimezone(UTC).weekday() == 4
+    thread = await _posted(survey_bot, consultation)
 
     await platform.inject(command("quotes on", user="UANA"))
     await platform.inject(message("yes, Helm charts are easier to review", user="UANA", thread=thread))
@@ -47,18 +57,17 @@ async def test_sponsor_asks_members_answer_and_the_summary_arrives_at_the_deadli
         await platform.inject(pick(ask.key, option, user=f"U{i}"))
     await platform.inject(pick(ask.key, "1", user="UANA"))  # a tap replaces her stance, keeps her words
 
-    assert await run_due(steward.db, steward.config, consultation.deadline - timedelta(minutes=1)) == []
-    out = await run_due(steward.db, steward.config, consultation.deadline + timedelta(minutes=1))
-    await steward.deliver(out)
-    dm = next(r for _p, r in out if isinstance(r, DirectMessage))
+    assert await due_at(steward, platform, consultation.deadline - timedelta(minutes=1)) == []
+    out = await due_at(steward, platform, consultation.deadline + timedelta(minutes=1))
+    dm = next(r for r in out if isinstance(r, DirectMessage))
     assert dm.user == SPONSOR and "6 voice(s)" in dm.text
     assert "- yes: 2" in dm.text and "- no: 3" in dm.text and "- it depends: 1" in dm.text
     assert "Helm charts are easier to review" in dm.text  # UANA allows quoting
     assert "kustomize" not in dm.text and "on the team" not in dm.text  # the default is off
     assert "Uana" not in dm.text  # quotes are unnamed
-    note = next(r for _p, r in out if isinstance(r, ReplyInThread))
+    note = next(r for r in out if isinstance(r, ReplyInThread))
     assert note.thread == thread and "delivered to the sponsor" in note.text
-    assert await run_due(steward.db, steward.config, consultation.deadline + timedelta(hours=1)) == []
+    assert await due_at(steward, platform, consultation.deadline + timedelta(hours=1)) == []
     await platform.inject(pick(ask.key, "0", user="ULATE"))
     assert "closed" in platform.texts()[-1]
 
@@ -68,15 +77,14 @@ async def test_the_deadline_holds_across_a_restart_and_few_voices_hide_counts(su
     await platform.inject(command("consult should we move the clinic to Thursdays? until tomorrow, "
                                   "as a choice: yes / no", user=SPONSOR))
     consultation = await _consultation(survey_bot)
-    await platform.inject(message("yes please", user="UANA", thread=consultation.message_id))
+    await platform.inject(message("yes please", user="UANA", thread=await _posted(survey_bot, consultation)))
     await steward.stop()
 
     restarted = Steward(steward.db, steward.config, build_router())  # a new process on the same database
     again = RecordingAdapter()
     restarted.add_adapter(again)
     await restarted.start_adapters()
-    await restarted.deliver(await run_due(restarted.db, restarted.config,
-                                          consultation.deadline + timedelta(seconds=30)))
+    await due_at(restarted, again, consultation.deadline + timedelta(seconds=30))
     dm = next(r for r in again.sent if isinstance(r, DirectMessage))
     assert "1 voice(s)" in dm.text and "- yes" not in dm.text and "from 5 voices" in dm.text
     assert "yes please" not in dm.text

@@ -12,11 +12,11 @@ import storage.surveys as survey_store
 from bot.config import CommunityConfig, parse_config
 from bot.errors import ConfigError
 from bot.features.ritual_common import schedule_of
-from bot.pulse.due import run_due
 from bot.pulse.results import survey_result
 from bot.replies import AskChoice, DirectMessage, Post
 from rituals.jobs import fire_ritual
 from storage.models import Contribution, Ritual, Survey, SurveyAnswer
+from tests.clock import due_at
 from tests.events import command, pick
 from tests.surveys.conftest import COORD, Bot, answer_all, close, survey_now
 
@@ -87,20 +87,20 @@ async def test_a_survey_closes_once_and_taps_after_closing_are_refused(survey_bo
     steward, platform = survey_bot
     survey, asks = await survey_now(survey_bot, SPEC)
     assert await close(survey_bot, survey)
-    assert await run_due(steward.db, steward.config, survey.closes_at + timedelta(hours=1)) == []
+    assert await due_at(steward, platform, survey.closes_at + timedelta(hours=1)) == []
     await platform.inject(pick(asks[0].key, "3", user="ULATE"))
     assert "closed" in platform.texts()[-1]
 
 
 async def test_one_reminder_at_most(survey_bot: Bot) -> None:
-    steward, _ = survey_bot
+    steward, platform = survey_bot
     survey, _asks = await survey_now(survey_bot, SPEC + " for 2 days")
     assert survey.closes_at - survey.opened_at == timedelta(days=2)
     assert survey.remind_at is not None
-    reminders = await run_due(steward.db, steward.config, survey.remind_at + timedelta(minutes=1))
-    asks = [r for _p, r in reminders if isinstance(r, AskChoice)]
+    reminders = await due_at(steward, platform, survey.remind_at + timedelta(minutes=1))
+    asks = [r for r in reminders if isinstance(r, AskChoice)]
     assert len(asks) == 2 and "Last call" in asks[0].text and asks[0].key == f"survey:{survey.id}:0"
-    assert await run_due(steward.db, steward.config, survey.remind_at + timedelta(minutes=2)) == []
+    assert await due_at(steward, platform, survey.remind_at + timedelta(minutes=2)) == []
 
 
 async def test_free_text_goes_to_coordinators_only_from_k(survey_bot: Bot) -> None:
@@ -112,9 +112,9 @@ async def test_free_text_goes_to_coordinators_only_from_k(survey_bot: Bot) -> No
         await platform.inject(command(f"answer survey {survey.id}: idea number {i}", user=f"U{i}", direct=True))
     assert "without your name" in platform.texts()[-1]
     out = await close(survey_bot, survey)
-    dms = [r for _p, r in out if isinstance(r, DirectMessage)]
+    dms = [r for r in out if isinstance(r, DirectMessage)]
     assert [d.user for d in dms] == [COORD] and "idea number 3" in dms[0].text
-    public = next(r for _p, r in out if isinstance(r, Post))
+    public = next(r for r in out if isinstance(r, Post))
     assert "idea number" not in public.text and "5 comment(s)" in public.text
 
 

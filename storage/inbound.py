@@ -1,0 +1,108 @@
+"""The inbound ledger (`inbound_event`): deliveries kept until handled, and every handled event id.
+
+One table for every platform and for the clock. Adapters that acknowledge before the work is done
+(Slack) write a `pending` row with the payload first; the core claims an event by turning its row
+`done` (or inserting it so) in the event's own transaction, in one statement. A retried delivery, a
+replayed sync or a second scheduler firing the same occurrence finds the row done and stops there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import InboundEvent
+from storage.types import utcnow
+
+_T: Any = InboundEvent.__table__  # type: ignore[attr-defined]
+WAITING = ("pending", "dead")
+
+
+def _insert(session_or_conn: Any) -> Any:
+    return sqlite_insert if session_or_conn.dialect.name == "sqlite" else pg_insert
+
+
+async def claim(session: AsyncSession, event_id: str, platform: str) -> bool:
+    """Mark `event_id` handled in the current transaction; False if it already was.
+
+    One upsert: a new id is inserted `done`; a delivery waiting as `pending` turns `done` (payload
+    dropped); a done or failed one is left alone and nothing is returned. A concurrent claim of the
+    same id waits on the row and then finds it done, so only one handler runs.
+    """
+    conn = await session.connection()
+    stmt = _insert(conn)(_T).values(event_id=event_id, platform=platform, status="done", payload=None, owner=None,
+                                   attempts=0, received_at=utcnow())
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["event_id"], set_={"status": "done", "payload": None, "owner": None},
+        where=_T.c.status.in_(WAITING)).returning(_T.c.event_id)
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def record_failure(session: AsyncSession, event_id: str) -> None:
+    """Mark a claimed event whose handler failed, so a redelivery does not repeat the apology."""
+    conn = await session.connection()
+    await conn.execute(update(_T).where(_T.c.event_id == event_id).values(status="failed"))
+
+
+async def put_many(session: AsyncSession, platform: str, owner: str, items: Sequence[tuple[str, str]]) -> set[str]:
+    """Keep `(event_id, payload)` deliveries as pending; returns the ids that were new (others: retries)."""
+    if not items:
+        return set()
+    conn = await session.connection()
+    now = utcnow()
+    stmt = (_insert(conn)(_T).values([{"event_id": e, "platform": platform, "status": "pending", "payload": p,
+                                       "owner": owner, "attempts": 0, "received_at": now}
+                                      for e, p in dict(items).items()])
+            .on_conflict_do_nothing(index_elements=["event_id"]).returning(_T.c.event_id))
+    return set((await conn.execute(stmt)).scalars())
+
+
+async def settle(session: AsyncSession, ignored: Sequence[str], attempted: Sequence[str], max_attempts: int) -> int:
+    """After the work: `ignored` deliveries (not for the core) are done; `attempted` ones the core did not
+    claim count a failed attempt and, past `max_attempts`, are parked as `dead` for the operator.
+    Returns how many stay pending for a retry."""
+    conn = await session.connection()
+    if ignored:
+        await conn.execute(update(_T).where(_T.c.event_id.in_(ignored), _T.c.status.in_(WAITING))
+                           .values(status="done", payload=None, owner=None))
+    if not attempted:
+        return 0
+    kept = await conn.execute(
+        update(_T).where(_T.c.event_id.in_(attempted), _T.c.status == "pending")
+        .values(attempts=_T.c.attempts + 1,
+                status=case((_T.c.attempts + 1 >= max_attempts, "dead"), else_=_T.c.status)))
+    return int(kept.rowcount or 0)
+
+
+async def owners_waiting(session: AsyncSession, platform: str, owner: str) -> list[str]:
+    """The other processes (or '' for none) whose acknowledged deliveries of `platform` still wait."""
+    conn = await session.connection()
+    rows = await conn.execute(select(_T.c.owner).where(_T.c.status == "pending", _T.c.platform == platform,
+                                                       or_(_T.c.owner.is_(None), _T.c.owner != owner)).distinct())
+    return [str(o or "") for o in rows.scalars().all()]
+
+
+async def adopt(session: AsyncSession, platform: str, dead: Sequence[str], owner: str,
+                limit: int = 1000) -> list[tuple[str, str]]:
+    """Take over the pending deliveries the `dead` owners acknowledged: `(event_id, payload)`, oldest first.
+
+    One `UPDATE … RETURNING` on the oldest ids: two live processes adopting at once each get a row once.
+    """
+    conn = await session.connection()
+    named = [d for d in dead if d]
+    whose = [_T.c.owner.in_(named)] if named else []
+    if "" in dead:
+        whose += [_T.c.owner.is_(None), _T.c.owner == ""]
+    ids = select(_T.c.event_id).where(
+        _T.c.status == "pending", _T.c.platform == platform, or_(*whose),
+    ).order_by(_T.c.received_at, _T.c.event_id).limit(limit)
+    if conn.dialect.name != "sqlite":
+        ids = ids.with_for_update(skip_locked=True)
+    rows = (await conn.execute(update(_T).where(_T.c.event_id.in_(ids.scalar_subquery()))
+                               .values(owner=owner).returning(_T.c.event_id, _T.c.payload, _T.c.received_at))).all()
+    return [(str(r[0]), str(r[1] or "")) for r in sorted(rows, key=lambda r: (r[2], r[0]))]
