@@ -333,7 +333,9 @@ class MatrixAdapter:
         """Write the reply down, then send it; if the homeserver is unreachable it waits in the outbox."""
         assert self.outbox is not None and self.directs is not None
         if isinstance(reply, AskForm):
-            raise Unsupported("Matrix has no forms: the feature asks step by step")
+            if reply.fallback is None:
+                raise Unsupported("Matrix has no forms: the feature asks step by step")
+            return await self.send(reply.fallback)
         reply = resolve_links(reply, lambda room, event: f"https://matrix.to/#/{quote(room)}/{quote(event)}")
         user = reply.user if isinstance(reply, DirectMessage | Ephemeral | AskChoice) else None
         out = render(reply, self.directs.room_for(user) if user else None)

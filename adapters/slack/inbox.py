@@ -8,6 +8,13 @@ runs afterwards, one event at a time per channel so a channel's events keep thei
 core has claimed the event (its transaction committed) the row is deleted; otherwise (a failed
 commit, a shutdown, a crash) it stays `pending` and is replayed at the next start or when Slack
 retries the delivery.
+
+On SQLite one event's work runs at a time (one writer). The slot covers the core's transaction, not
+the sending of its replies: the adapter gives it back (`replies_started`) when the core starts
+sending, so a reply waiting out a channel's `429` does not hold up other channels' events.
+
+Each delivery carries the moment it reached us (`time.monotonic()`, from the transport): a modal's
+trigger expires ~3 s after Slack sent it, however long the event then waited for its turn.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from bot.adapter import Sink
@@ -28,7 +37,40 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 Translate = Callable[[dict[str, Any]], Event | None]
-Enrich = Callable[[Event], Awaitable[Event]]
+Enrich = Callable[[Event, float | None], Awaitable[Event]]  # the event and when it arrived (None: replayed)
+
+
+class _Slot:
+    """One event's turn to run in the core; given back once, early or at the end."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore, self._held = semaphore, False
+
+    async def __aenter__(self) -> _Slot:
+        await self._semaphore.acquire()
+        self._held = True
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._semaphore.release()
+
+
+_SLOT: ContextVar[_Slot | None] = ContextVar("steward_slack_slot", default=None)
+
+
+def replies_started() -> None:
+    """The core sends after its transaction: let the next event's work start while this one's replies go out.
+
+    Called by the adapter's `send`; it runs inside the event's work (same task), outside it does nothing.
+    """
+    slot = _SLOT.get()
+    if slot is not None:
+        slot.release()
 
 
 class Intake:
@@ -96,12 +138,14 @@ class Intake:
         if kept:
             log.warning("%d event(s) not committed: kept in the inbox for a retry", kept)
 
-    async def accept(self, body: dict[str, Any]) -> Event | None:
+    async def accept(self, body: dict[str, Any], arrived: float | None = None) -> Event | None:
         """Persist a delivery before it is acknowledged and schedule its work; None if not for us.
 
+        `arrived` is when the request reached the transport (`time.monotonic()`; default: now).
         Raises when the inbox cannot be written: the caller must then *not* acknowledge, so Slack
         delivers it again.
         """
+        arrived = time.monotonic() if arrived is None else arrived
         event = self._translate(body)
         if event is None:
             return None
@@ -111,7 +155,7 @@ class Intake:
         self._wake.set()
         fresh = await future
         if fresh or event.event_id not in self._inflight:
-            self._schedule(event, body)  # a retried delivery of a pending row is worth a new attempt
+            self._schedule(event, arrived)  # a retried delivery of a pending row is worth a new attempt
         return event
 
     async def replay(self) -> int:
@@ -123,16 +167,16 @@ class Intake:
             event = self._translate(body)
             if event is None or event.event_id in self._inflight:
                 continue
-            self._schedule(event, body)
+            self._schedule(event, None)  # its interaction, if any, expired long ago
         if rows:
             log.info("replaying %d pending Slack deliveries from the inbox", len(rows))
         return len(rows)
 
-    def _schedule(self, event: Event, body: dict[str, Any]) -> None:
+    def _schedule(self, event: Event, arrived: float | None) -> None:
         self._inflight.add(event.event_id)
         lane = event.channel or f"user:{event.sender.id}"
         previous = self._tails.get(lane)
-        task = asyncio.get_running_loop().create_task(self._work(event, previous))
+        task = asyncio.get_running_loop().create_task(self._work(event, arrived, previous))
         self._tails[lane] = task
         self._tasks.add(task)
 
@@ -143,14 +187,15 @@ class Intake:
 
         task.add_done_callback(forget)
 
-    async def _work(self, event: Event, previous: asyncio.Task[None] | None) -> None:
+    async def _work(self, event: Event, arrived: float | None, previous: asyncio.Task[None] | None) -> None:
         try:
             if previous is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(previous)
             assert self._sink is not None, "start the intake first"
-            enriched = await self._enrich(event)
-            async with self._slots:
+            enriched = await self._enrich(event, arrived)
+            async with _Slot(self._slots) as slot:
+                _SLOT.set(slot)  # this task's own context: `replies_started` releases this slot
                 await self._sink(enriched)
             # Settled by the writer: deleted if the core claimed it, else counted as a failed attempt.
             (self._done if _ignored_by_core(event) else self._attempted).append(event.event_id)
