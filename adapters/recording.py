@@ -28,7 +28,9 @@ class RecordingAdapter:
     async def send(self, reply: Reply, key: str | None = None) -> SentRef:
         """Record the reply and give it a message id (forms only when built with `forms=True`)."""
         if isinstance(reply, AskForm) and not self.forms:
-            raise Unsupported("this platform has no forms")
+            if reply.fallback is None:
+                raise Unsupported("this platform has no forms")
+            return await self.send(reply.fallback)
         self.sent.append(reply)
         return SentRef(self.platform, getattr(reply, "channel", ""), f"sent-{next(self._ids)}")
 

@@ -98,9 +98,10 @@ class AskForm:
     """A small form (a Slack modal) where a form beats a chat dialogue.
 
     It answers the event `event_id` (Slack needs that interaction to open a modal). The answer comes
-    back as one `ChoicePicked(key=key)` whose option is a JSON object of field values. Platforms without
-    forms, or a form that cannot be opened any more (Slack's trigger expired), send `fallback` instead:
-    the first question of the same dialogue asked in chat.
+    back as one `ChoicePicked(key=key)` whose option is a JSON object of field values. When the form
+    cannot be shown (a platform without forms, an expired Slack trigger, a failed `views.open`) the
+    adapter sends `fallback` instead, e.g. the first question of the same dialogue in chat; without a
+    fallback it raises `Unsupported`.
     """
 
     channel: ChannelId
@@ -111,7 +112,7 @@ class AskForm:
     event_id: str
     text: str = ""  # a short introduction shown above the fields
     thread: MessageId | None = None
-    fallback: AskChoice | Post | None = None
+    fallback: Reply | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

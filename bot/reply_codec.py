@@ -1,6 +1,7 @@
 """Reply intents to JSON and back, so a reply can wait in the database for its delivery.
 
-A form (`AskForm`) is never kept: it answers a platform interaction that expires within seconds.
+A form (`AskForm`) is kept only with a fallback: its interaction expires within seconds, so sent late it
+can only fall back (its adapter then sends `fallback`); without one it would be dropped anyway.
 """
 
 from __future__ import annotations
@@ -25,17 +26,22 @@ from bot.replies import (
 )
 
 KINDS: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (Post, ReplyInThread, DirectMessage, Ephemeral, AskChoice, React, Prerendered)
+    cls.__name__: cls for cls in (Post, ReplyInThread, DirectMessage, Ephemeral, AskChoice, React, AskForm,
+                                  Prerendered)
 }
 
 
 def keepable(reply: Reply) -> bool:
-    """True for replies worth delivering late (not forms: their interaction has expired)."""
-    return not isinstance(reply, AskForm)
+    """True for replies worth delivering late (a form only with a fallback: its interaction has expired)."""
+    return not isinstance(reply, AskForm) or reply.fallback is not None
 
 
 def encode(reply: Reply) -> str:
     """One reply as a JSON object naming its kind."""
+    return json.dumps(_to_dict(reply), ensure_ascii=False)
+
+
+def _to_dict(reply: Reply) -> dict[str, Any]:
     data: dict[str, Any] = {"kind": type(reply).__name__}
     for f in dataclasses.fields(reply):
         value = getattr(reply, f.name)
@@ -43,22 +49,29 @@ def encode(reply: Reply) -> str:
             value = base64.b64encode(value).decode("ascii")
         elif isinstance(value, tuple):
             value = [dataclasses.asdict(v) for v in value]
+        elif f.name == "fallback" and value is not None:
+            value = _to_dict(value)
         data[f.name] = value
-    return json.dumps(data, ensure_ascii=False)
+    return data
 
 
 def decode(payload: str) -> Reply:
     """The reply `encode` wrote; `ValueError` when the payload is not one."""
     try:
-        data = json.loads(payload)
-        cls = KINDS[data.pop("kind")]
-        if isinstance(data.get("image"), str):
-            data["image"] = base64.b64decode(data["image"])
-        if "options" in data:
-            data["options"] = tuple(Option(**o) for o in data["options"])
-        if "fields" in data:
-            data["fields"] = tuple(FormField(**f) for f in data["fields"])
-        reply: Reply = cls(**data)
+        return _from_dict(json.loads(payload))
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise ValueError(f"not a stored reply ({err!r})") from err
+
+
+def _from_dict(data: dict[str, Any]) -> Reply:
+    cls = KINDS[data.pop("kind")]
+    if isinstance(data.get("image"), str):
+        data["image"] = base64.b64decode(data["image"])
+    if "options" in data:
+        data["options"] = tuple(Option(**o) for o in data["options"])
+    if "fields" in data:
+        data["fields"] = tuple(FormField(**f) for f in data["fields"])
+    if data.get("fallback") is not None:
+        data["fallback"] = _from_dict(data["fallback"])
+    reply: Reply = cls(**data)
     return reply

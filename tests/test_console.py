@@ -54,3 +54,9 @@ async def test_choice_can_be_answered_by_label_and_other_text_is_a_new_message(d
 def test_markup_rendering() -> None:
     assert render_text("**bold** and [docs](https://x.test)", color=False) == "bold and docs <https://x.test>"
     assert "\x1b[1m" in render_text("**bold**", color=True)
+
+
+async def test_schedule_asks_step_by_step(db: Database, config: Config) -> None:
+    output = await _chat(db, config, ["schedule", "1"])
+    assert "Let's set up a ritual. What kind?" in output
+    assert "1. A meetup" in output and "How often?" in output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import timedelta
 
@@ -59,9 +60,12 @@ def test_every_reply_survives_the_round_trip(reply: Reply) -> None:
         assert isinstance(back, DirectMessage) and back.image == reply.image
 
 
-def test_forms_are_not_kept_and_junk_is_refused() -> None:
+def test_forms_are_kept_only_with_a_fallback_and_junk_is_refused() -> None:
     form = AskForm(channel="C1", user="UANA", key="k", title="T", fields=(FormField(id="a", label="A"),), event_id="e")
     assert not reply_codec.keepable(form)
+    with_fallback = dataclasses.replace(form, fallback=REPLIES[4])
+    assert reply_codec.keepable(with_fallback)
+    assert reply_codec.decode(reply_codec.encode(with_fallback)) == with_fallback
     for junk in ("{", '{"kind": "Nope"}', '{"kind": "Post", "colour": 1}', "[]"):
         with pytest.raises(ValueError, match="not a stored reply"):
             reply_codec.decode(junk)

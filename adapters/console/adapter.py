@@ -83,7 +83,9 @@ class ConsoleAdapter:
     async def send(self, reply: Reply, key: str | None = None) -> SentRef:
         """Print the reply; a choice question waits for the next line."""
         if isinstance(reply, AskForm):
-            raise Unsupported("the terminal asks step by step instead of showing a form")
+            if reply.fallback is None:
+                raise Unsupported("the terminal asks step by step instead of showing a form")
+            return await self.send(reply.fallback, key)
         if isinstance(reply, AskChoice):
             self._pending = reply
         if isinstance(reply, DirectMessage) and reply.user == self.user:

@@ -332,7 +332,9 @@ class MatrixAdapter:
         if isinstance(reply, Prerendered):
             return await self._send_prerendered(reply)
         if isinstance(reply, AskForm):
-            raise Unsupported("Matrix has no forms: the feature asks step by step")
+            if reply.fallback is None:
+                raise Unsupported("Matrix has no forms: the feature asks step by step")
+            return await self.send(reply.fallback, key)
         reply = resolve_links(reply, lambda room, event: f"https://matrix.to/#/{quote(room)}/{quote(event)}")
         user = reply.user if isinstance(reply, DirectMessage | Ephemeral | AskChoice) else None
         out = render(reply, self.directs.room_for(user) if user else None)

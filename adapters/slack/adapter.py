@@ -47,7 +47,7 @@ NOT_PERMITTED = {"not_in_channel", "channel_not_found", "is_archived", "missing_
                  "cannot_dm_bot", "user_not_found", "no_permission", "ekm_access_denied"}
 TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 PROFILE_TTL = 3600.0
-TRIGGER_TTL = 2.5  # seconds: Slack accepts a trigger_id for 3 s after the interaction
+TRIGGER_WINDOW = 2.5  # seconds from the request's arrival: Slack accepts a trigger_id for ~3 s after sending it
 TOKENS = {
     "SLACK_BOT_TOKEN": ("xoxb-", "the Bot User OAuth Token (xoxb-…) from your Slack app's "
                                  "“OAuth & Permissions” page"),
@@ -94,10 +94,11 @@ class SlackAdapter:
     def __init__(self, *, bot_token: str, db: Database, signing_secret: str = "", app_token: str = "",
                  transport: str = "http", host: str = "127.0.0.1", port: int = 3000,
                  community: str | None = None, base_url: str | None = None, limits: Limits | None = None,
-                 owns_db: bool = False) -> None:
+                 owns_db: bool = False, trigger_window: float = TRIGGER_WINDOW) -> None:
         self.bot_token, self.signing_secret, self.app_token = bot_token, signing_secret, app_token
         self.transport_name, self.host, self.port = transport, host, port
         self.db, self.owns_db, self.base_url = db, owns_db, base_url
+        self.trigger_window = trigger_window
         self.identity = Identity(community=community)
         self.workspace_url = "https://slack.com/"  # replaced by auth.test's workspace URL at start
         self.user_id: str | None = None
@@ -107,7 +108,7 @@ class SlackAdapter:
         self._session: aiohttp.ClientSession | None = None
         self._transport: HttpTransport | SocketTransport | None = None
         self.routes: list[web.RouteDef] = []  # served beside /slack/events by the HTTP transport
-        self._triggers: dict[str, tuple[float, str]] = {}  # event id -> (seen at, trigger_id), for modals
+        self._triggers: dict[str, tuple[float, str]] = {}  # event id -> (arrived at, trigger_id), for modals
         self._profiles: dict[str, tuple[float, Sender]] = {}
         self._dm_channels: dict[str, str] = {}
         self._response_urls: dict[tuple[str, str], str] = {}
@@ -171,8 +172,12 @@ class SlackAdapter:
         if self.owns_db:
             await self.db.dispose()
 
-    async def _api(self, method: str, pace_key: str, /, **kwargs: Any) -> dict[str, Any]:
-        """One paced Web API call; 429s wait and retry, other failures map to `AdapterError`."""
+    async def _api(self, method: str, pace_key: str, /, deadline: float | None = None,
+                   **kwargs: Any) -> dict[str, Any]:
+        """One paced Web API call; 429s wait and retry, other failures map to `AdapterError`.
+
+        `pace_key` is the channel for channel-scoped methods (a 429 pauses that channel only).
+        """
         assert self.client is not None, "start the adapter first"
         call = getattr(self.client, method.replace(".", "_"))
 
@@ -185,17 +190,18 @@ class SlackAdapter:
                 raise Transient(f"{method}: {err!r}") from err
             return dict(response.data) if isinstance(response.data, dict) else {}
 
-        return await self.pacer.call(method, pace_key, once)
+        return await self.pacer.call(method, pace_key, once, deadline)
 
-    async def _enrich(self, event: Event) -> Event:
-        """Add the sender's name, time zone and locale (users.info, cached) before the core sees it."""
+    async def _enrich(self, event: Event, arrived: float | None) -> Event:
+        """Add the sender's name, time zone and locale (users.info, cached) before the core sees it.
+
+        Also keeps the event's `response_url` and, if it arrived recently enough to open a modal, its trigger.
+        """
         raw = event.raw if isinstance(event.raw, dict) else {}
         if raw.get("response_url"):
             self._response_urls[(event.channel, event.sender.id)] = raw["response_url"]
-        if raw.get("trigger_id"):
-            now = time.monotonic()
-            self._triggers = {k: v for k, v in self._triggers.items() if now - v[0] <= TRIGGER_TTL}
-            self._triggers[event.event_id] = (now, str(raw["trigger_id"]))
+        if raw.get("trigger_id") and arrived is not None:
+            self._keep_trigger(event.event_id, arrived, str(raw["trigger_id"]))
         sender = event.sender
         if sender.is_bot or (sender.display_name and sender.timezone) or not sender.id.startswith(("U", "W")):
             return event
@@ -214,13 +220,24 @@ class SlackAdapter:
             self._profiles[sender.id] = cached
         return dataclasses.replace(event, sender=cached[1])
 
+    def _keep_trigger(self, event_id: str, arrived: float, trigger_id: str) -> None:
+        now = time.monotonic()
+        self._triggers = {k: v for k, v in self._triggers.items() if now - v[0] <= self.trigger_window}
+        if now - arrived <= self.trigger_window:
+            self._triggers[event_id] = (arrived, trigger_id)
+
     def permalink(self, channel: str, ts: str) -> str:
         """A link to a message (Slack's `archives` form, on the workspace `auth.test` named)."""
         base = self.workspace_url if self.workspace_url.endswith("/") else self.workspace_url + "/"
         return f"{base}archives/{channel}/p{ts.replace('.', '')}"
 
     async def send(self, reply: Reply, key: str | None = None) -> SentRef:
-        """Deliver one reply, in order per channel, paced, retried on 429."""
+        """Deliver one reply, in order per channel, paced, retried on 429.
+
+        `key` is the core's stable id for this reply; Slack's Web API takes no idempotency key, so it
+        only appears in the debug log.
+        """
+        log.debug("sending %s (key %s)", type(reply).__name__, key)
         reply = resolve_links(reply, self.permalink)
         match reply:
             case Post(channel=channel, text=text):
@@ -240,7 +257,7 @@ class SlackAdapter:
             case React(channel=channel, message_id=message_id, emoji=emoji):
                 return await self.pacer.in_lane(channel, lambda: self._react(channel, message_id, emoji))
             case AskForm() as form:
-                return await self._form(form)
+                return await self._form(form, key)
         raise TypeError(f"cannot send {reply!r}")  # pragma: no cover
 
     async def _ask(self, ask: AskChoice) -> SentRef:
@@ -298,18 +315,32 @@ class SlackAdapter:
                 raise
         return SentRef(PLATFORM, channel, message_id)
 
-    async def _form(self, form: AskForm) -> SentRef:
-        # A modal needs the trigger of the interaction it answers, and Slack honours it for 3 s only.
+    async def _form(self, form: AskForm, key: str | None) -> SentRef:
+        """A modal if its interaction is still fresh, else the form's fallback (its chat dialogue)."""
+        # A modal needs the trigger of the interaction it answers; Slack honours it ~3 s after sending it.
         seen = self._triggers.pop(form.event_id, None)
-        if seen is None or time.monotonic() - seen[0] > TRIGGER_TTL:
-            raise Unsupported("no fresh Slack interaction to open a modal from")
+        if seen is None or time.monotonic() - seen[0] > self.trigger_window:
+            return await self._form_fallback(form, key, "no fresh Slack interaction to open a modal from")
         fields = tuple(render.FormField(id=f.id, label=f.label, placeholder=f.placeholder, optional=f.optional)
                        for f in form.fields)
         view = render.modal(key=form.key, title=form.title, fields=fields, intro=form.text, channel=form.channel,
                             thread=form.thread)
-        return SentRef(PLATFORM, form.channel, await self.open_form(seen[1], view))
+        try:
+            view_id = await self.open_form(seen[1], view, deadline=seen[0] + self.trigger_window)
+        except AdapterError as err:  # expired_trigger_id, invalid_trigger_id, a 429 outlasting the trigger…
+            return await self._form_fallback(form, key, f"views.open failed ({err})")
+        return SentRef(PLATFORM, form.channel, view_id)
 
-    async def open_form(self, trigger_id: str, view: dict[str, Any]) -> str:
-        """Open a modal (`render.modal`) in answer to an interaction; returns the view id."""
-        data = await self._api("views.open", "", trigger_id=trigger_id, view=view)
+    async def _form_fallback(self, form: AskForm, key: str | None, why: str) -> SentRef:
+        if form.fallback is None:
+            raise Unsupported(why)
+        log.info("%s: asking in chat instead", why)
+        return await self.send(form.fallback, key)
+
+    async def open_form(self, trigger_id: str, view: dict[str, Any], deadline: float | None = None) -> str:
+        """Open a modal (`render.modal`) in answer to an interaction; returns the view id.
+
+        `deadline` (`time.monotonic()`): when the trigger expires; waiting for a token past it raises.
+        """
+        data = await self._api("views.open", "", trigger_id=trigger_id, view=view, deadline=deadline)
         return str((data.get("view") or {}).get("id", ""))

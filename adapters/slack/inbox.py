@@ -8,6 +8,13 @@ channel so a channel's events keep their order. The core claims the event by tur
 in the event's own transaction: no second write. Otherwise (a failed commit, a shutdown, a crash) it
 stays `pending`: replayed when Slack retries, at the next start, or — when its process died — by a
 live process within seconds (`ADOPT_EVERY`, PostgreSQL), never while its owner lives.
+
+The core's own concurrency slot covers an event's transaction, not the sending of its replies
+(bot/delivery.py sends in per-conversation lanes): a reply waiting out one channel's `429` holds up
+only that channel's next events, which must keep their order anyway.
+
+Each delivery carries the moment it reached us (`time.monotonic()`, from the transport): a modal's
+trigger expires ~3 s after Slack sent it, however long the event then waited for its turn.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,17 +38,14 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 ADOPT_EVERY = 3.0  # seconds between looks for deliveries a dead process acknowledged (PostgreSQL)
 Translate = Callable[[dict[str, Any]], Event | None]
-Enrich = Callable[[Event], Awaitable[Event]]
+Enrich = Callable[[Event, float | None], Awaitable[Event]]  # the event and when it arrived (None: replayed)
 
 
 class Intake:
     """The inbox of one platform and the background work it feeds."""
 
-    def __init__(self, db: Database, platform: str, translate: Translate, enrich: Enrich,
-                 concurrency: int | None = None) -> None:
+    def __init__(self, db: Database, platform: str, translate: Translate, enrich: Enrich) -> None:
         self.db, self.platform = db, platform
-        # SQLite has one writer: more dispatches at once only make the inbox writer (the acks) wait.
-        self._slots = asyncio.Semaphore(concurrency or (1 if db.is_sqlite else 8))
         self._translate, self._enrich = translate, enrich
         self._sink: Sink | None = None
         self._inflight: set[str] = set()
@@ -111,12 +116,13 @@ class Intake:
         if kept:
             log.warning("%d event(s) not committed: kept in the inbox for a retry", kept)
 
-    async def accept(self, body: dict[str, Any]) -> Event | None:
+    async def accept(self, body: dict[str, Any], arrived: float | None = None) -> Event | None:
         """Persist a delivery before it is acknowledged and schedule its work; None if not for us.
 
         Raises when the inbox cannot be written: the caller must then *not* acknowledge, so Slack
         delivers it again.
         """
+        arrived = time.monotonic() if arrived is None else arrived
         event = self._translate(body)
         if event is None:
             return None
@@ -126,7 +132,7 @@ class Intake:
         self._wake.set()
         fresh = await future
         if fresh or event.event_id not in self._inflight:
-            self._schedule(event, body)  # a retried delivery of a pending row is worth a new attempt
+            self._schedule(event, arrived)  # a retried delivery of a pending row is worth a new attempt
         return event
 
     async def replay(self) -> int:
@@ -151,7 +157,7 @@ class Intake:
             event = self._translate(body)
             if event is None or event.event_id in self._inflight:
                 continue
-            self._schedule(event, body)
+            self._schedule(event, None)  # its interaction, if any, expired long ago
             scheduled += 1
         if scheduled:
             log.info("handling %d Slack deliveries a stopped Steward had acknowledged", scheduled)
@@ -165,11 +171,11 @@ class Intake:
             except Exception:
                 log.exception("could not look for deliveries a stopped Steward left; trying again soon")
 
-    def _schedule(self, event: Event, body: dict[str, Any]) -> None:
+    def _schedule(self, event: Event, arrived: float | None) -> None:
         self._inflight.add(event.event_id)
         lane = event.channel or f"user:{event.sender.id}"
         previous = self._tails.get(lane)
-        task = asyncio.get_running_loop().create_task(self._work(event, previous))
+        task = asyncio.get_running_loop().create_task(self._work(event, arrived, previous))
         self._tails[lane] = task
         self._tasks.add(task)
 
@@ -180,15 +186,14 @@ class Intake:
 
         task.add_done_callback(forget)
 
-    async def _work(self, event: Event, previous: asyncio.Task[None] | None) -> None:
+    async def _work(self, event: Event, arrived: float | None, previous: asyncio.Task[None] | None) -> None:
         try:
             if previous is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(previous)
             assert self._sink is not None, "start the intake first"
-            enriched = await self._enrich(event)
-            async with self._slots:
-                handled = await self._sink(enriched)
+            enriched = await self._enrich(event, arrived)
+            handled = await self._sink(enriched)
             # The core's claim turned the row done in its own transaction; what it did not claim is
             # settled by the writer: done when it was not for the core, else one failed attempt.
             if handled is not True:

@@ -1,13 +1,24 @@
-"""Outgoing pacing: one FIFO lane per channel, one token bucket per Web API method tier.
+"""Outgoing pacing: one FIFO lane per channel; token buckets per channel and per method.
 
-Slack documents per-method tiers (Tier 2 ≈ 20/min, Tier 3 ≈ 50/min, Tier 4 ≈ 100/min, with bursts)
-and a special limit for `chat.postMessage`: about one message per second per channel. Every send
-goes through a lane so a channel's messages leave in the order they were queued; each Web API call
-first takes a token from its method's bucket. A `429` pauses that method for `Retry-After`
-seconds for every lane and the same call is retried: nothing is dropped, nothing overtakes.
+Slack limits a Web API method in one of two scopes, and a `429` only says that *this call* was too
+many, so we pause the narrowest bucket that can explain it:
+
+- Channel-scoped posts (`chat.postMessage`, `chat.postEphemeral`, `reactions.add`, `files.upload_v2`):
+  `chat.postMessage` allows about one message per second per channel (bursts allowed). Each call takes
+  a token from its bucket for `(method, channel)` and one from the method's workspace bucket. A `429`
+  pauses only the `(method, channel)` bucket: other channels keep posting. If the workspace-wide
+  limit is what was hit, every channel gets its own `429` and pauses itself; nothing is lost.
+- Workspace-wide methods (`users.info`, `conversations.open`, `views.open`, `auth.test`…): Slack's tiers
+  (Tier 2 ≈ 20/min, Tier 3 ≈ 50/min, Tier 4 ≈ 100/min, with bursts) count per method and workspace.
+  Each has one bucket at its tier's rate; a `429` pauses that bucket for every caller.
+
+Every send goes through a lane so a channel's messages leave in the order they were queued; a
+rate-limited call waits `Retry-After` seconds and is retried: nothing is dropped, nothing overtakes.
+A call can carry a deadline (a modal's trigger expires): past it, waiting is useless and it fails
+with `TooLate` instead.
 
 We use this instead of slack_sdk's `AsyncRateLimitErrorRetryHandler`: that handler sleeps inside one
-call only, while other lanes keep hitting the limited method; here the pause is shared.
+call only, while other calls keep hitting the limited bucket; here the pause is shared by its bucket.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot.errors import RateLimited, Transient
+from bot.errors import AdapterError, RateLimited, Transient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,6 +42,11 @@ METHOD_TIER = {
     "conversations.open": 3, "conversations.replies": 3, "reactions.add": 3,
 }
 POST_MESSAGE = "chat.postMessage"
+CHANNEL_SCOPED = frozenset({POST_MESSAGE, "chat.postEphemeral", "reactions.add", "files.upload_v2"})
+
+
+class TooLate(AdapterError):
+    """The call could not be made before its deadline (e.g. a modal trigger expired while waiting)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,15 @@ class Bucket:
         """Hold every taker for `seconds` (Slack's Retry-After)."""
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
+    def wait_hint(self) -> float:
+        """Seconds until this bucket could give a token (0 when one is ready); no token is taken."""
+        now = time.monotonic()
+        paused = max(0.0, self.paused_until - now)
+        if self.rate is None:
+            return paused
+        tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        return max(paused, (1 - tokens) / self.rate if tokens < 1 else 0.0)
+
     async def take(self) -> None:
         """Wait for a token (and for any pause to end)."""
         async with self._lock:
@@ -85,49 +110,71 @@ class Bucket:
                 await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
+def _in_time(deadline: float | None, wait: float, method: str) -> None:
+    """Raise `TooLate` when waiting `wait` seconds more would pass `deadline`."""
+    if deadline is not None and time.monotonic() + wait > deadline:
+        raise TooLate(f"{method}: would wait past its deadline")
+
+
 class Pacer:
     """Runs jobs one after the other per lane; `call` paces and retries one Web API call."""
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
-        self._buckets: dict[str, Bucket] = {}
+        self._buckets: dict[tuple[str, str], Bucket] = {}
         self._lanes: dict[str, asyncio.Task[None]] = {}
 
-    def _bucket(self, key: str, rate: float | None, burst: float) -> Bucket:
+    def _bucket(self, method: str, pace_key: str, rate: float | None, burst: float) -> Bucket:
+        key = (method, pace_key)
         if key not in self._buckets:
             self._buckets[key] = Bucket(rate, burst)
         return self._buckets[key]
 
-    async def _take(self, method: str, channel: str) -> list[Bucket]:
+    def buckets(self, method: str, pace_key: str) -> list[Bucket]:
+        """The buckets a call takes from, narrowest first: the first is the one a 429 pauses."""
         lim = self.limits
         if method == POST_MESSAGE:
-            buckets = [self._bucket(method, lim.post_per_workspace_per_second, lim.tier_burst),
-                       self._bucket(f"{method}:{channel}", lim.post_per_channel_per_second, lim.post_burst)]
+            workspace = self._bucket(method, "", lim.post_per_workspace_per_second, lim.tier_burst)
         else:
             tier = METHOD_TIER.get(method, 3)
-            buckets = [self._bucket(f"tier{tier}:{method}", lim.tier_per_second.get(tier), lim.tier_burst)]
-        for bucket in buckets:
-            await bucket.take()
-        return buckets
+            workspace = self._bucket(method, "", lim.tier_per_second.get(tier), lim.tier_burst)
+        if method not in CHANNEL_SCOPED or not pace_key:
+            return [workspace]
+        rate = lim.post_per_channel_per_second if method == POST_MESSAGE else None  # others: pausable only
+        return [self._bucket(method, pace_key, rate, lim.post_burst), workspace]
 
-    async def call(self, method: str, channel: str, fn: Callable[[], Awaitable[T]]) -> T:
-        """Call `fn` once a token is free; on `RateLimited` pause the method and retry the same call."""
+    async def call(self, method: str, pace_key: str, fn: Callable[[], Awaitable[T]],
+                   deadline: float | None = None) -> T:
+        """Call `fn` once tokens are free; on `RateLimited` pause the narrowest bucket and retry the call.
+
+        `pace_key` is the channel for channel-scoped methods (ignored by workspace-wide ones). Past
+        `deadline` (a `time.monotonic()` moment) the call raises `TooLate` instead of waiting.
+        """
         limited = transient = 0
+        buckets = self.buckets(method, pace_key)
         while True:
-            buckets = await self._take(method, channel)
+            await self._take(buckets, deadline, method)
             try:
                 return await fn()
             except RateLimited as err:
                 limited += 1
                 if limited > self.limits.max_rate_limited_retries:
                     raise
-                log.info("%s rate limited (%s): pausing %.1fs", method, channel or "-", err.retry_after)
+                log.info("%s rate limited (%s): pausing %.1fs", method, pace_key or "workspace", err.retry_after)
                 buckets[0].pause(err.retry_after)
             except Transient:
                 transient += 1
                 if transient > self.limits.max_transient_retries:
                     raise
-                await asyncio.sleep(min(0.2 * 2 ** transient, 5.0))
+                backoff = min(0.2 * 2 ** transient, 5.0)
+                _in_time(deadline, backoff, method)
+                await asyncio.sleep(backoff)
+
+    @staticmethod
+    async def _take(buckets: list[Bucket], deadline: float | None, method: str) -> None:
+        for bucket in buckets:
+            _in_time(deadline, bucket.wait_hint(), method)
+            await bucket.take()
 
     async def in_lane(self, lane: str, job: Callable[[], Awaitable[T]]) -> T:
         """Run `job` after every job queued earlier on `lane` (a channel keeps its order)."""

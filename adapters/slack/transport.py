@@ -5,19 +5,26 @@ ours only persists the body (`Intake.accept`) and acks; the work runs in the bac
 inbox cannot be written the listener raises, bolt answers 500 (or sends no Socket Mode ack) and Slack
 delivers again. Signature and timestamp checks, `url_verification` and `ssl_check` are bolt's own
 middleware; bolt also drops the app's own events (`ignoring_self_events_enabled`).
+
+Each transport notes when a request reached it (`ARRIVED`, a context variable bolt carries to the
+listener): a modal's trigger is valid ~3 s from then, not from when the work finally runs.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.translate import CHOICE_PREFIX, FORM_PREFIX
@@ -30,7 +37,14 @@ COMMANDS = ("/steward", "/who")
 PATH = "/slack/events"
 MAX_BODY = 1024 * 1024
 
-Accept = Callable[[dict[str, Any]], Awaitable[object]]
+Accept = Callable[[dict[str, Any], float], Awaitable[object]]  # the body and when it arrived
+ARRIVED: ContextVar[float | None] = ContextVar("steward_slack_arrived", default=None)
+
+
+def arrived_at() -> float:
+    """When the request being handled reached a transport (`time.monotonic()`; now if unknown)."""
+    stamp = ARRIVED.get()
+    return time.monotonic() if stamp is None else stamp
 
 
 def build_app(client: AsyncWebClient, signing_secret: str, accept: Accept, *, verify: bool) -> AsyncApp:
@@ -39,7 +53,7 @@ def build_app(client: AsyncWebClient, signing_secret: str, accept: Accept, *, ve
                    request_verification_enabled=verify, logger=logging.getLogger("slack_bolt.steward"))
 
     async def intake(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await accept(body)  # raises when it cannot be persisted: then no ack, Slack retries
+        await accept(body, arrived_at())  # raises when it cannot be persisted: then no ack, Slack retries
         await ack()
 
     for name in EVENTS:
@@ -61,12 +75,16 @@ class HttpTransport:
 
     async def handle(self, request: web.Request) -> web.Response:
         """One Slack request through bolt's pipeline (verification, routing, ack)."""
+        token = ARRIVED.set(time.monotonic())  # read by our listener, further down this same call
         try:
-            bolt_request = await to_bolt_request(request)
-        except ValueError:
-            return web.Response(status=400, text="body is not valid JSON or form data (is this really Slack?)")
-        response = await self.app.async_dispatch(bolt_request)
-        return await to_aiohttp_response(response)
+            try:
+                bolt_request = await to_bolt_request(request)
+            except ValueError:
+                return web.Response(status=400, text="body is not valid JSON or form data (is this really Slack?)")
+            response = await self.app.async_dispatch(bolt_request)
+            return await to_aiohttp_response(response)
+        finally:
+            ARRIVED.reset(token)
 
     async def start(self) -> None:
         """Listen on host:port (port 0 picks a free one, see `self.port`)."""
@@ -90,16 +108,27 @@ class HttpTransport:
             self._runner = None
 
 
+class _StampingHandler(AsyncSocketModeHandler):
+    """bolt's Socket Mode handler, noting when each envelope arrived."""
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        token = ARRIVED.set(time.monotonic())
+        try:
+            await super().handle(client, req)
+        finally:
+            ARRIVED.reset(token)
+
+
 class SocketTransport:
     """Socket Mode: Slack pushes envelopes over a websocket opened with the app-level token."""
 
     def __init__(self, app: AsyncApp, app_token: str, client: AsyncWebClient) -> None:
         self.app, self.app_token, self.client = app, app_token, client
-        self._handler: AsyncSocketModeHandler | None = None
+        self._handler: _StampingHandler | None = None
 
     async def start(self) -> None:
         """Open the websocket (`apps.connections.open` gives its URL)."""
-        self._handler = AsyncSocketModeHandler(self.app, self.app_token, web_client=self.client)
+        self._handler = _StampingHandler(self.app, self.app_token, web_client=self.client)
         await self._handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("Slack Socket Mode connected")
 

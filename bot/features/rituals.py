@@ -7,7 +7,6 @@ them up whichever process made them.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from datetime import UTC, datetime
@@ -265,29 +264,34 @@ DAYS = {"monday": N_("Monday"), "tuesday": N_("Tuesday"), "wednesday": N_("Wedne
 TIMES = ("09:00", "12:00", "16:00", "18:00")
 
 
+def _choice(ctx: Context, key: str, text: str, options: list[tuple[str, str]]) -> AskChoice:
+    return AskChoice(channel=ctx.event.channel, thread=ctx.event.thread, user=ctx.event.sender.id, key=key,
+                     text=text, options=tuple(Option(id=i, label=label) for i, label in options))
+
+
 def _ask(ctx: Context, key: str, text: str, options: list[tuple[str, str]]) -> None:
-    ctx.send(AskChoice(channel=ctx.event.channel, thread=ctx.event.thread, user=ctx.event.sender.id, key=key,
-                       text=text, options=tuple(Option(id=i, label=label) for i, label in options)))
+    ctx.send(_choice(ctx, key, text, options))
 
 
 @router.command(SCHEDULE)
 async def guide(ctx: Context) -> None:
-    """A form where the platform has one (a Slack modal), else step 1 of the guided dialogue."""
-    form = AskForm(channel=ctx.event.channel, user=ctx.event.sender.id, key="ritualform", thread=ctx.event.thread,
-                   event_id=ctx.event.event_id, title=ctx._("New ritual"),
-                   text=ctx._("I'll show you the next dates before saving."), fields=(
-                       FormField(id="title", label=ctx._("Title"), placeholder=ctx._("Helm clinic")),
-                       FormField(id="kind", label=ctx._("Meetup or reminder?"), placeholder="meetup", optional=True),
-                       FormField(id="schedule", label=ctx._("How often?"), placeholder=ctx._("every 2nd tuesday")),
-                       FormField(id="time", label=ctx._("At what time?"), placeholder="16:00"),
-                       FormField(id="timezone", label=ctx._("Time zone"), placeholder="America/Montreal",
-                                 optional=True),
-                       FormField(id="channel", label=ctx._("Channel"), placeholder="#k8s", optional=True)))
-    _ask(ctx, "ritualguide", ctx._("Let's set up a ritual. What kind?"),
-         [("meetup", ctx._("A meetup")), ("reminder", ctx._("A reminder"))])
-    first = ctx.outbox.pop()  # the chat dialogue's first question: sent instead where no form can open
-    assert isinstance(first, AskChoice)
-    ctx.send(dataclasses.replace(form, fallback=first))
+    """A form where the platform can show one now (a Slack modal), else step 1 of the guided dialogue.
+
+    The adapter decides when it sends the reply (a modal's trigger may have expired by then).
+    """
+    first_step = _choice(ctx, "ritualguide", ctx._("Let's set up a ritual. What kind?"),
+                         [("meetup", ctx._("A meetup")), ("reminder", ctx._("A reminder"))])
+    ctx.send(AskForm(
+        channel=ctx.event.channel, user=ctx.event.sender.id, key="ritualform", thread=ctx.event.thread,
+        event_id=ctx.event.event_id, title=ctx._("New ritual"),
+        text=ctx._("I'll show you the next dates before saving."),
+        fields=(FormField(id="title", label=ctx._("Title"), placeholder=ctx._("Helm clinic")),
+                FormField(id="kind", label=ctx._("Meetup or reminder?"), placeholder="meetup", optional=True),
+                FormField(id="schedule", label=ctx._("How often?"), placeholder=ctx._("every 2nd tuesday")),
+                FormField(id="time", label=ctx._("At what time?"), placeholder="16:00"),
+                FormField(id="timezone", label=ctx._("Time zone"), placeholder="America/Montreal", optional=True),
+                FormField(id="channel", label=ctx._("Channel"), placeholder="#k8s", optional=True)),
+        fallback=first_step))
 
 
 @router.choice("ritualform", role="coordinator")

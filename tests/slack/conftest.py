@@ -22,7 +22,7 @@ from bot.core import Steward
 from bot.features import build_router
 from bot.runtime import sync_communities
 from storage.db import Database
-from tests.slack.fake_slack import TEAM, FakeSlack
+from tests.slack.fake_slack import TEAM, FakeSlack, trigger_id
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ENV = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": "xapp-test"}
@@ -75,7 +75,7 @@ class Slack:
         form = {"token": "legacy", "team_id": TEAM, "team_domain": "acme", "channel_id": channel,
                 "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": command,
                 "text": text, "api_app_id": "A1", "response_url": response_url,
-                "trigger_id": f"{next(_ids)}.1.abc"}
+                "trigger_id": trigger_id()}
         return await self.post(urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
 
     async def interaction(self, payload: dict[str, Any]) -> tuple[int, str]:
@@ -88,7 +88,7 @@ def click(action_id: str, value: str, *, user: str = "UANA", channel: str = "C1"
     n = next(_ids)
     return {"type": "block_actions", "team": {"id": TEAM, "domain": "acme"},
             "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-            "api_app_id": "A1", "trigger_id": f"{n}.1.def", "channel": {"id": channel, "name": "general"},
+            "api_app_id": "A1", "trigger_id": trigger_id(), "channel": {"id": channel, "name": "general"},
             "container": {"type": "message", "message_ts": "1700000000.000900", "channel_id": channel,
                           "is_ephemeral": True},
             "response_url": "https://hooks.slack.com/actions/T1/1/y",

@@ -1,8 +1,10 @@
 """The other side of the network: a local stand-in for Slack's Web API and Socket Mode server.
 
 It answers the methods Steward calls the way Slack does (`ok`, ids, `Retry-After` on 429), records
-every call, and can be told to fail (`ok: false` errors, 429 storms). It also serves the websocket
-that `apps.connections.open` points to, and the `response_url` hooks.
+every call, and can be told to fail (`ok: false` errors, 429 storms, in one channel or all). With
+`trigger_ttl` set, `views.open` refuses triggers older than that, as Slack does after ~3 s (trigger
+ids made by `trigger_id()` carry their issue time). It also serves the websocket that
+`apps.connections.open` points to, and the `response_url` hooks.
 """
 
 from __future__ import annotations
@@ -10,13 +12,37 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 TEAM, BOT_USER, BOT_ID = "T1", "UBOT", "BBOT"
+_triggers = itertools.count(1)
+
+
+def trigger_id() -> str:
+    """A trigger id as Slack puts in interactions, carrying when it was issued (ms since the epoch)."""
+    return f"{next(_triggers)}.{int(time.time() * 1000)}.abc"
+
+
+def _trigger_age(trigger: str) -> float:
+    parts = trigger.split(".")
+    issued_ms = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+    return time.time() - issued_ms / 1000
+
+
+@dataclass
+class Scripted:
+    """An answer given instead of the normal one, to the next call of its method (in `channel`, if set)."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    channel: str | None = None
 
 
 @dataclass
@@ -25,6 +51,7 @@ class Call:
 
     method: str
     args: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
 
     def __getitem__(self, key: str) -> Any:
         return self.args[key]
@@ -35,9 +62,11 @@ class FakeSlack:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.limited: list[Call] = []  # calls answered 429
+        self.trigger_ttl: float | None = None
         self.hooks: list[dict[str, Any]] = []
         self.users: dict[str, dict[str, Any]] = {}
-        self._scripted: dict[str, deque[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self._scripted: dict[str, deque[Scripted]] = {}
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -77,13 +106,21 @@ class FakeSlack:
     def fail(self, method: str, error: str, times: int = 1) -> None:
         """The next `times` calls of `method` answer `{"ok": false, "error": error}`."""
         for _ in range(times):
-            self._scripted.setdefault(method, deque()).append((200, {"ok": False, "error": error}, {}))
+            self._scripted.setdefault(method, deque()).append(Scripted(200, {"ok": False, "error": error}, {}))
 
-    def rate_limit(self, method: str, times: int, retry_after: int = 0) -> None:
-        """The next `times` calls of `method` answer 429 with `Retry-After`."""
+    def rate_limit(self, method: str, times: int, retry_after: int = 0, channel: str | None = None) -> None:
+        """The next `times` calls of `method` (in `channel` only, if given) answer 429 with `Retry-After`."""
         for _ in range(times):
-            self._scripted.setdefault(method, deque()).append(
-                (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}))
+            self._scripted.setdefault(method, deque()).append(Scripted(
+                429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}, channel))
+
+    def _script_for(self, method: str, args: dict[str, Any]) -> Scripted | None:
+        queue = self._scripted.get(method) or deque()
+        for scripted in queue:
+            if scripted.channel is None or scripted.channel == args.get("channel"):
+                queue.remove(scripted)
+                return scripted
+        return None
 
     def called(self, method: str) -> list[Call]:
         """Successful calls of `method`, in order."""
@@ -91,15 +128,20 @@ class FakeSlack:
 
     async def wait_calls(self, method: str, count: int, within: float) -> int:
         """Wait until `method` was called `count` times (or `within` seconds passed); returns the count."""
+        await self.wait_for(lambda: len(self.called(method)) >= count, within)
+        return len(self.called(method))
+
+    async def wait_for(self, done: Callable[[], bool], within: float) -> bool:
+        """Wait until `done()` holds, checked after each call received (or `within` seconds passed)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        while len(self.called(method)) < count and loop.time() < deadline:
+        while not done() and loop.time() < deadline:
             self._recorded.clear()
             try:
                 await asyncio.wait_for(self._recorded.wait(), deadline - loop.time())
             except TimeoutError:
                 break
-        return len(self.called(method))
+        return done()
 
     # -- Web API ---------------------------------------------------------------------------------
     async def _api(self, request: web.Request) -> web.Response:
@@ -112,10 +154,15 @@ class FakeSlack:
                 args.update(dict(await request.post()))
         if not request.headers.get("Authorization", "").startswith("Bearer x"):
             return web.json_response({"ok": False, "error": "not_authed"})
-        scripted = self._scripted.get(method)
-        if scripted:
-            status, body, headers = scripted.popleft()
-            return web.json_response(body, status=status, headers=headers)
+        scripted = self._script_for(method, args)
+        if scripted is not None:
+            if scripted.status == 429:
+                self.limited.append(Call(method, args))
+                self._recorded.set()
+            return web.json_response(scripted.body, status=scripted.status, headers=scripted.headers)
+        if method == "views.open" and self.trigger_ttl is not None and \
+                _trigger_age(str(args.get("trigger_id", ""))) > self.trigger_ttl:
+            return web.json_response({"ok": False, "error": "expired_trigger_id"})
         self.calls.append(Call(method, args))
         self._recorded.set()
         return web.json_response({"ok": True, **self._answer(method, args)})

@@ -162,3 +162,10 @@ async def test_a_direct_message_with_an_image_uploads_it_in_the_conversation(run
     assert list(running.fake.uploads.values()) == [png]
     [completed] = running.fake.called("files.completeUploadExternal")
     assert completed["channel_id"] == "DUSPONSOR"
+
+
+async def test_send_takes_the_cores_reply_key(running: Running) -> None:
+    sent = await running.adapter.send(Post(channel="C1", text="Kept as reply 17"), key="17")
+    [post] = running.fake.called("chat.postMessage")
+    assert sent.channel == "C1" and sent.message_id
+    assert post["text"] == "Kept as reply 17"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from adapters.recording import RecordingAdapter
 from bot.core import Steward
 from bot.replies import AskChoice, AskForm
 from tests.events import command
-from tests.slack.conftest import Running
+from tests.slack.conftest import Running, event_body, msg
 
 
 async def test_schedule_opens_a_modal_whose_submission_shows_the_dry_run(running: Running) -> None:
+    running.fake.trigger_ttl = 3.0  # as Slack: the modal opens well within it
     status, _ = await running.slack.command("/steward", "schedule", user="UCOORD")
     assert status == 200
     await running.settle()
@@ -30,6 +33,37 @@ async def test_schedule_opens_a_modal_whose_submission_shows_the_dry_run(running
     await running.settle()
     dry_run = running.texts("chat.postEphemeral")[-1]
     assert "Helm clinic" in dry_run and "22:00 (Europe/Paris)" in dry_run  # 16:00 Montreal, in her time zone
+
+
+def _asked_in_chat(running: Running) -> None:
+    """The member got the chat dialogue's first question (the kind of ritual), not an apology."""
+    assert running.fake.called("views.open") == []
+    texts = running.texts("chat.postEphemeral")
+    assert not any("Sorry" in t for t in texts)
+    ask = running.fake.called("chat.postEphemeral")[-1]
+    assert ask["text"] == "Let's set up a ritual. What kind?"
+    buttons = ask["blocks"][-1]["elements"]
+    assert [b["value"] for b in buttons] == ["meetup", "reminder"]
+    assert buttons[0]["action_id"].startswith("choice|ritualguide|")
+
+
+async def test_schedule_queued_behind_a_throttled_channel_asks_in_chat(running: Running) -> None:
+    running.fake.trigger_ttl = 1.5  # Slack: ~3 s; shortened with the adapter's window to keep this test quick
+    running.adapter.trigger_window = 1.0
+    running.fake.rate_limit("chat.postMessage", times=1, retry_after=2, channel="C1")
+    await running.slack.event(event_body(msg("<@UBOT> help")))  # its answer waits out Retry-After in C1…
+    await running.slack.command("/steward", "schedule", user="UCOORD")  # …and C1's next event waits for it
+    await running.settle()
+    _asked_in_chat(running)
+    assert len(running.fake.called("chat.postMessage")) == 1  # the help answer still went out
+
+
+@pytest.mark.parametrize("error", ["expired_trigger_id", "invalid_trigger_id", "internal_error"])
+async def test_schedule_asks_in_chat_when_the_modal_cannot_open(running: Running, error: str) -> None:
+    running.fake.fail("views.open", error, times=4)  # internal_error is retried: it fails every try
+    await running.slack.command("/steward", "schedule", user="UCOORD")
+    await running.settle()
+    _asked_in_chat(running)
 
 
 async def test_a_member_cannot_open_the_ritual_form(running: Running) -> None:

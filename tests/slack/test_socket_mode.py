@@ -11,7 +11,7 @@ from bot.config import Config
 from bot.core import Steward
 from storage.db import Database
 from tests.slack.conftest import event_body, msg, start_bot
-from tests.slack.fake_slack import TEAM, FakeSlack
+from tests.slack.fake_slack import TEAM, FakeSlack, trigger_id
 
 
 @pytest.fixture
@@ -53,3 +53,18 @@ async def test_slash_command_envelope(socket_bot: tuple[Steward, SlackAdapter], 
     await adapter.pacer.drain()
     [eph] = fake_slack.called("chat.postEphemeral")
     assert "“terraform”" in eph["text"]
+
+
+async def test_schedule_over_socket_mode_opens_the_modal(socket_bot: tuple[Steward, SlackAdapter],
+                                                         fake_slack: FakeSlack) -> None:
+    _, adapter = socket_bot
+    fake_slack.trigger_ttl = 3.0
+    payload = {"team_id": TEAM, "channel_id": "C1", "channel_name": "general", "user_id": "UCOORD",
+               "user_name": "coord", "command": "/steward", "text": "schedule", "trigger_id": trigger_id(),
+               "response_url": fake_slack.hook_url()}
+    await fake_slack.push({"envelope_id": "env-4", "type": "slash_commands", "accepts_response_payload": True,
+                           "payload": payload})
+    await adapter.intake.wait(30)
+    await adapter.pacer.drain()
+    [opened] = fake_slack.called("views.open")
+    assert opened["trigger_id"] == payload["trigger_id"]
