@@ -213,7 +213,7 @@ async def _serve(steward: Steward) -> int:
         if isinstance(routes, list):  # an adapter with an HTTP server also serves the calendars
             routes.append(web.get("/ical/{community}.ics", ical_handler(steward)))
         steward.add_adapter(adapter)
-    await steward.start_adapters()
+    await steward.start_adapters(wait=5.0)  # a platform still down after that keeps trying in the background
     from rituals.scheduler import RitualScheduler
 
     rituals = RitualScheduler(steward)

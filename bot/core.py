@@ -9,6 +9,7 @@ slot → crossed out (`bot.delivery`). Scheduled work (`Scheduled` events) takes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from bot.adapter import Adapter
@@ -16,7 +17,7 @@ from bot.commands import ParsedCommand
 from bot.config import Config
 from bot.context import Context
 from bot.delivery import Delivery, Parcel
-from bot.errors import AdapterError, InputError
+from bot.errors import AdapterError, InputError, Transient
 from bot.events import ChoicePicked, Event, Scheduled
 from bot.i18n import N_
 from bot.middleware import (
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 # Events handled at once: more would only queue inside the connection pool (and time out there under a burst,
 # e.g. 5,000 members tapping a survey together). SQLite has one writer anyway; PostgreSQL's pool holds 10.
 CONCURRENCY_SQLITE, CONCURRENCY_POSTGRES = 2, 8
+START_WAIT = 30.0  # seconds `start_adapters` waits for a platform before going on without it
+MAX_START_BACKOFF = 30.0
 
 SORRY = N_("Sorry, something went wrong on my side while handling that. "
            "It has been logged; please try again in a moment.")
@@ -61,6 +64,8 @@ class Steward:
         self._idle = asyncio.Event()
         self._idle.set()
         self.stopping = False
+        self.adapter_status: dict[str, str] = {}  # platform → starting | retrying | connected
+        self._starting: dict[str, asyncio.Task[None]] = {}
 
     def add_adapter(self, adapter: Adapter) -> None:
         """Make a platform reachable for replies."""
@@ -71,13 +76,46 @@ class Steward:
         """This process's owner id (of the deliveries it acknowledged and the replies it sends)."""
         return self.delivery.owner
 
-    async def start_adapters(self) -> None:
-        """Start every adapter, feeding this bot; then send the replies a crashed Steward left."""
+    async def start_adapters(self, wait: float = START_WAIT) -> None:
+        """Start every adapter, feeding this bot; then send the replies a crashed Steward left.
+
+        Adapters start side by side. One that is not up within `wait` seconds (its platform down or
+        unreachable) keeps trying in the background with a clear log line, while the others, the
+        scheduler and the outbox run; its replies wait in the outbox until it is connected.
+        """
         await self.delivery.liveness.start()
         for adapter in self.adapters.values():
-            await adapter.start(self.dispatch, self.delivery.liveness)
-            self._own_ids[adapter.platform] = adapter.user_id
+            self.adapter_status[adapter.platform] = "starting"
+            self._starting[adapter.platform] = asyncio.create_task(self._start_adapter(adapter),
+                                                                   name=f"start-{adapter.platform}")
+        if self._starting:
+            await asyncio.wait(list(self._starting.values()), timeout=wait)
+        for platform, status in self.adapter_status.items():
+            if status != "connected":
+                self.adapter_status[platform] = "retrying"
+                log.warning("%s is not connected yet: retrying in the background; the other platforms and the "
+                            "scheduler run meanwhile, and its replies wait in the outbox", platform)
         await self.delivery.start()
+
+    async def _start_adapter(self, adapter: Adapter) -> None:
+        delay = 1.0
+        while not self.stopping:
+            try:
+                await adapter.start(self.dispatch, self.delivery.liveness)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.adapter_status[adapter.platform] = "retrying"
+                log.warning("could not start %s (%s): trying again in %.0f s", adapter.platform, exc, delay,
+                            exc_info=log.isEnabledFor(logging.DEBUG))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_START_BACKOFF)
+                continue
+            self._own_ids[adapter.platform] = adapter.user_id
+            if self.adapter_status.get(adapter.platform) == "retrying":
+                log.warning("%s is connected now", adapter.platform)
+            self.adapter_status[adapter.platform] = "connected"
+            return
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop intake, let in-flight events finish (or roll back unclaimed), then stop adapters."""
@@ -89,8 +127,16 @@ class Steward:
                         "and they will be handled again on redelivery", self._inflight)
         await self.services.expertise.idle()  # an opt-in being restored into an index: short, let it end
         await self.delivery.stop(grace)
-        for adapter in self.adapters.values():
-            await adapter.stop()
+        for task in self._starting.values():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for platform, adapter in self.adapters.items():
+            try:
+                await adapter.stop()
+            except Exception:  # one that never connected may have little to stop
+                if self.adapter_status.get(platform) == "connected":
+                    log.exception("could not stop %s cleanly", platform)
 
     async def dispatch(self, event: Event) -> bool:
         """Handle one event; True when it was claimed and committed here (False: a duplicate, ignored,
@@ -129,6 +175,8 @@ class Steward:
         adapter = self.adapters.get(platform)
         if adapter is None:
             raise AdapterError(f"no adapter for platform {platform!r} in this process")
+        if self.adapter_status.get(platform, "connected") != "connected":
+            raise Transient(f"{platform} is not connected yet")  # the outbox keeps it and tries again
         return await adapter.send(reply, key)
 
     async def _run(self, event: Event) -> tuple[bool, list[Parcel]]:
