@@ -24,10 +24,11 @@ from storage.types import utcnow
 RETENTION = timedelta(hours=1)  # followers poll every few seconds; a process away longer rebuilds
 
 
-async def message_changed(session: AsyncSession, community_id: int, platform_id: str, kind: str) -> None:
+async def message_changed(session: AsyncSession, message: Message, kind: str) -> None:
     """Log that a message was posted, edited or deleted (`kind`)."""
     await session.exec(insert(IndexChange).values(
-        community_id=community_id, kind=kind, platform_id=platform_id, at=utcnow()))
+        community_id=message.community_id, kind=kind, message_id=message.id, platform_id=message.platform_id,
+        at=utcnow()))
 
 
 async def reaction_changed(session: AsyncSession, message_id: int, member_id: int, emoji: str) -> None:
@@ -36,7 +37,7 @@ async def reaction_changed(session: AsyncSession, message_id: int, member_id: in
     await session.exec(insert(IndexChange).values(
         community_id=select(m.c.community_id).where(m.c.id == message_id).scalar_subquery(),
         platform_id=select(m.c.platform_id).where(m.c.id == message_id).scalar_subquery(),
-        kind="reaction", member_id=member_id, emoji=emoji, at=utcnow()))
+        kind="reaction", message_id=message_id, member_id=member_id, emoji=emoji, at=utcnow()))
 
 
 async def member_changed(session: AsyncSession, member_id: int, kind: str) -> None:
@@ -81,10 +82,11 @@ def _changes() -> Select[Any]:
                    who.c.opted_out, who.c.forgotten_at, m.c.thread_id, a.c.platform_user_id, m.c.text,
                    m.c.posted_at, r.c.id, m.c.id)
             .select_from(c)
-            .outerjoin(m, (m.c.community_id == c.c.community_id) & (m.c.platform_id == c.c.platform_id))
+            .outerjoin(m, m.c.id == c.c.message_id)  # by primary key: one plan, whatever the statistics
             .outerjoin(a, (a.c.id == m.c.author_id) & indexable)
             .outerjoin(who, who.c.id == c.c.member_id)
-            .outerjoin(r, (r.c.message_id == m.c.id) & (r.c.member_id == c.c.member_id) & (r.c.emoji == c.c.emoji)))
+            .outerjoin(r, (r.c.message_id == c.c.message_id) & (r.c.member_id == c.c.member_id)
+                       & (r.c.emoji == c.c.emoji)))
 
 
 async def changes_after(conn: AsyncConnection, mark: int, holes: Sequence[int] = (), limit: int = 2_000

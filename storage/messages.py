@@ -30,7 +30,7 @@ async def store_message(session: AsyncSession, *, community_id: int, channel_id:
                       platform_id=platform_id, thread_id=root, text=text, posted_at=posted_at)
     session.add(message)
     await session.flush()
-    await index_changes.message_changed(session, community_id, platform_id, "posted")
+    await index_changes.message_changed(session, message, "posted")
     return message, True
 
 
@@ -40,7 +40,7 @@ async def edit_message(session: AsyncSession, community_id: int, platform_id: st
     message = await find_message(session, community_id, platform_id)
     if message is not None:
         message.text, message.edited_at = text, at
-        await index_changes.message_changed(session, community_id, platform_id, "edited")
+        await index_changes.message_changed(session, message, "edited")
     return message
 
 
@@ -50,8 +50,8 @@ async def delete_message(session: AsyncSession, community_id: int, platform_id: 
     if message is None:
         return False
     await session.exec(delete(Reaction).where(col(Reaction.message_id) == message.id))
+    await index_changes.message_changed(session, message, "deleted")
     await session.delete(message)
-    await index_changes.message_changed(session, community_id, platform_id, "deleted")
     return True
 
 

@@ -174,6 +174,7 @@ class IndexChange(SQLModel, table=True):
     community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
                                                nullable=False))
     kind: str = Field(max_length=16)  # posted | edited | deleted | reaction | topics | member | rebuild
+    message_id: int | None = None  # the message row (no foreign key: a deleted message's row is gone)
     platform_id: str | None = Field(default=None, max_length=255)  # the message's, for message and reaction kinds
     member_id: int | None = Field(default=None, sa_column=Column(
         Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=True))  # reactor, declarer, member

@@ -17,9 +17,14 @@ from bot.expertise import ExpertiseIndex
 from bot.features import build_router
 from bot.replies import ReplyInThread
 from bot.routing.follow import Cursor
+from storage.communities import ensure_channel
 from storage.db import Database
+from storage.members import ensure_member
+from storage.messages import store_message
+from storage.models import Community
+from tests.conftest import BACKEND
 from tests.events import command
-from tests.routing.history import post, seed
+from tests.routing.history import START, post, seed
 
 Bot = tuple[Steward, RecordingAdapter]
 FAST = 0.05  # seconds between two follower passes in tests
@@ -182,6 +187,33 @@ async def test_history_stored_before_following_started_is_caught_up(bot: Bot, ot
     await seed(a_platform)
     async with following(b):
         await eventually(lambda: top(b_index, "terraform state locking")[:1] == [("UBRUNO", 4)], "the history")
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="only PostgreSQL commits ids out of order (SQLite has one writer)")
+async def test_a_change_committed_after_a_later_one_is_not_skipped(bot: Bot, other: Bot) -> None:
+    a, _ = bot
+    b, _ = other
+    b_index = await b.services.expertise.index(1)
+    async with a.db.session() as session:
+        community = await session.get(Community, 1)
+        assert community is not None
+        channel = (await ensure_channel(session, community, "recording", "C1")).id or 0
+        chloe, gina = [(await ensure_member(session, 1, "recording", u)).id or 0 for u in ("UCHLOE", "UGINA")]
+    async with following(b):
+        slow = a.db.new_session()
+        await slow.begin()  # a transaction that takes its ids first and commits last
+        await store_message(slow, community_id=1, channel_id=channel, author_id=chloe, platform_id="slow-q",
+                            text="Kustomize overlays per environment?", posted_at=START)
+        await store_message(slow, community_id=1, channel_id=channel, author_id=gina, platform_id="slow-a",
+                            text="One overlay per environment", posted_at=START, thread_id="slow-q")
+        async with a.db.session() as fast:
+            await store_message(fast, community_id=1, channel_id=channel, author_id=gina, platform_id="fast",
+                                text="Anyone for the meetup?", posted_at=START)
+        await b.services.expertise.catch_up()
+        assert not top(b_index, "kustomize overlays")  # the later id is read, the earlier ones awaited
+        await slow.commit()
+        await slow.close()
+        await eventually(lambda: top(b_index, "kustomize overlays")[:1] == [("UGINA", 0)], "the late commit")
 
 
 def test_ids_committed_out_of_order_are_waited_for_then_given_up() -> None:

@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('community_id', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=True),
     sa.Column('platform_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('member_id', sa.Integer(), nullable=True),
     sa.Column('emoji', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
