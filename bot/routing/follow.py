@@ -166,8 +166,9 @@ class IndexFollower:
         if c.member_out:
             member = c.member
             self.registry.update(c.community_id, lambda index: index.forget_member(member))
-        else:
-            self.registry.restore_later(c.community_id, c.member)
+        else:  # through `update`, so a rebuild under way restores them into the new index too
+            registry, cid, member = self.registry, c.community_id, c.member
+            registry.update(cid, lambda _index: registry.restore_later(cid, member))
 
     async def _maybe_prune(self) -> None:
         if time.monotonic() - self._last_prune < PRUNE_EVERY:
