@@ -218,10 +218,12 @@ async def _serve(steward: Steward) -> int:
 
     rituals = RitualScheduler(steward)
     await rituals.start()
+    await steward.services.expertise.start_following(steward.config.index_follow_seconds)
     warming = asyncio.create_task(runtime.warm_indexes(steward))
     print(f"steward: running on {', '.join(a.platform for a in adapters)}; SIGTERM or Ctrl-C to stop")
     await runtime.wait_for_shutdown_signal()
     warming.cancel()
+    await steward.services.expertise.stop_following()
     await rituals.stop()
     await steward.stop()
     return 0

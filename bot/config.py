@@ -26,7 +26,7 @@ SECRET_WORDS = ("token", "password", "secret", "passphrase")
 PLATFORMS = ("console", "slack", "matrix")
 KEYS: dict[str, set[str]] = {  # every key the file may hold, by table (config.example.toml documents each)
     "": {"steward", "community", "slack", "matrix"},
-    "steward": {"data_dir", "locale", "timezone", "log_level", "misfire_grace_time"},
+    "steward": {"data_dir", "locale", "timezone", "log_level", "misfire_grace_time", "index_follow_seconds"},
     "community": {"slug", "name", "locale", "timezone", "founded", "channels", "coordinators", "sponsors",
                   "purpose", "intros", "explore", "rituals", "kudos_reactions", "leaderboard",
                   "survey_min_answers", "quotes", "core_threshold"},
@@ -106,6 +106,7 @@ class Config:
     timezone: str = "UTC"
     log_level: str = "INFO"
     misfire_grace_time: int = 3600  # seconds: a ritual step missed by less still fires (once)
+    index_follow_seconds: float = 2.0  # between two reads of the changes other processes stored
     communities: tuple[CommunityConfig, ...] = ()
     slack: SlackConfig | None = None
     matrix: MatrixConfig | None = None
@@ -150,13 +151,16 @@ def parse_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
     grace = steward.get("misfire_grace_time", 3600)
     if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= 7 * 86400:
         raise ConfigError("steward.misfire_grace_time", grace, "seconds between 0 and 604800, e.g. 3600")
+    follow = steward.get("index_follow_seconds", 2.0)
+    if not isinstance(follow, int | float) or isinstance(follow, bool) or not 0.1 <= follow <= 3600:
+        raise ConfigError("steward.index_follow_seconds", follow, "seconds between 0.1 and 3600, e.g. 2")
     communities = tuple(_community(c, i, locale, tz) for i, c in enumerate(_array(raw, "community")))
     slugs = [c.slug for c in communities]
     for slug in slugs:
         if slugs.count(slug) > 1:
             raise ConfigError("community.slug", slug, "each community to have its own slug")
     return Config(data_dir=data_dir, locale=locale, timezone=tz, log_level=level, misfire_grace_time=grace,
-                  communities=communities,
+                  index_follow_seconds=float(follow), communities=communities,
                   slack=_slack(raw), matrix=_matrix(raw), source=source)
 
 

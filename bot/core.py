@@ -126,6 +126,7 @@ class Steward:
             log.warning("%d event(s) still running at shutdown; their transactions roll back "
                         "and they will be handled again on redelivery", self._inflight)
         await self.services.expertise.idle()  # an opt-in being restored into an index: short, let it end
+        await self.services.expertise.stop_following()
         await self.delivery.stop(grace)
         for task in self._starting.values():
             task.cancel()

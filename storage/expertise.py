@@ -11,6 +11,7 @@ from sqlmodel import col, delete
 from sqlmodel import select as sm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import index_changes
 from storage.models import DeclaredTopic, Member, Message, Reaction, RoutingRequest
 
 STREAM_ROWS = 20_000
@@ -94,6 +95,8 @@ async def declare_topics(session: AsyncSession, member_id: int, topics: Sequence
             known.add(topic.casefold())
             added.append(topic)
     await session.flush()
+    if added:
+        await index_changes.member_changed(session, member_id, "topics")
     return added
 
 
@@ -103,6 +106,8 @@ async def forget_topic(session: AsyncSession, member_id: int, topic: str) -> boo
     matches = [r for r in rows if r.topic.casefold() == topic.casefold()]
     for row in matches:
         await session.delete(row)
+    if matches:
+        await index_changes.member_changed(session, member_id, "topics")
     return bool(matches)
 
 
@@ -141,3 +146,4 @@ def suggestable(member: Member) -> bool:
 async def clear_topics(session: AsyncSession, member_id: int) -> None:
     """Remove every declared topic of a member."""
     await session.exec(delete(DeclaredTopic).where(col(DeclaredTopic.member_id) == member_id))
+    await index_changes.member_changed(session, member_id, "topics")

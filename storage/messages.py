@@ -8,6 +8,7 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import index_changes
 from storage.models import Message, Reaction
 
 
@@ -29,6 +30,7 @@ async def store_message(session: AsyncSession, *, community_id: int, channel_id:
                       platform_id=platform_id, thread_id=root, text=text, posted_at=posted_at)
     session.add(message)
     await session.flush()
+    await index_changes.message_changed(session, message, "posted")
     return message, True
 
 
@@ -38,6 +40,7 @@ async def edit_message(session: AsyncSession, community_id: int, platform_id: st
     message = await find_message(session, community_id, platform_id)
     if message is not None:
         message.text, message.edited_at = text, at
+        await index_changes.message_changed(session, message, "edited")
     return message
 
 
@@ -47,6 +50,7 @@ async def delete_message(session: AsyncSession, community_id: int, platform_id: 
     if message is None:
         return False
     await session.exec(delete(Reaction).where(col(Reaction.message_id) == message.id))
+    await index_changes.message_changed(session, message, "deleted")
     await session.delete(message)
     return True
 
@@ -60,6 +64,7 @@ async def add_reaction(session: AsyncSession, message_id: int, member_id: int, e
         return False
     session.add(Reaction(message_id=message_id, member_id=member_id, emoji=emoji, at=at))
     await session.flush()
+    await index_changes.reaction_changed(session, message_id, member_id, emoji)
     return True
 
 
@@ -71,6 +76,7 @@ async def remove_reaction(session: AsyncSession, message_id: int, member_id: int
     if reaction is None:
         return False
     await session.delete(reaction)
+    await index_changes.reaction_changed(session, message_id, member_id, emoji)
     return True
 
 

@@ -183,6 +183,29 @@ class AdapterState(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
+class IndexChange(SQLModel, table=True):
+    """A change to what the expertise indexes read, so every Steward process can follow the others.
+
+    Written in the transaction of the change itself; rows say what to re-check (a message, a
+    reaction, a member's topics or privacy choice), never the content, and are pruned after an hour.
+    AUTOINCREMENT on SQLite: pruning must never let a later row reuse an id a follower has passed.
+    """
+
+    __tablename__ = "index_change"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               nullable=False))
+    kind: str = Field(max_length=16)  # posted | edited | deleted | reaction | topics | member | rebuild
+    message_id: int | None = None  # the message row (no foreign key: a deleted message's row is gone)
+    platform_id: str | None = Field(default=None, max_length=255)  # the message's, for message and reaction kinds
+    member_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=True))  # reactor, declarer, member
+    emoji: str | None = Field(default=None, max_length=100)
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
 class DeclaredTopic(SQLModel, table=True):
     """A topic a member says they know about ("I know about terraform, helm")."""
 

@@ -17,6 +17,11 @@ __all__ = ["Evidence", "ExpertiseIndex", "Post", "Suggestion", "ThreadHit"]
 MAX_QUERY_TERMS = 64  # a pasted log must not cost more than a question
 EVIDENCE_THREADS = 5
 MIN_LESSONS = 30
+COUNTED = ACCEPT_EMOJI | UPVOTE_EMOJI  # the only reactions the index counts (and so remembers)
+
+
+def _reaction_key(message_id: str, emoji: str, reactor: str) -> str:
+    return f"{message_id}\x1f{emoji}\x1f{reactor}"
 
 
 class ExpertiseIndex:
@@ -26,6 +31,7 @@ class ExpertiseIndex:
         self._postings = ThreadPostings()
         self._answers = AnswerLog()
         self._ids = IdTable()  # message id -> slot * 2 (+1 for a reply)
+        self._counted = IdTable()  # reaction key -> 1 while counted: re-applying a reaction changes nothing
         self._thread_ids: list[str] = []
         self._root_known = bytearray()
         self._declared: dict[int, list[tuple[str, frozenset[str]]]] = {}
@@ -67,6 +73,9 @@ class ExpertiseIndex:
             return
         accepted = upvotes = 0
         for emoji, reactor in post.reactions:
+            if emoji not in COUNTED or self._counted.setdefault(
+                    _reaction_key(post.message_id, emoji, reactor), 1) is not None:
+                continue
             if reactor != post.author:
                 if emoji in ACCEPT_EMOJI:
                     accepted += 1
@@ -84,20 +93,29 @@ class ExpertiseIndex:
         self._fillers = None
 
     def add_reaction(self, message_id: str, emoji: str, reactor: str) -> None:
-        """Count a reaction that arrived after its message (unknown messages are ignored)."""
+        """Count a reaction that arrived after its message (unknown messages, and reactions already
+        counted, are ignored: a process applies its own changes live and again when following storage)."""
         v = self._ids.get(message_id)
-        if v is None or not v & 1:
-            return  # reactions on questions say nothing about who answers
+        if v is None or not v & 1 or emoji not in COUNTED:
+            return  # reactions on questions say nothing about who answers, other emoji nothing at all
+        key = _reaction_key(message_id, emoji, reactor)
+        if self._counted.get(key) == 1:
+            return
+        self._counted.put(key, 1)
         r = v >> 1
         author = self._answers.r_author[r]
         by_author = author != NOBODY and self._answers.names[author] == reactor
         self._answers.react(r, emoji, by_author=by_author)
 
     def remove_reaction(self, message_id: str, emoji: str, reactor: str) -> None:
-        """Take back a reaction counted earlier (unknown messages are ignored)."""
+        """Take back a reaction counted earlier (unknown messages and uncounted reactions are ignored)."""
         v = self._ids.get(message_id)
-        if v is None or not v & 1:
+        if v is None or not v & 1 or emoji not in COUNTED:
             return
+        key = _reaction_key(message_id, emoji, reactor)
+        if self._counted.get(key) != 1:
+            return
+        self._counted.put(key, 0)
         r = v >> 1
         author = self._answers.r_author[r]
         by_author = author != NOBODY and self._answers.names[author] == reactor

@@ -12,6 +12,7 @@ from bot.i18n import N_
 from bot.replies import AskChoice, Option
 from bot.router import Router
 from bot.routing.registry import ExpertiseRegistry, IndexUpdate
+from storage.index_changes import community_changed, member_changed
 from storage.members import members_of_person
 from storage.models import Community, Member
 from storage.privacy import forget_member, kept_data
@@ -41,6 +42,14 @@ def _drop_from_indexes(ctx: Context, members: list[Member], *, rebuild: bool = F
         ctx.after_commit(partial(registry.update, community_id, op))
 
 
+async def _log_choices(ctx: Context, members: list[Member]) -> None:
+    """Tell the other Steward processes' indexes to re-read these members' privacy choice."""
+    await ctx.session.flush()
+    for member in members:
+        if member.id is not None:
+            await member_changed(ctx.session, member.id, "member")
+
+
 def _forget(who: str, index: ExpertiseIndex) -> None:
     index.forget_member(who)
 
@@ -57,6 +66,7 @@ async def opt_out(ctx: Context) -> None:
         mine = [await ctx.ensure_member()]  # we must remember the choice itself
     for member in mine:
         member.opted_out = True
+    await _log_choices(ctx, mine)
     _drop_from_indexes(ctx, mine)
     ctx.reply_privately(ctx._("Done: I won't index your messages or suggest you anymore. "
                               "Say `opt in` to come back, or `forget me` to delete what I kept."))
@@ -68,6 +78,7 @@ async def opt_in(ctx: Context) -> None:
     mine = await _memberships(ctx)
     for member in mine:
         member.opted_out = False
+    await _log_choices(ctx, mine)
     _drop_from_indexes(ctx, mine, rebuild=True)
     ctx.reply_privately(ctx._("Welcome back! I'll index your messages again and may suggest you "
                               "when someone asks about what you know."))
@@ -97,6 +108,7 @@ async def forget_confirmed(ctx: Context) -> None:
     _drop_from_indexes(ctx, mine)
     for member in mine:
         await forget_member(ctx.session, member)
+        await community_changed(ctx.session, member.community_id)
     ctx.member = None
     ctx.reply_privately(ctx._("Done: I've forgotten you. If you talk to me again I'll start afresh; "
                               "say `opt out` first if you'd rather I keep nothing at all."))

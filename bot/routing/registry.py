@@ -1,7 +1,8 @@
 """One in-memory expertise index per community, built from storage and kept current by live events.
 
 The index is built lazily on first use (streamed from the database, a batch at a time, so the event
-loop stays responsive) and then updated in place as messages, reactions and declarations arrive.
+loop stays responsive) and then updated in place as messages, reactions and declarations arrive;
+with `start_following`, also as other Steward processes on the same database store them.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 
 from bot.expertise import ExpertiseIndex, Post
+from bot.routing.follow import INTERVAL, IndexFollower, start_cursor
 from storage.db import Database
 from storage.expertise import all_declared_topics, stream_posts, stream_reactions
+from storage.index_changes import latest_change
 from storage.models import Member
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,10 @@ class ExpertiseRegistry:
         self._locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._pending: dict[int, list[IndexUpdate]] = {}  # changes that arrived during a build
+        self._follower: IndexFollower | None = None
+        self._built_since: int | None = None  # change log mark of the first build before following
+        self._rebuilds: dict[int, asyncio.Task[None]] = {}
+        self._stale: set[int] = set()  # communities to build again once the running rebuild ends
 
     async def index(self, community_id: int) -> ExpertiseIndex:
         """The community's index, built from storage the first time it is needed."""
@@ -45,16 +52,19 @@ class ExpertiseRegistry:
             return found
         async with self._locks.setdefault(community_id, asyncio.Lock()):
             if community_id not in self._indexes:
-                # The build reads a snapshot: changes committed meanwhile are kept and applied after.
-                self._pending[community_id] = []
-                try:
-                    index = await self._build(community_id)
-                finally:
-                    pending = self._pending.pop(community_id)
-                self._indexes[community_id] = index
-                for op in pending:
-                    self.update(community_id, op)
+                await self._install(community_id)
             return self._indexes[community_id]
+
+    async def _install(self, community_id: int) -> None:
+        # The build reads a snapshot: changes committed meanwhile are kept and applied after.
+        self._pending[community_id] = []
+        try:
+            index = await self._build(community_id)
+        finally:
+            pending = self._pending.pop(community_id)
+        self._indexes[community_id] = index
+        for op in pending:
+            self.update(community_id, op)
 
     def loaded(self, community_id: int) -> ExpertiseIndex | None:
         """The index if it is already in memory (live updates only touch loaded indexes)."""
@@ -64,16 +74,65 @@ class ExpertiseRegistry:
         """True while the community's index is being built."""
         return community_id in self._pending
 
+    def follows(self, community_id: int) -> bool:
+        """True when changes to the community matter here: its index is loaded or being built."""
+        return community_id in self._indexes or community_id in self._pending
+
     def update(self, community_id: int, op: IndexUpdate) -> None:
-        """Apply a live change: now if the index is loaded, after the build if one runs, else never."""
+        """Apply a live change: now if the index is loaded, after the build if one runs (both while
+        a loaded index is rebuilt), else never."""
         index = self._indexes.get(community_id)
         if index is not None:
             try:
                 op(index)
             except Exception:  # the index is a cache: a failed update must not fail the event
                 log.exception("could not apply a live change to the expertise index of community %d", community_id)
-        elif (pending := self._pending.get(community_id)) is not None:
+        if (pending := self._pending.get(community_id)) is not None:
             pending.append(op)
+
+    async def start_following(self, interval: float = INTERVAL) -> None:
+        """Follow the changes other processes store, every `interval` seconds, until `stop_following`."""
+        if self._follower is None:
+            self._follower = IndexFollower(self, await start_cursor(self, self._built_since), interval)
+            self._follower.start()
+
+    async def stop_following(self) -> None:
+        """Stop following and abandon rebuilds in progress (shutdown)."""
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            await follower.stop()
+        for task in list(self._rebuilds.values()):
+            task.cancel()
+        await asyncio.gather(*self._rebuilds.values(), return_exceptions=True)
+
+    async def catch_up(self) -> int:
+        """Run one follower pass now (tests, benchmarks); returns the changes read."""
+        assert self._follower is not None, "start_following first"
+        return await self._follower.catch_up()
+
+    def rebuild_later(self, community_id: int) -> None:
+        """Soon, build a loaded index afresh and swap it in; the old one answers meanwhile."""
+        if community_id not in self._indexes:
+            return
+        self._stale.add(community_id)
+        if community_id not in self._rebuilds:
+            task = asyncio.get_running_loop().create_task(self._rebuild(community_id))
+            self._rebuilds[community_id] = task
+            task.add_done_callback(lambda _: self._rebuilds.pop(community_id, None))
+
+    def rebuild_all_later(self) -> None:
+        """Rebuild every loaded index (the change log may have been pruned past this process)."""
+        for community_id in list(self._indexes):
+            self.rebuild_later(community_id)
+
+    async def _rebuild(self, community_id: int) -> None:
+        async with self._locks.setdefault(community_id, asyncio.Lock()):
+            while community_id in self._stale and community_id in self._indexes:
+                self._stale.discard(community_id)
+                try:
+                    await self._install(community_id)
+                except Exception:  # the old index keeps answering
+                    log.exception("could not rebuild the expertise index of community %d", community_id)
 
     def invalidate(self, community_id: int) -> None:
         """Drop an index so the next use rebuilds it."""
@@ -124,6 +183,9 @@ class ExpertiseRegistry:
         # The index is nobody else's until it is returned, so the CPU-heavy parts run in a worker
         # thread, a batch at a time: the event loop keeps answering (and acking) events meanwhile.
         async with self.db.reader() as conn:
+            if self._follower is None:  # a follower started later begins where the first build did
+                since = await latest_change(conn)
+                self._built_since = since if self._built_since is None else min(self._built_since, since)
             async for batch in stream_posts(conn, community_id, reply_text=INDEX_READS_REPLIES):
                 await asyncio.to_thread(_add_posts, index, batch)
                 posts += len(batch)
