@@ -7,14 +7,18 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from bot import __version__
 from bot.config import Config, load_config
 from bot.core import Steward
 from bot.errors import ConfigError, InputError, StewardError
 from storage.db import DatabaseUrlError
+
+if TYPE_CHECKING:
+    from adapters.console.adapter import ConsoleAdapter, LocalCommand
 
 log = logging.getLogger("steward")
 
@@ -183,15 +187,45 @@ async def _ical(steward: Steward, community: str) -> int:
     return 0
 
 
-async def _chat(steward: Steward, community: str, user: str) -> int:
+async def _chat(steward: Steward, community: str, user: str, *, read_line: Callable[[str], str] | None = None,
+                out: TextIO | None = None) -> int:
+    """The terminal chat, with the scheduler running and `/advance` to move its clock forward."""
     from adapters.console.adapter import ConsoleAdapter
+    from rituals.scheduler import RitualScheduler
 
-    console = ConsoleAdapter(community, user)
+    console = ConsoleAdapter(community, user, read_line=read_line, out=out)
+    console.local["/advance"] = _advance_command(steward, console)
     steward.add_adapter(console)
     await steward.start_adapters()
-    await console.run()
-    await steward.stop()
+    scheduler = RitualScheduler(steward)
+    await scheduler.start()
+    try:
+        await console.run()
+    finally:
+        await scheduler.stop()
+        await steward.stop()
     return 0
+
+
+def _advance_command(steward: Steward, console: ConsoleAdapter) -> LocalCommand:
+    """`/advance 2d`: live the next two days now (ritual steps, closings, escalations), then move the clock."""
+    from bot.i18n import translator
+    from rituals.travel import BadDuration, advance, parse_duration
+
+    async def run(arg: str) -> str:
+        _ = translator(steward.config.locale)
+        try:
+            delta = parse_duration(arg or "1d")
+        except BadDuration as err:
+            return _(err.msgid, **err.params)
+        start = console.now()
+        travel = await advance(steward, start, start + delta)
+        console.offset += delta
+        await steward.delivery.idle()
+        return _("⏩ Moved forward to {when} (UTC): {steps} ritual step(s) and {jobs} other scheduled job(s) ran.",
+                 when=f"{start + delta:%Y-%m-%d %H:%M}", steps=travel.steps, jobs=travel.jobs)
+
+    return run
 
 
 async def _serve(steward: Steward) -> int:

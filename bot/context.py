@@ -75,8 +75,6 @@ class Context:
         event = self.event
         if event.is_direct or isinstance(event, Scheduled):
             self.outbox.append(Post(channel=event.channel, text=text))
-        elif event.platform == "console":
-            self.outbox.append(Post(channel=event.channel, text=text))
         else:
             self.outbox.append(Ephemeral(channel=event.channel, user=event.sender.id, text=text,
                                          thread=event.thread))
@@ -142,7 +140,7 @@ class Context:
         event = self.event
         if isinstance(event, CommandInvoked):
             return Ephemeral(channel=event.channel, user=event.sender.id, text=text, thread=event.thread)
-        if event.is_direct or event.platform == "console":
+        if event.is_direct:
             if event.thread:
                 return ReplyInThread(channel=event.channel, thread=event.thread, text=text)
             return Post(channel=event.channel, text=text)

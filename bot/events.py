@@ -26,6 +26,7 @@ class Sender:
     locale: str | None = None
     timezone: str | None = None
     is_bot: bool = False
+    operator: bool = False  # the person running this Steward at its own terminal (manages an unconfigured community)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.history import HistoryChannel, HistoryMessage, HistoryUser, SkippedFile
+from bot.replies import LINK_SCHEME
 from storage import bulk
 from storage.communities import ensure_community
 from storage.db import Database
@@ -153,4 +154,5 @@ async def derive_ledger(db: Database, community_id: int, kudos: Sequence[str] = 
 
     async with db.engine.begin() as conn:
         return await derive_contributions(conn, community_id, accept=ACCEPT, trailing=TRAILING,
-                                          is_shared=is_shared_resource, topics_of=topics_of, kudos=kudos)
+                                          is_shared=is_shared_resource, topics_of=topics_of, kudos=kudos,
+                                          link=LINK_SCHEME)

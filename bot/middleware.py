@@ -89,7 +89,7 @@ def _roles(ctx: Context) -> frozenset[str]:
             roles.add("coordinator")
         if ref in cc.sponsors:
             roles.add("sponsor")
-    elif ctx.event.platform == "console":
+    elif ctx.event.sender.operator:
         roles.add("coordinator")  # the person at the terminal runs their own local Steward
     return frozenset(roles)
 

@@ -14,6 +14,7 @@ from storage.communities import ensure_channel, ensure_community, get_community
 from storage.db import database_from_env
 
 log = logging.getLogger(__name__)
+TERMINAL = ("console", "console")  # the terminal chat's platform and channel (adapters/console)
 
 
 async def open_steward(config: Config) -> Steward:
@@ -53,11 +54,14 @@ async def warm_indexes(steward: Steward) -> None:
 
 
 async def ensure_local_community(steward: Steward, slug: str) -> None:
-    """Create a community for the terminal chat if it does not exist yet."""
+    """Create a community for the terminal chat if it does not exist yet; the terminal is one of its
+    channels, so what the community posts (a ritual, a survey's results) shows there."""
     async with steward.db.session() as session:
         cc = steward.config.community(slug)
         if cc is None:
-            await ensure_community(session, slug, locale=steward.config.locale, timezone=steward.config.timezone)
+            community = await ensure_community(session, slug, locale=steward.config.locale,
+                                               timezone=steward.config.timezone)
+            await ensure_channel(session, community, TERMINAL[0], TERMINAL[1], name="#terminal")
 
 
 async def wait_for_shutdown_signal() -> None:

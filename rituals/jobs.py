@@ -24,7 +24,7 @@ from storage.models import Community, Ritual
 log = logging.getLogger(__name__)
 _current: Steward | None = None
 
-__all__ = ["bind", "current", "delivery_key", "fire_ritual"]
+__all__ = ["bind", "current", "delivery_key", "fire", "fire_ritual"]
 
 
 def bind(steward: Steward | None) -> None:
@@ -41,13 +41,17 @@ def current() -> Steward:
 
 
 async def fire_ritual(ritual_id: int, fire_time: datetime | None = None, now: datetime | None = None) -> int:
+    """The job target: `fire` on the bound Steward."""
+    return await fire(current(), ritual_id, fire_time, now)
+
+
+async def fire(steward: Steward, ritual_id: int, fire_time: datetime | None = None, now: datetime | None = None) -> int:
     """Run every step of `ritual_id` due at `fire_time` (default: the latest at or before `now`).
 
     Returns how many steps were handled (claimed and committed here).
     A fire time older than the grace window (`misfire_grace_time`) is skipped and logged, never sent late.
     Errors are logged with the ritual's name and swallowed: one ritual must not stop the scheduler.
     """
-    steward = current()
     now = now or datetime.now(UTC)
     name = f"#{ritual_id}"
     try:

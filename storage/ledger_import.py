@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.bulk import _placeholders
 from storage.types import UTCDateTime
 
-LINK = "'steward://message/' || ch.platform_id || '/' || m.platform_id"
+LINK = "(CAST(:link AS TEXT) || ch.platform_id || '/' || m.platform_id)"  # the caller's neutral message link, e.g. steward://…
 NEWCOMER_AFTER_DAYS = 30
 ELIGIBLE = "mb.opted_out = :f AND mb.is_bot = :f"
 
@@ -48,11 +48,16 @@ def _count(result: object) -> int:
 
 async def derive_contributions(conn: AsyncConnection, community_id: int, *, accept: Sequence[str],
                                trailing: str, is_shared: Callable[[str], bool],
-                               topics_of: Callable[[str], str], kudos: Sequence[str] = ("pray",)) -> LedgerSummary:
-    """Add the ledger entries the community's stored history implies (nothing twice)."""
+                               topics_of: Callable[[str], str], link: str,
+                               kudos: Sequence[str] = ("pray",)) -> LedgerSummary:
+    """Add the ledger entries the community's stored history implies (nothing twice).
+
+    `link` starts the evidence link of a message (`<link><channel>/<message>`): the bot's neutral form,
+    which each adapter renders as its platform's own link.
+    """
     started = time.perf_counter()
     summary = LedgerSummary()
-    params = {"c": community_id, "f": False, "trailing": trailing}
+    params = {"c": community_id, "f": False, "trailing": trailing, "link": link}
     emojis = ", ".join(f"'{e}'" for e in accept if e.replace("_", "").isalnum())
     accepted = await conn.execute(text(f"""
         INSERT INTO contribution (community_id, member_id, kind, key, topic, message_id, evidence_url, note, at)
@@ -100,11 +105,11 @@ async def derive_contributions(conn: AsyncConnection, community_id: int, *, acce
     await conn.exec_driver_sql("DROP TABLE ledger_question")
     summary.added["answered"] = _count(answered)
     summary.steps["answered"] = time.perf_counter() - started
-    summary.added["shared"] = await _shared(conn, community_id, is_shared)
+    summary.added["shared"] = await _shared(conn, community_id, is_shared, link)
     summary.steps["shared"] = time.perf_counter() - started
-    summary.added["welcomed"] = await _welcomed(conn, community_id)
+    summary.added["welcomed"] = await _welcomed(conn, community_id, link)
     summary.steps["welcomed"] = time.perf_counter() - started
-    summary.added["thanked"] = await _thanked(conn, community_id, kudos)
+    summary.added["thanked"] = await _thanked(conn, community_id, kudos, link)
     summary.steps["thanked"] = time.perf_counter() - started
     await _topics(conn, community_id, topics_of)
     summary.steps["topics"] = time.perf_counter() - started
@@ -112,7 +117,7 @@ async def derive_contributions(conn: AsyncConnection, community_id: int, *, acce
     return summary
 
 
-async def _welcomed(conn: AsyncConnection, community_id: int) -> int:
+async def _welcomed(conn: AsyncConnection, community_id: int, link: str) -> int:
     start = (await conn.execute(text("SELECT MIN(posted_at) FROM message WHERE community_id = :c")
                                 .columns(column("posted_at", UTCDateTime())), {"c": community_id})).scalar()
     if start is None:
@@ -128,11 +133,12 @@ async def _welcomed(conn: AsyncConnection, community_id: int) -> int:
         JOIN member mb ON mb.id = r.author_id
         WHERE {ELIGIBLE}
         ON CONFLICT DO NOTHING""").bindparams(bindparam("newcomers", type_=UTCDateTime())),
-        {"c": community_id, "f": False, "newcomers": start + timedelta(days=NEWCOMER_AFTER_DAYS)})
+        {"c": community_id, "f": False, "link": link,
+         "newcomers": start + timedelta(days=NEWCOMER_AFTER_DAYS)})
     return _count(welcomed)
 
 
-async def _thanked(conn: AsyncConnection, community_id: int, kudos: Sequence[str]) -> int:
+async def _thanked(conn: AsyncConnection, community_id: int, kudos: Sequence[str], link: str) -> int:
     names = [k for k in kudos if k.replace("_", "").replace("+", "").replace("-", "").isalnum()]
     if not names:
         return 0
@@ -150,15 +156,16 @@ async def _thanked(conn: AsyncConnection, community_id: int, kudos: Sequence[str
         JOIN member gv ON gv.id = x.member_id
         WHERE x.emoji IN ({emojis}) AND m.community_id = :c AND x.member_id <> m.author_id
           AND {ELIGIBLE} AND gv.is_bot = :f
-        ON CONFLICT DO NOTHING"""), {"c": community_id, "f": False})
+        ON CONFLICT DO NOTHING"""), {"c": community_id, "f": False, "link": link})
     return _count(thanked)
 
 
-async def _shared(conn: AsyncConnection, community_id: int, is_shared: Callable[[str], bool]) -> int:
+async def _shared(conn: AsyncConnection, community_id: int, is_shared: Callable[[str], bool], link: str) -> int:
     result = await conn.execute(text(f"""
         SELECT m.id, m.author_id, m.platform_id, m.text, m.posted_at, {LINK}
         FROM message m JOIN channel ch ON ch.id = m.channel_id JOIN member mb ON mb.id = m.author_id
-        WHERE m.community_id = :c AND m.text LIKE '%http%://%' AND {ELIGIBLE}"""), {"c": community_id, "f": False})
+        WHERE m.community_id = :c AND m.text LIKE '%http%://%' AND {ELIGIBLE}"""),
+        {"c": community_id, "f": False, "link": link})
     rows = [(community_id, author, "shared", f"shared:{author}:{pid}", mid, link, body.splitlines()[0][:200]
              if body.strip() else "", at)
             for mid, author, pid, body, at, link in result.all() if is_shared(body)]

@@ -60,3 +60,19 @@ async def test_schedule_asks_step_by_step(db: Database, config: Config) -> None:
     output = await _chat(db, config, ["schedule", "1"])
     assert "Let's set up a ritual. What kind?" in output
     assert "1. A meetup" in output and "How often?" in output
+
+
+async def test_time_moves_in_the_terminal(db: Database, config: Config) -> None:
+    """A coordinator tries the time-driven flows in seconds: a reminder fires, a survey closes (real wiring)."""
+    from bot.cli import _chat as chat
+
+    steward = Steward(db, config, build_router())
+    await ensure_local_community(steward, "demo")
+    script, out = _script(['schedule reminder "Share your wins" every day at 09:00 UTC', "1",
+                           'survey now "Was this week useful?" scale 1-5 for 2 days', "4",
+                           "/advance 3d", "/advance soon"]), io.StringIO()
+    await chat(steward, "demo", "ana", read_line=lambda _prompt: next(script), out=out)
+    output = out.getvalue()
+    assert output.count("Share your wins") >= 3  # the confirmation, then a reminder on each of the days passed
+    assert "Results of the pulse survey “Was this week useful?”: 1 people answered." in output
+    assert "ritual step(s)" in output and "is not a duration" in output

@@ -1,4 +1,9 @@
-"""The console adapter: each line typed is a direct message to Steward; choices are answered by number."""
+"""The console adapter: each line typed is a direct message to Steward; choices are answered by number.
+
+Lines starting with `/` are the terminal's own commands, never sent to the core: the wiring hands
+them in (`local`), e.g. `/advance 2d` to move the clock forward. The console keeps that clock: its
+events are stamped with the moved time (`offset`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ import asyncio
 import itertools
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from adapters.console.render import render
@@ -18,6 +24,7 @@ from storage.owners import Liveness
 
 CHANNEL = "console"
 EXIT_WORDS = {"quit", "exit", "bye", "au revoir", ":q"}
+LocalCommand = Callable[[str], Awaitable[str]]  # the rest of the line → what to print
 
 
 class ConsoleAdapter:
@@ -26,7 +33,7 @@ class ConsoleAdapter:
     platform = "console"
 
     def __init__(self, community: str, user: str, *, read_line: Callable[[str], str] | None = None,
-                 out: TextIO | None = None) -> None:
+                 out: TextIO | None = None, local: Mapping[str, LocalCommand] | None = None) -> None:
         self.community, self.user = community, user
         self.user_id: str | None = "steward"
         self._read_line = read_line or input
@@ -36,6 +43,12 @@ class ConsoleAdapter:
         self._counter = itertools.count(1)
         self._pending: AskChoice | None = None
         self._sink: Sink | None = None
+        self.local: dict[str, LocalCommand] = dict(local or {})
+        self.offset = timedelta()  # how far `/advance` moved this terminal's clock
+
+    def now(self) -> datetime:
+        """This terminal's time: the real time, moved forward by `/advance`."""
+        return datetime.now(UTC) + self.offset
 
     async def start(self, sink: Sink, liveness: Liveness | None = None) -> None:
         """Remember the sink; `run` drives the loop."""
@@ -54,15 +67,27 @@ class ConsoleAdapter:
                 return
             if line.strip().casefold() in EXIT_WORDS:
                 return
-            if line.strip():
+            if line.strip().startswith("/"):
+                await self.run_local(line.strip())
+            elif line.strip():
                 await self._sink(self.event_for(line))
+
+    async def run_local(self, line: str) -> None:
+        """A terminal command (`/advance 2d`): run by the wiring, its answer printed."""
+        name, _, rest = line.partition(" ")
+        command = self.local.get(name.casefold())
+        if command is None:
+            known = ", ".join(sorted(self.local)) or "none"
+            self._print(f"{name}: not a terminal command (they are: {known}). Type `help` to talk to Steward.")
+            return
+        self._print(await command(rest))
 
     def event_for(self, line: str) -> MessagePosted | ChoicePicked:
         """The neutral event for a typed line (a pending choice takes a number or a label)."""
         n = next(self._counter)
         common = {"event_id": f"console:{self._session}:{n}", "platform": self.platform, "channel": CHANNEL,
-                  "community": self.community, "is_direct": True,
-                  "sender": Sender(id=self.user, display_name=self.user[:1].upper() + self.user[1:])}
+                  "community": self.community, "is_direct": True, "at": self.now(),
+                  "sender": Sender(id=self.user, display_name=self.user[:1].upper() + self.user[1:], operator=True)}
         choice = self._pick(line)
         if choice is not None and self._pending is not None:
             key = self._pending.key

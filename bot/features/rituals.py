@@ -72,7 +72,8 @@ def _default_tz(ctx: Context) -> str:
 
 
 async def _channel_ref(ctx: Context, named: str | None) -> str:
-    """`#k8s`, `<#C123|k8s>` or nothing (this channel, else the community's first) → "platform:id"."""
+    """`#k8s`, `<#C123|k8s>` or nothing (this channel, else the community's first configured one, else the
+    first one Steward knows for it on this platform) → "platform:id"."""
     assert ctx.community is not None and ctx.community.id is not None
     platform = ctx.event.platform
     if named:
@@ -85,7 +86,10 @@ async def _channel_ref(ctx: Context, named: str | None) -> str:
     if not ctx.event.is_direct and ctx.event.channel:
         return f"{platform}:{ctx.event.channel}"
     cc = ctx.community_config
-    return cc.channels[0] if cc and cc.channels else ""
+    if cc and cc.channels:
+        return cc.channels[0]
+    known = [c for c in await communities.channels_of(ctx.session, ctx.community.id) if c.platform == platform]
+    return f"{known[0].platform}:{known[0].platform_id}" if known else ""
 
 
 async def create_draft(ctx: Context, kind: str, title: str, schedule: Schedule, channel: str | None,
