@@ -10,7 +10,7 @@ from aiohttp import web
 from icalendar import Calendar, Event, vRecur
 
 from bot.core import Steward
-from bot.features.ritual_common import schedule_of, settings_of
+from bot.features.ritual_common import kind_of, schedule_of, settings_of
 from storage.communities import get_community
 from storage.db import Database
 from storage.rituals import list_rituals
@@ -30,7 +30,7 @@ async def community_calendar(db: Database, slug: str, host: str = "steward") -> 
         if community is None or community.id is None:
             raise UnknownCommunity(slug)
         rituals = [r for r in await list_rituals(session, community.id, ("active",))
-                   if r.kind in ("meetup", "reminder")]
+                   if (kind := kind_of(r)) is not None and kind.on_calendar]
     cal = Calendar()
     cal.add("prodid", "-//Steward//rituals//EN")
     cal.add("version", "2.0")

@@ -12,6 +12,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.config import CommunityConfig, Config
+from bot.features.digest import DIGEST_KIND
+from bot.features.onboarding import ANNIVERSARIES
+from bot.features.renewal import EXPLORE, RENEWAL
 from rituals.schedule import Schedule, parse_schedule
 from storage.communities import get_community
 from storage.db import Database
@@ -28,16 +31,16 @@ def _wanted(cc: CommunityConfig, today: date) -> dict[str, tuple[str, str, Sched
         months = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
                   "october", "november", "december")
         text = f"every year on {months[cc.founded.month - 1]} {cc.founded.day} at {_SYSTEM_HOUR} from {cc.founded}"
-        wanted["system:renewal"] = ("renewal", cc.name or cc.slug, parse_schedule(
+        wanted["system:renewal"] = (RENEWAL.name, cc.name or cc.slug, parse_schedule(
             text, default_tz=cc.timezone, today=today)[0], "", {"text": text})
     explore = parse_schedule(cc.explore, default_tz=cc.timezone, today=today)[0]
-    wanted["system:explore"] = ("explore", "What next?", explore, "", {"text": cc.explore})
+    wanted["system:explore"] = (EXPLORE.name, "What next?", explore, "", {"text": cc.explore})
     text = f"every day at {_SYSTEM_HOUR}"
-    wanted["system:anniversaries"] = ("anniversaries", "Anniversaries", parse_schedule(
+    wanted["system:anniversaries"] = (ANNIVERSARIES.name, "Anniversaries", parse_schedule(
         text, default_tz=cc.timezone, today=today)[0], "", {"text": text})
     if cc.sponsors:  # the sponsor digest, on the 1st of each month, about the month before
         text = f"every month on the 1st at {_SYSTEM_HOUR}"
-        wanted["system:digest"] = ("digest", "Sponsor digest", parse_schedule(
+        wanted["system:digest"] = (DIGEST_KIND.name, "Sponsor digest", parse_schedule(
             text, default_tz=cc.timezone, today=today)[0], "", {"text": text})
     for rc in cc.rituals:
         schedule, _ = parse_schedule(rc.schedule, default_tz=cc.timezone, today=today)

@@ -13,7 +13,7 @@ from bot.digest.chart import render_chart
 from bot.digest.render import to_markdown
 from bot.digest.report import build_digest, shift
 from bot.errors import InputError
-from bot.features.ritual_common import RitualRun
+from bot.features.ritual_common import RitualKind, RitualRun, declare
 from bot.i18n import N_
 from bot.replies import DirectMessage
 from bot.router import Router
@@ -96,3 +96,6 @@ async def quotes(ctx: Context) -> None:
                                   "sponsors receive. Say `quotes off` to stop."))
     else:
         ctx.reply_privately(ctx._("Noted: I will never quote you to sponsors; you are only counted."))
+
+
+DIGEST_KIND = declare(RitualKind("digest", N_("sponsor digest"), {"digest": monthly_digest}))

@@ -7,13 +7,13 @@ scheduler with a `Context` bound to the ritual's channel; the commands and choic
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.errors import InputError
 from bot.events import ChoicePicked
-from bot.features.ritual_common import RitualRun, schedule_of, when
+from bot.features.ritual_common import RitualKind, RitualRun, declare, schedule_of, settings_of, when
 from bot.i18n import N_
 from bot.replies import AskChoice, Option, Post
 from bot.router import Router
@@ -97,6 +97,19 @@ async def post_reminder(ctx: Context, run: RitualRun) -> None:
     ctx.send(Post(channel=ctx.event.channel, text=f"🔔 {run.ritual.title}"))
 
 
+def meetup_steps(ritual: Ritual) -> list[tuple[str, timedelta]]:
+    """Announce N days before, remind N hours before (each), follow up N hours after."""
+    s = settings_of(ritual)
+    steps = [("announce", timedelta(days=-int(s["announce_days"])))] if int(s["announce_days"]) > 0 else []
+    steps += [(f"remind-{float(h):g}h", timedelta(hours=-float(h))) for h in s["reminders"]]
+    return [*steps, ("followup", timedelta(hours=float(s["followup_hours"])))]
+
+
+MEETUP = declare(RitualKind("meetup", N_("meetup"), {"announce": announce, "remind-": remind, "followup": follow_up},
+                            steps=meetup_steps, on_calendar=True))
+REMINDER = declare(RitualKind("reminder", N_("reminder"), {"reminder": post_reminder}, on_calendar=True))
+
+
 @router.choice("rsvp")
 async def rsvp(ctx: Context) -> None:
     """Keep the member's answer (they may change it any time before the meetup)."""
@@ -144,7 +157,7 @@ async def next_meetups(ctx: Context, now: datetime) -> list[tuple[Ritual, dateti
         return []
     found = []
     for ritual in await list_rituals(ctx.session, ctx.community.id, ("active",)):
-        if ritual.kind == "meetup" and (nxt := schedule_of(ritual).next(now, 1)):
+        if ritual.kind == MEETUP.name and (nxt := schedule_of(ritual).next(now, 1)):
             found.append((ritual, nxt[0]))
     return sorted(found, key=lambda pair: pair[1])
 

@@ -15,7 +15,8 @@ from sqlmodel import col, select
 from bot.context import Context
 from bot.events import MemberJoined
 from bot.features.meetups import next_meetups
-from bot.features.ritual_common import RitualRun, when
+from bot.features.ritual_common import RitualKind, RitualRun, declare, when
+from bot.i18n import N_
 from bot.replies import DirectMessage
 from bot.router import Router
 from storage.inbound import claim
@@ -130,3 +131,6 @@ async def member_anniversaries(ctx: Context, run: RitualRun) -> None:
                 "🎉 {years} year(s) ago today you joined **{name}**. Thank you for being part of it!",
                 years=years, name=community.name)))
 
+
+ANNIVERSARIES = declare(RitualKind("anniversaries", N_("member anniversaries"),
+                                   {"anniversaries": member_anniversaries}))

@@ -7,6 +7,7 @@ in a direct-message digest a week after the prompt.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -14,7 +15,7 @@ from sqlmodel import col
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.events import MessagePosted
-from bot.features.ritual_common import RitualRun
+from bot.features.ritual_common import RitualKind, RitualRun, declare
 from bot.i18n import N_
 from bot.replies import DirectMessage, Post, React
 from bot.router import Router
@@ -106,3 +107,8 @@ async def catch_idea(ctx: Context) -> None:
     if m is not None:
         await _keep(ctx, m.group(1))
         ctx.send(React(channel=event.channel, message_id=event.message_id, emoji="white_check_mark"))
+
+
+RENEWAL = declare(RitualKind("renewal", N_("renewal moment"), {"renewal": renewal_moment}))
+EXPLORE = declare(RitualKind("explore", N_("what-next prompt"), {"explore": explore_prompt, "digest": explore_digest},
+                             steps=lambda _ritual: [("explore", timedelta(0)), ("digest", timedelta(days=7))]))

@@ -1,17 +1,27 @@
-"""What ritual features share: a ritual's schedule and settings, where it posts, a run of one step."""
+"""What ritual features share: a ritual's schedule and settings, where it posts, a run of one step, and
+the registry of ritual kinds.
+
+A kind is declared once, with `declare(RitualKind(...))` in the feature that runs it: its label, its
+steps (and when each fires relative to an occurrence), the handler of each step, and whether it shows
+in the iCalendar feed. The scheduler, the step runner, the `rituals` listing and the feed read it here.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_datetime
 
 from bot.config import CommunityConfig
 from rituals.schedule import Schedule
 from storage.models import Ritual
+
+if TYPE_CHECKING:
+    from bot.context import Context
 
 DEFAULTS: dict[str, Any] = {"announce_days": 7, "reminders": [24.0, 1.0], "followup_hours": 2.0}
 
@@ -39,16 +49,54 @@ def settings_of(ritual: Ritual) -> dict[str, Any]:
     return DEFAULTS | (loaded if isinstance(loaded, dict) else {})
 
 
+StepHandler = Callable[["Context", RitualRun], Awaitable[None]]
+Steps = Callable[[Ritual], list[tuple[str, timedelta]]]
+
+
+def one_step(ritual: Ritual) -> list[tuple[str, timedelta]]:
+    """Most kinds have one step, named after the kind, at the occurrence itself."""
+    return [(ritual.kind, timedelta(0))]
+
+
+@dataclass(frozen=True)
+class RitualKind:
+    """One kind of ritual: everything Steward must know to schedule, run, list and publish it."""
+
+    name: str  # stored in `ritual.kind`
+    label: str  # how people read it (a msgid: N_("meetup"))
+    handlers: dict[str, StepHandler]  # step name (or prefix ending in "-") → what runs then
+    steps: Steps = one_step
+    on_calendar: bool = False  # in the community's iCalendar feed
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def handler(self, step: str) -> StepHandler | None:
+        """What runs at `step` (an exact name, else the longest prefix ending in "-")."""
+        if step in self.handlers:
+            return self.handlers[step]
+        prefixes = [p for p in self.handlers if p.endswith("-") and step.startswith(p)]
+        return self.handlers[max(prefixes, key=len)] if prefixes else None
+
+
+KINDS: dict[str, RitualKind] = {}
+
+
+def declare(kind: RitualKind) -> RitualKind:
+    """Make a ritual kind known (once, at import of the feature that runs it)."""
+    if kind.name in KINDS and KINDS[kind.name] != kind:
+        raise ValueError(f"ritual kind {kind.name!r} declared twice")
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kind_of(ritual: Ritual | str) -> RitualKind | None:
+    """The declared kind of a ritual (or of a kind name); None for one no feature declares."""
+    return KINDS.get(ritual if isinstance(ritual, str) else ritual.kind)
+
+
 def step_offsets(ritual: Ritual) -> list[tuple[str, timedelta]]:
     """The ritual's steps and when each fires relative to an occurrence."""
-    if ritual.kind == "meetup":
-        s = settings_of(ritual)
-        steps = [("announce", timedelta(days=-int(s["announce_days"])))] if int(s["announce_days"]) > 0 else []
-        steps += [(f"remind-{float(h):g}h", timedelta(hours=-float(h))) for h in s["reminders"]]
-        return [*steps, ("followup", timedelta(hours=float(s["followup_hours"])))]
-    if ritual.kind == "explore":
-        return [("explore", timedelta(0)), ("digest", timedelta(days=7))]
-    return [(ritual.kind, timedelta(0))]
+    kind = kind_of(ritual)
+    return kind.steps(ritual) if kind is not None else one_step(ritual)
 
 
 def ritual_target(ritual: Ritual, cc: CommunityConfig | None) -> tuple[str, str] | None:

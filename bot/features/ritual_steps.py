@@ -10,21 +10,18 @@ step is tagged with that key, so a later reply in its thread can be traced back 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from bot.context import Context
 from bot.events import Scheduled, scheduled
-from bot.features import digest, meetups, onboarding, renewal, surveys
-from bot.features.ritual_common import RitualRun
+from bot.features import digest, meetups, onboarding, renewal, surveys  # noqa: F401  (they declare the kinds)
+from bot.features.ritual_common import RitualRun, StepHandler, kind_of
 from bot.router import Router
 from storage.models import Ritual
 
 log = logging.getLogger(__name__)
 router = Router()
 JOB = "ritual"
-
-StepHandler = Callable[[Context, RitualRun], Awaitable[None]]
 
 
 def delivery_key(ritual_id: int, occurrence: datetime, step: str) -> str:
@@ -52,27 +49,9 @@ def step_event(ritual_id: int, occurrence: datetime, step: str, *, platform: str
 
 
 def handler_for(kind: str, step: str) -> StepHandler | None:
-    """The feature function that runs `step` of a ritual of `kind`."""
-    if kind == "meetup":
-        if step == "announce":
-            return meetups.announce
-        if step.startswith("remind-"):
-            return meetups.remind
-        if step == "followup":
-            return meetups.follow_up
-    if kind == "reminder":
-        return meetups.post_reminder
-    if kind == "renewal":
-        return renewal.renewal_moment
-    if kind == "explore":
-        return renewal.explore_prompt if step == "explore" else renewal.explore_digest
-    if kind == "anniversaries":
-        return onboarding.member_anniversaries
-    if kind == "survey":
-        return surveys.open_step
-    if kind == "digest":
-        return digest.monthly_digest
-    return None
+    """The feature function that runs `step` of a ritual of `kind` (as its kind declares)."""
+    declared = kind_of(kind)
+    return declared.handler(step) if declared is not None else None
 
 
 @router.scheduled(JOB)

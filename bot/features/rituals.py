@@ -15,7 +15,7 @@ from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.errors import InputError
 from bot.events import ChoicePicked
-from bot.features.ritual_common import schedule_of, settings_of, when
+from bot.features.ritual_common import kind_of, schedule_of, settings_of, when
 from bot.i18n import N_
 from bot.replies import AskChoice, AskForm, FormField, Option
 from bot.router import Router
@@ -27,9 +27,6 @@ from storage.rituals import bump, get_ritual, list_rituals
 router = Router()
 _TITLE = re.compile(r'^\s*["“«\']\s*(.+?)\s*["”»\']\s*(.*)$', re.DOTALL)
 _ID = re.compile(r"^\s*#?(\d{1,9})\s*(.*)$", re.DOTALL)
-KIND_NAMES = {"meetup": N_("meetup"), "reminder": N_("reminder"), "renewal": N_("renewal moment"),
-              "explore": N_("what-next prompt"), "anniversaries": N_("member anniversaries"),
-              "survey": N_("pulse survey"), "digest": N_("sponsor digest")}
 STATUS_NAMES = {"active": N_("active"), "paused": N_("paused"), "draft": N_("draft"), "cancelled": N_("cancelled")}
 
 SCHEDULE_MEETUP = CommandSpec(
@@ -224,8 +221,9 @@ async def show_rituals(ctx: Context) -> None:
     for r in rituals:
         upcoming = schedule_of(r).next(_today(ctx), 1)
         nxt = when(upcoming[0], tz, ctx.locale) if upcoming else "-"
+        kind = kind_of(r.kind)
         lines.append(ctx._("- **{id}** “{title}” ({kind}, {status}): {rule}; next {next}", id=r.id, title=r.title,
-                           kind=ctx._(KIND_NAMES.get(r.kind, r.kind)), status=ctx._(STATUS_NAMES[r.status]),
+                           kind=ctx._(kind.label) if kind else r.kind, status=ctx._(STATUS_NAMES[r.status]),
                            rule=settings_of(r).get("text") or r.rrule, next=nxt))
     ctx.reply("\n".join(lines))
 

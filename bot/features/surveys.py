@@ -15,7 +15,7 @@ from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.errors import InputError
 from bot.events import ChoicePicked
-from bot.features.ritual_common import RitualRun, settings_of, when
+from bot.features.ritual_common import RitualKind, RitualRun, declare, settings_of, when
 from bot.features.rituals import _channel_ref, create_draft, dry_run
 from bot.i18n import N_, Translate
 from bot.pulse.questions import DEFAULT_DURATION, Question, dump, load, parse_questions
@@ -206,3 +206,6 @@ async def answer_text(ctx: Context) -> None:
     await _answer(ctx, survey, index, m.group(2).strip())
     ctx.reply_privately(ctx._("Thanks! Your words are kept without your name and shared only with at least {k} "
                               "others.", k=_k(ctx)))
+
+
+SURVEY_KIND = declare(RitualKind("survey", N_("pulse survey"), {"survey": open_step}))
