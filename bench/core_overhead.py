@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 from adapters.recording import RecordingAdapter
+from app.runtime import sync_communities
 from bot.config import CommunityConfig, Config
 from bot.core import Steward
 from bot.events import MessagePosted
 from bot.features import build_router
-from bot.runtime import sync_communities
 from storage.db import Database
 from tests.events import command, message
 

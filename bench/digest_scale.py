@@ -29,13 +29,13 @@ import asyncpg
 from sqlmodel import func, select
 
 from adapters.recording import RecordingAdapter
+from app.runtime import sync_communities
 from bot.config import CommunityConfig, Config
 from bot.core import Steward
 from bot.events import ChoicePicked, MessagePosted, Sender
 from bot.features import build_router
 from bot.i18n import translator
 from bot.replies import AskChoice
-from bot.runtime import sync_communities
 from storage.communities import get_community
 from storage.db import Database, resolve_url
 from storage.models import Contribution, Message

@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nio import AsyncClient, AsyncClientConfig, MatrixRoom, RoomMessageText, SyncResponse
 
 from adapters.matrix.adapter import MatrixAdapter
+from app.runtime import sync_communities
 from bot.config import CommunityConfig, Config, MatrixConfig
 from bot.core import Steward
 from bot.features import build_router
-from bot.runtime import sync_communities
 from storage.db import Database
 from tests.matrix.homeserver import Account, Synapse
 

@@ -26,7 +26,7 @@ ADMIN = os.environ.get("STEWARD_BENCH_POSTGRES", "postgresql://postgres@127.0.0.
 
 
 def _steward(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "app", *args], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"steward {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout

@@ -46,10 +46,10 @@ async def _serve(kind: str, base_url: str, channels: int, conn: Connection) -> N
     if kind == "steward":
         from adapters.slack.adapter import SlackAdapter
         from adapters.slack.pacing import Limits
+        from app.runtime import sync_communities
         from bot.config import CommunityConfig, Config, SlackConfig
         from bot.core import Steward
         from bot.features import build_router
-        from bot.runtime import sync_communities
         from storage.db import Database
 
         tmp = tempfile.mkdtemp(prefix="steward-bench-")

@@ -221,7 +221,7 @@ def _leaderboard(raw: Mapping[str, Any], key: str) -> str:
 
 def _check_schedule(key: str, text: str, tz: str) -> None:
     from bot.errors import InputError
-    from rituals.schedule import parse_schedule
+    from bot.schedule import parse_schedule
 
     try:
         parse_schedule(text, default_tz=tz, today=date.today())

@@ -15,7 +15,7 @@ from bot.config import CommunityConfig, Config
 from bot.features.digest import DIGEST_KIND
 from bot.features.onboarding import ANNIVERSARIES
 from bot.features.renewal import EXPLORE, RENEWAL
-from rituals.schedule import Schedule, parse_schedule
+from bot.schedule import Schedule, parse_schedule
 from storage.communities import get_community
 from storage.db import Database
 from storage.models import Ritual

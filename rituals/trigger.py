@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
 
-from rituals.schedule import Schedule
+from bot.schedule import Schedule
 
 
 class RitualTrigger(BaseTrigger):  # type: ignore[misc]

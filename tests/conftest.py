@@ -18,10 +18,10 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from adapters.recording import RecordingAdapter
+from app.runtime import sync_communities
 from bot.config import CommunityConfig, Config
 from bot.core import Steward
 from bot.features import build_router
-from bot.runtime import sync_communities
 from storage.db import Database
 
 BACKEND = os.environ.get("STEWARD_TEST_DATABASE", "sqlite")

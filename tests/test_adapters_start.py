@@ -10,11 +10,11 @@ import pytest
 
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.recording import RecordingAdapter
+from app.runtime import sync_communities
 from bot.config import CommunityConfig, Config, MatrixConfig
 from bot.core import Steward
 from bot.features import build_router
 from bot.replies import Post
-from bot.runtime import sync_communities
 from storage.db import Database
 from tests.events import command
 

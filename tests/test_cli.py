@@ -28,7 +28,7 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def steward(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "app", *args], input=stdin, capture_output=True, text=True,
                           env=env, timeout=120, check=False)
 
 

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 from adapters.console.adapter import ConsoleAdapter
 from adapters.console.render import render_text
+from app.runtime import ensure_local_community
 from bot.config import Config
 from bot.core import Steward
 from bot.features import build_router
-from bot.runtime import ensure_local_community
 from storage.db import Database
 
 
@@ -64,7 +64,7 @@ async def test_schedule_asks_step_by_step(db: Database, config: Config) -> None:
 
 async def test_time_moves_in_the_terminal(db: Database, config: Config) -> None:
     """A coordinator tries the time-driven flows in seconds: a reminder fires, a survey closes (real wiring)."""
-    from bot.cli import _chat as chat
+    from app.cli import _chat as chat
 
     steward = Steward(db, config, build_router())
     await ensure_local_community(steward, "demo")

@@ -35,7 +35,7 @@ async def test_dedupe_survives_restart(db: Database, config: Config) -> None:
     event = message("helm values precedence is confusing")
     reply_event = command("help")
     first = Steward(db, config, build_router())
-    from bot.runtime import sync_communities
+    from app.runtime import sync_communities
 
     await sync_communities(first)
     platform = RecordingAdapter()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.recording import RecordingAdapter
+from app.runtime import sync_communities
 from bot import reply_codec
 from bot.config import Config
 from bot.core import Steward
@@ -27,7 +28,6 @@ from bot.replies import (
     Reply,
     ReplyInThread,
 )
-from bot.runtime import sync_communities
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxReply

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.recording import RecordingAdapter
+from app.runtime import sync_communities, wait_for_shutdown_signal
 from bot.commands import CommandSpec
 from bot.config import Config
 from bot.context import Context
 from bot.core import Steward
 from bot.events import MessagePosted
 from bot.features import build_router
-from bot.runtime import sync_communities, wait_for_shutdown_signal
 from storage.db import Database
 from storage.models import InboundEvent, Message
 from tests.events import command, message

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from babel.dates import format_datetime
 
 from bot.config import CommunityConfig
-from rituals.schedule import Schedule
+from bot.schedule import Schedule
 from storage.models import Ritual
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from bot.features.ritual_common import kind_of, schedule_of, settings_of, when
 from bot.i18n import N_
 from bot.replies import AskChoice, AskForm, FormField, Option
 from bot.router import Router
-from rituals.schedule import Schedule, parse_schedule, schedule_from_form
+from bot.schedule import Schedule, parse_schedule, schedule_from_form
 from storage import communities
 from storage.models import Ritual
 from storage.rituals import bump, get_ritual, list_rituals

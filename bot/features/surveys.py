@@ -21,7 +21,7 @@ from bot.i18n import N_, Translate
 from bot.pulse.questions import DEFAULT_DURATION, Question, dump, load, parse_questions
 from bot.replies import AskChoice, Option, Post, Reply
 from bot.router import Router
-from rituals.schedule import parse_schedule
+from bot.schedule import parse_schedule
 from storage.models import Contribution, Survey
 from storage.surveys import answer_token, create_survey, has_answered, record_answer
 

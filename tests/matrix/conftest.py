@@ -23,10 +23,10 @@ from nio import (
 )
 
 from adapters.matrix.adapter import MatrixAdapter
+from app.runtime import sync_communities
 from bot.config import CommunityConfig, Config, MatrixConfig
 from bot.core import Steward
 from bot.features import build_router
-from bot.runtime import sync_communities
 from storage.db import Database
 from tests.matrix.homeserver import Account, Synapse
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.matrix.adapter import MatrixAdapter
-from adapters.registry import configured_adapters
+from app.adapters import configured_adapters
 from bot.config import MatrixConfig, parse_config
 from bot.errors import ConfigError
 from storage.db import Database

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.recording import RecordingAdapter
-from bot.cli_export import export_contributions
+from app.cli_export import export_contributions
 from bot.core import Steward
 from bot.errors import InputError
 from bot.reputation.export import safe_cell, to_csv

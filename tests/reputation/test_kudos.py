@@ -6,11 +6,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 from adapters.recording import RecordingAdapter
+from app.runtime import sync_communities
 from bot.config import Config
 from bot.core import Steward
 from bot.features import build_router
 from bot.replies import DirectMessage, React
-from bot.runtime import sync_communities
 from storage.db import Database
 from tests.events import command, message
 from tests.reputation.conftest import ledger, react

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.recording import RecordingAdapter
+from app.runtime import sync_communities
 from bot.config import Config
 from bot.core import Steward
 from bot.features import build_router
 from bot.reputation.scores import explain, reputation
 from bot.reputation.weights import HALF_LIFE_DAYS, WEIGHTS, decay, level
-from bot.runtime import sync_communities
 from storage.db import Database
 from storage.ledger import record
 from storage.models import Member

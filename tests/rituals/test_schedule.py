@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import InputError
-from rituals.schedule import parse_schedule, schedule_from_form
+from bot.schedule import parse_schedule, schedule_from_form
 from rituals.trigger import RitualTrigger
 from tests.rituals.conftest import utc
 

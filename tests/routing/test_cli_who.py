@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.recording import RecordingAdapter
-from bot.cli_who import who_batch, who_one
+from app.cli_who import who_batch, who_one
 from bot.core import Steward
 from bot.errors import InputError
 from tests.events import command

@@ -14,7 +14,7 @@ from sqlmodel import col
 from sqlmodel import select as sm_select
 
 from adapters.slack_export.reader import NotAnExport
-from bot.cli_import import describe, import_slack_export
+from app.cli_import import describe, import_slack_export
 from storage.db import Database
 from storage.models import Channel, Member, Message, Reaction
 
@@ -160,12 +160,12 @@ async def _index_names(db: Database) -> set[str]:
 
 async def test_a_large_import_rebuilds_the_indexes_it_deferred(db: Database, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.cli_import
+    import app.cli_import
     from storage.bulk import DEFERRABLE, drop_secondary_indexes
 
     before = await _index_names(db)
     assert set(DEFERRABLE["message"]) <= before
-    monkeypatch.setattr(bot.cli_import, "LARGE_IMPORT_FILES", 1)  # treat the small export as a large one
+    monkeypatch.setattr(app.cli_import, "LARGE_IMPORT_FILES", 1)  # treat the small export as a large one
     summary = await import_slack_export(db, write_export(tmp_path), "k8s", progress=False)
     assert summary.messages_new == 3
     assert await _index_names(db) == before

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from adapters.recording import RecordingAdapter
+from app.runtime import warm_indexes
 from bot.core import Steward
 from bot.expertise import Post
-from bot.runtime import warm_indexes
 from storage.communities import get_community
 from tests.events import command
 from tests.routing.history import post, seed

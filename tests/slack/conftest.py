@@ -17,10 +17,10 @@ import pytest
 
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.pacing import Limits
+from app.runtime import sync_communities
 from bot.config import Config, SlackConfig
 from bot.core import Steward
 from bot.features import build_router
-from bot.runtime import sync_communities
 from storage.db import Database
 from tests.slack.fake_slack import TEAM, FakeSlack, trigger_id
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.registry import configured_adapters
 from adapters.slack.adapter import SlackAdapter
+from app.adapters import configured_adapters
 from bot.config import Config, SlackConfig, parse_config
 from bot.errors import ConfigError
 from storage.db import Database

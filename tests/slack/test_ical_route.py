@@ -9,10 +9,10 @@ from aiohttp import web
 from icalendar import Calendar
 
 from adapters.slack.adapter import SlackAdapter
+from app.runtime import sync_communities
 from bot.config import Config, SlackConfig
 from bot.core import Steward
 from bot.features import build_router
-from bot.runtime import sync_communities
 from rituals.ical import ical_handler
 from storage.db import Database
 from tests.slack.conftest import ENV, FAST

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.cli_digest import render_digest
+from app.cli_digest import render_digest
 from bot.digest.chart import render_chart
 from bot.digest.render import to_html, to_markdown
 from bot.digest.report import build_digest

@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
-    from bot import runtime
+    from app import runtime
 
     steward = await runtime.open_steward(config)
     try:
@@ -124,7 +124,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             print(f"database up to date: {steward.db.engine.url.render_as_string(hide_password=True)}")
             return 0
         if args.command == "import":
-            from bot.cli_import import describe, import_slack_export
+            from app.cli_import import describe, import_slack_export
 
             configured = steward.config.community(args.community)
             summary = await import_slack_export(steward.db, args.path, args.community,
@@ -134,13 +134,13 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         if args.command == "who":
             return await _who(steward, args)
         if args.command == "export":
-            from bot.cli_export import export_contributions
+            from app.cli_export import export_contributions
 
             await export_contributions(steward.db, args.community, since=args.since, member=args.member,
                                        fmt=args.format, out=sys.stdout)
             return 0
         if args.command == "demo":
-            from bot.demo import ensure_demo
+            from app.demo import ensure_demo
 
             created = await ensure_demo(steward.db)
             print("Demo community created." if created else "Demo community found.")
@@ -148,7 +148,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         if args.command == "ical":
             return await _ical(steward, args.community)
         if args.command == "digest":
-            from bot.cli_digest import render_digest
+            from app.cli_digest import render_digest
 
             return await render_digest(steward, args.community, args.month, args.format, args.output, args.locale)
         if args.command == "chat":
@@ -160,7 +160,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _who(steward: Steward, args: argparse.Namespace) -> int:
-    from bot import cli_who
+    from app import cli_who
 
     if args.batch is not None:
         if args.question:
@@ -229,8 +229,8 @@ def _advance_command(steward: Steward, console: ConsoleAdapter) -> LocalCommand:
 
 
 async def _serve(steward: Steward) -> int:
-    from adapters.registry import configured_adapters
-    from bot import runtime
+    from app import runtime
+    from app.adapters import configured_adapters
 
     adapters = configured_adapters(steward.config)
     if not adapters:
