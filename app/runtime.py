@@ -10,8 +10,10 @@ import signal
 from bot.config import Config
 from bot.core import Steward
 from bot.features import build_router
+from rituals.setup import sync_config_rituals
 from storage.communities import ensure_channel, ensure_community, get_community
 from storage.db import database_from_env
+from storage.locks import startup_lock
 
 log = logging.getLogger(__name__)
 TERMINAL = ("console", "console")  # the terminal chat's platform and channel (adapters/console)
@@ -20,12 +22,11 @@ TERMINAL = ("console", "console")  # the terminal chat's platform and channel (a
 async def open_steward(config: Config) -> Steward:
     """A Steward on the configured database, migrated, with configured communities and channels synced."""
     db = database_from_env(config.data_dir)
-    await db.upgrade()
-    steward = Steward(db, config, build_router())
-    await sync_communities(steward)
-    from rituals.setup import sync_config_rituals
-
-    await sync_config_rituals(db, config)
+    async with startup_lock(db.url, db.is_sqlite):  # several processes may start at once on PostgreSQL
+        await db.upgrade()
+        steward = Steward(db, config, build_router())
+        await sync_communities(steward)
+        await sync_config_rituals(db, config)
     return steward
 
 

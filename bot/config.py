@@ -9,6 +9,7 @@ import difflib
 import os
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,7 +32,7 @@ KEYS: dict[str, set[str]] = {  # every key the file may hold, by table (config.e
                   "purpose", "intros", "explore", "rituals", "kudos_reactions", "leaderboard",
                   "survey_min_answers", "quotes", "core_threshold"},
     "community.rituals": {"kind", "title", "schedule", "channel", "announce_days", "reminders", "followup_hours"},
-    "slack": {"transport", "host", "port"},
+    "slack": {"transport", "host", "port", "api_url"},
     "matrix": {"homeserver", "user_id", "device_name", "allowed_inviters", "encryption"},
 }
 
@@ -84,6 +85,7 @@ class SlackConfig:
     transport: str = "http"  # http | socket
     host: str = "127.0.0.1"
     port: int = 3000
+    api_url: str = ""  # the Web API's base URL; "" is Slack's own (https://slack.com/api/)
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,20 @@ def _slack(raw: Mapping[str, Any]) -> SlackConfig | None:
     port = table.get("port", 3000)
     if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
         raise ConfigError("slack.port", port, "a port number between 1 and 65535")
-    return SlackConfig(transport=transport, host=_str(table, "slack.host", "127.0.0.1"), port=port)
+    return SlackConfig(transport=transport, host=_str(table, "slack.host", "127.0.0.1"), port=port,
+                       api_url=_api_url(table))
+
+
+def _api_url(table: Mapping[str, Any]) -> str:
+    """`[slack] api_url`, ending with `/` as slack_sdk appends the method name to it; "" when absent."""
+    if "api_url" not in table:
+        return ""
+    value = _str(table, "slack.api_url", None)
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError("slack.api_url", value, "an http(s) URL of the Slack Web API, such as "
+                          "https://slack.com/api/ (the default; set it only for a proxy or a test double)")
+    return value if value.endswith("/") else value + "/"
 
 
 def _matrix(raw: Mapping[str, Any]) -> MatrixConfig | None:

@@ -17,7 +17,7 @@ from bot.commands import ParsedCommand
 from bot.config import Config
 from bot.context import Context
 from bot.delivery import Delivery, Parcel
-from bot.errors import AdapterError, InputError, Transient
+from bot.errors import AdapterError, InputError
 from bot.events import ChoicePicked, Event, Scheduled
 from bot.i18n import N_
 from bot.middleware import (
@@ -176,9 +176,7 @@ class Steward:
         adapter = self.adapters.get(platform)
         if adapter is None:
             raise AdapterError(f"no adapter for platform {platform!r} in this process")
-        if self.adapter_status.get(platform, "connected") != "connected":
-            raise Transient(f"{platform} is not connected yet")  # the outbox keeps it and tries again
-        return await adapter.send(reply, key)
+        return await adapter.send(reply, key)  # one not connected yet raises Transient: the outbox tries again
 
     async def _run(self, event: Event) -> tuple[bool, list[Parcel]]:
         async with self.db.session() as session:

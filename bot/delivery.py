@@ -97,6 +97,7 @@ class Delivery:
         self._dropped: list[int] = []
         self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._flushing = asyncio.Lock()
         self._adopter: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -215,7 +216,14 @@ class Delivery:
             await self.flush()
 
     async def flush(self) -> None:
-        """Write what was sent or dropped since the last write (one transaction for all of it)."""
+        """Write what was sent or dropped since the last write (one transaction for all of it).
+
+        Writes run one at a time: a caller returns once everything noted before its call is written.
+        """
+        async with self._flushing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         crossed, self._crossed = self._crossed, []
         dropped, self._dropped = self._dropped, []
         if not crossed and not dropped:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from collections.abc import Mapping
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +37,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core import Steward
+from bot.errors import ConfigError
 from bot.features.ritual_common import schedule_of, step_offsets
 from bot.router import Periodic
 from bot.scheduling import run_periodic
@@ -49,7 +52,24 @@ log = logging.getLogger(__name__)
 
 RITUALS = "rituals"  # the shared, persistent job store
 LOCAL = "local"  # this process's own housekeeping jobs (leader heartbeat, sync)
+RETRY_AFTER_ERROR = 5.0  # seconds before the scheduler looks at its jobs again after a failure
 LEADER_LOCK = 0x53_74_65_77_61_72_64_31  # "Steward1": the advisory lock key of the ritual leader
+PERIODIC_ENV = "STEWARD_PERIODIC_SECONDS"
+
+
+def periodic_override(env: Mapping[str, str] | None = None) -> float | None:
+    """STEWARD_PERIODIC_SECONDS: one interval for every periodic finder instead of each one's own (60 s for
+    survey closings); for tests and demos that cannot wait a minute for due work. None when unset."""
+    raw = (os.environ if env is None else env).get(PERIODIC_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0.1 <= seconds <= 86400:
+        raise ConfigError(PERIODIC_ENV, raw, "a number of seconds between 0.1 and 86400 (unset: each job's own)")
+    return seconds
 
 
 def sync_url(async_url: str) -> str:
@@ -73,13 +93,20 @@ def _job_store_engine(async_url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     def pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # transactions begin below, IMMEDIATE: see `immediate`
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, no fsync per job update
         cur.close()
 
+    def immediate(conn: Any) -> None:
+        # A deferred transaction that read and then writes fails at once with "database is locked" in WAL
+        # mode when another connection wrote meanwhile (no busy wait can help it); take the write lock first.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
     event.listen(engine, "connect", pragmas)
+    event.listen(engine, "begin", immediate)
     return engine
 
 
@@ -136,6 +163,9 @@ class _ThreadedScheduler(AsyncIOScheduler):  # type: ignore[misc]
     async def _process_in_thread(self) -> None:
         try:
             wait = await asyncio.to_thread(self._process_jobs)
+        except Exception:  # a job store that failed once must not stop the scheduler for good
+            log.exception("the scheduler could not read its jobs; trying again in %.0f s", RETRY_AFTER_ERROR)
+            wait = RETRY_AFTER_ERROR
         finally:
             self._busy = False
         if self._again:
@@ -173,8 +203,9 @@ class RitualScheduler:
                                jobstore=LOCAL, replace_existing=True)
         self.scheduler.add_job(self.sync, "interval", seconds=self.sync_interval, id="sync", jobstore=LOCAL,
                                replace_existing=True)
+        every = periodic_override()
         for periodic in self.steward.router.periodics:
-            self.scheduler.add_job(self.run_periodic, "interval", args=(periodic,), seconds=periodic.every,
+            self.scheduler.add_job(self.run_periodic, "interval", args=(periodic,), seconds=every or periodic.every,
                                    id=f"periodic:{periodic.job}", jobstore=LOCAL, replace_existing=True)
 
     async def run_periodic(self, periodic: Periodic) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -32,3 +35,26 @@ async def advisory_lock(engine: AsyncEngine, key: int, *, wait: bool) -> AsyncCo
         await conn.close()
         return None
     return conn
+
+
+STARTUP_LOCK = 0x53_74_65_77_61_72_64_30  # "Steward0": migrations and the config sync, one process at a time
+
+
+@asynccontextmanager
+async def startup_lock(url: str, is_sqlite: bool) -> AsyncIterator[None]:
+    """Hold the start-up lock (PostgreSQL) while migrating and syncing the config: two processes starting
+    together would otherwise race on the same `CREATE TABLE` or the same community row. SQLite's own
+    write lock already serialises its single process."""
+    if is_sqlite:
+        yield
+        return
+    engine = lock_engine(url)
+    try:
+        conn = await advisory_lock(engine, STARTUP_LOCK, wait=True)
+        try:
+            yield
+        finally:
+            if conn is not None:
+                await conn.close()
+    finally:
+        await engine.dispose()

@@ -328,7 +328,8 @@ class MatrixAdapter:
         Raises `Transient` while the homeserver cannot be reached: Steward's outbox keeps the reply and
         sends it again, with the same ids, after reconnecting.
         """
-        assert self.client is not None and self.directs is not None
+        if self.client is None or self.directs is None:
+            raise Transient("Matrix is not connected yet")  # Steward's outbox keeps the reply and tries again
         if isinstance(reply, Prerendered):
             return await self._send_prerendered(reply)
         if isinstance(reply, AskForm):

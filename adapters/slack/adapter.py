@@ -116,7 +116,10 @@ class SlackAdapter:
     @classmethod
     def from_config(cls, config: Config, *, db: Database | None = None, base_url: str | None = None,
                     env: Mapping[str, str] | None = None, limits: Limits | None = None) -> SlackAdapter:
-        """The adapter `steward run` starts; tokens come from the environment, never the config file."""
+        """The adapter `steward run` starts; tokens come from the environment, never the config file.
+
+        The Web API is `[slack] api_url` (Slack's own when unset); `base_url` overrides it (in-process tests).
+        """
         if config.slack is None:
             raise ConfigError("slack", None, "a [slack] section")
         env = os.environ if env is None else env
@@ -126,7 +129,8 @@ class SlackAdapter:
                    signing_secret="" if socket else _token(env, "SLACK_SIGNING_SECRET"),
                    app_token=_token(env, "SLACK_APP_TOKEN") if socket else "",
                    transport=config.slack.transport, host=config.slack.host, port=config.slack.port,
-                   community=slugs[0] if len(slugs) == 1 else None, base_url=base_url, limits=limits,
+                   community=slugs[0] if len(slugs) == 1 else None,
+                   base_url=base_url or config.slack.api_url or None, limits=limits,
                    db=db or database_from_env(config.data_dir), owns_db=db is None)
 
     @property
@@ -238,6 +242,8 @@ class SlackAdapter:
         only appears in the debug log.
         """
         log.debug("sending %s (key %s)", type(reply).__name__, key)
+        if self.client is None:
+            raise Transient("Slack is not connected yet")  # Steward's outbox keeps the reply and tries again
         reply = resolve_links(reply, self.permalink)
         match reply:
             case Post(channel=channel, text=text):

@@ -52,6 +52,7 @@ class Call:
     method: str
     args: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    token: str = ""  # the bearer token it came with (tells apart processes given different tokens)
 
     def __getitem__(self, key: str) -> Any:
         return self.args[key]
@@ -76,6 +77,7 @@ class FakeSlack:
         self._ack_events: dict[str, asyncio.Event] = {}
         self.connected = asyncio.Event()
         self._recorded = asyncio.Event()
+        self.on_call: Callable[[Call], None] | None = None  # runs once a call is recorded, before it is answered
 
     @property
     def base_url(self) -> str:
@@ -163,8 +165,11 @@ class FakeSlack:
         if method == "views.open" and self.trigger_ttl is not None and \
                 _trigger_age(str(args.get("trigger_id", ""))) > self.trigger_ttl:
             return web.json_response({"ok": False, "error": "expired_trigger_id"})
-        self.calls.append(Call(method, args))
+        call = Call(method, args, token=request.headers.get("Authorization", "").removeprefix("Bearer "))
+        self.calls.append(call)
         self._recorded.set()
+        if self.on_call is not None:  # e.g. a crash test killing Steward before it hears the answer
+            self.on_call(call)
         return web.json_response({"ok": True, **self._answer(method, args)})
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

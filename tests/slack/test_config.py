@@ -40,3 +40,13 @@ def test_steward_run_builds_the_slack_adapter(monkeypatch: pytest.MonkeyPatch, t
                            "community": [{"slug": "k8s", "channels": ["slack:C1"]}]})
     [adapter] = configured_adapters(config)
     assert isinstance(adapter, SlackAdapter) and adapter.port == 3999 and adapter.owns_db
+
+
+def test_api_url_points_the_web_client_elsewhere(db: Database) -> None:
+    """`[slack] api_url` is where the adapter's Web API calls go (a proxy, or a local fake in crash tests)."""
+    config = parse_config({"slack": {"api_url": "http://127.0.0.1:8099/api"},
+                           "community": [{"slug": "k8s", "channels": ["slack:C1"]}]})
+    assert config.slack is not None and config.slack.api_url == "http://127.0.0.1:8099/api/"
+    assert SlackAdapter.from_config(config, db=db, env=ENV).base_url == "http://127.0.0.1:8099/api/"
+    default = parse_config({"slack": {}})
+    assert SlackAdapter.from_config(default, db=db, env=ENV).base_url is None  # slack_sdk's https://slack.com/api/
