@@ -24,12 +24,21 @@ async def ensure_member(session: AsyncSession, community_id: int, platform: str,
     """The member row, created on first need (Steward keeps nothing about people it never needed)."""
     member = await find_member(session, community_id, platform, platform_user_id)
     if member is None:
-        member = Member(community_id=community_id, platform=platform, platform_user_id=platform_user_id,
-                        display_name=display_name, timezone=timezone, is_bot=is_bot, joined_at=joined_at)
-        session.add(member)
-        await session.flush()
-    elif display_name and not member.display_name:
+        return await add_member(session, community_id, platform, platform_user_id, display_name=display_name,
+                                timezone=timezone, is_bot=is_bot, joined_at=joined_at)
+    if display_name and not member.display_name:
         member.display_name = display_name
+    return member
+
+
+async def add_member(session: AsyncSession, community_id: int, platform: str, platform_user_id: str,
+                     *, display_name: str = "", timezone: str | None = None,
+                     is_bot: bool = False, joined_at: datetime | None = None) -> Member:
+    """A new member row, for a caller that has just seen there is none in this transaction."""
+    member = Member(community_id=community_id, platform=platform, platform_user_id=platform_user_id,
+                    display_name=display_name, timezone=timezone, is_bot=is_bot, joined_at=joined_at)
+    session.add(member)
+    await session.flush()
     return member
 
 
