@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Member
 
+# Built once: every event looks its sender up (building and hashing a statement costs more than running it).
+_FIND_MEMBER = select(Member).where(Member.community_id == bindparam("community_id"),
+                                    Member.platform == bindparam("platform"),
+                                    Member.platform_user_id == bindparam("user"))
+
 
 async def find_member(session: AsyncSession, community_id: int, platform: str,
                       platform_user_id: str) -> Member | None:
     """The member with this platform id in the community, if Steward keeps one."""
-    stmt = select(Member).where(Member.community_id == community_id, Member.platform == platform,
-                                Member.platform_user_id == platform_user_id)
-    return (await session.exec(stmt)).first()
+    params = {"community_id": community_id, "platform": platform, "user": platform_user_id}
+    return (await session.exec(_FIND_MEMBER, params=params)).first()
 
 
 async def ensure_member(session: AsyncSession, community_id: int, platform: str, platform_user_id: str,
