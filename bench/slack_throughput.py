@@ -4,7 +4,8 @@ Two servers are measured in the same run, each in its own process, against the s
 API and load generator (this process), on loopback only:
   - steward: the real SlackAdapter + Steward (inbox write before ack, dispatch, help reply posted)
   - bare:    a bare slack-bolt AsyncApp that acks and posts a fixed reply (`say`)
-Each event is "handled" when its reply reaches the fake `chat.postMessage`.
+Each event is "handled" when its reply reaches the fake `chat.postMessage`. Each server also reports the
+CPU time its process spent per event (all its threads), and Steward the database round trips per event.
 
     .venv/bin/python bench/slack_throughput.py [--events 1500] [--concurrency 32] [--channels 8] [--postgres]
 
@@ -103,7 +104,9 @@ async def _serve(kind: str, base_url: str, channels: int, database: str | None, 
             await session.close()
 
     conn.send(port)
+    cpu = time.process_time()
     await asyncio.to_thread(conn.recv)
+    trips["cpu_ms"] = round(1000 * (time.process_time() - cpu))  # every thread of the server process
     await stop()
     conn.send(dict(trips))
 
@@ -180,6 +183,7 @@ async def load(kind: str, fake: FakeSlack, events: int, concurrency: int, channe
     process.join(30)
     latencies.sort()
     return {"handled": handled, "trips_per_event": trips.get("round_trips", 0) / (events + 1),
+            "cpu_ms_per_event": trips["cpu_ms"] / (events + 1),
             "acks_per_s": events / (acked - start), "handled_per_s": handled / (done - start),
             "p50_ms": 1000 * statistics.median(latencies),
             "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
@@ -206,7 +210,8 @@ async def main() -> None:
     results = {}
     for kind in ("bare", "steward"):
         results[kind] = r = await load(kind, fake, args.events, args.concurrency, args.channels, database)
-        trips = f"  {r['trips_per_event']:.1f} db round trips/event" if r["trips_per_event"] else ""
+        trips = f"  {r['cpu_ms_per_event']:.2f} ms CPU/event"
+        trips += f"  {r['trips_per_event']:.1f} db round trips/event" if r["trips_per_event"] else ""
         print(f"{kind:8s} handled {r['handled']:.0f}/{args.events}  {r['handled_per_s']:7.1f} events/s handled  "
               f"{r['acks_per_s']:7.1f} acks/s  ack p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms{trips}")
     bare, ours = results["bare"], results["steward"]
