@@ -39,6 +39,7 @@ async def sync_communities(steward: Steward) -> None:
             for ref in cc.channels:
                 platform, _, platform_id = ref.partition(":")
                 await ensure_channel(session, community, platform, platform_id)
+    steward.services.directory.forget_communities()  # the rows this process kept may be older than these
 
 
 async def warm_indexes(steward: Steward) -> None:

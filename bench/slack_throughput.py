@@ -4,9 +4,13 @@ Two servers are measured in the same run, each in its own process, against the s
 API and load generator (this process), on loopback only:
   - steward: the real SlackAdapter + Steward (inbox write before ack, dispatch, help reply posted)
   - bare:    a bare slack-bolt AsyncApp that acks and posts a fixed reply (`say`)
-Each event is "handled" when its reply reaches the fake `chat.postMessage`.
+Each event is "handled" when its reply reaches the fake `chat.postMessage`. Each server also reports the
+CPU time its process spent per event (all its threads), and Steward the database round trips per event.
 
-    .venv/bin/python bench/slack_throughput.py [--events 1500] [--concurrency 32] [--channels 8]
+    .venv/bin/python bench/slack_throughput.py [--events 1500] [--concurrency 32] [--channels 8] [--postgres]
+
+With `--postgres`, Steward runs on a fresh database on 127.0.0.1:5432 (made like the tests' own, dropped
+after); the default is SQLite in a temporary directory.
 """
 
 from __future__ import annotations
@@ -33,16 +37,17 @@ from tests.slack.conftest import ENV, SECRET, event_body, sign
 from tests.slack.fake_slack import FakeSlack
 
 
-def serve(kind: str, base_url: str, channels: int, conn: Connection) -> None:
+def serve(kind: str, base_url: str, channels: int, database: str | None, conn: Connection) -> None:
     """Child process: run one server until the parent says stop."""
-    asyncio.run(_serve(kind, base_url, channels, conn))
+    asyncio.run(_serve(kind, base_url, channels, database, conn))
 
 
-async def _serve(kind: str, base_url: str, channels: int, conn: Connection) -> None:
+async def _serve(kind: str, base_url: str, channels: int, database: str | None, conn: Connection) -> None:
     import logging
 
     logging.basicConfig(level=logging.ERROR)
     stop: Any
+    trips: dict[str, int] = {}
     if kind == "steward":
         from adapters.slack.adapter import SlackAdapter
         from adapters.slack.pacing import Limits
@@ -53,7 +58,7 @@ async def _serve(kind: str, base_url: str, channels: int, conn: Connection) -> N
         from storage.db import Database
 
         tmp = tempfile.mkdtemp(prefix="steward-bench-")
-        db = Database(f"sqlite+aiosqlite:///{tmp}/steward.db")
+        db = Database(database or f"sqlite+aiosqlite:///{tmp}/steward.db")
         await db.upgrade()
         config = Config(data_dir=Path(tmp), slack=SlackConfig(port=0), communities=(CommunityConfig(
             slug="bench", channels=tuple(f"slack:C{i}" for i in range(channels))),))
@@ -64,6 +69,7 @@ async def _serve(kind: str, base_url: str, channels: int, conn: Connection) -> N
         steward.add_adapter(adapter)
         await steward.start_adapters()
         port = adapter.port
+        trips = count_round_trips(db)
 
         async def stop() -> None:
             await steward.stop()
@@ -98,14 +104,39 @@ async def _serve(kind: str, base_url: str, channels: int, conn: Connection) -> N
             await session.close()
 
     conn.send(port)
+    cpu = time.process_time()
     await asyncio.to_thread(conn.recv)
+    trips["cpu_ms"] = round(1000 * (time.process_time() - cpu))  # every thread of the server process
     await stop()
-    conn.send("stopped")
+    conn.send(dict(trips))
 
 
-async def load(kind: str, fake: FakeSlack, events: int, concurrency: int, channels: int) -> dict[str, float]:
+def count_round_trips(db: Any) -> dict[str, int]:
+    """Count what Steward sends its database from now on: statements (with SQLite's BEGIN), and on
+    PostgreSQL the BEGINs and pings the driver sends on its own; commits and rollbacks everywhere."""
+    from sqlalchemy import event
+
+    trips = {"round_trips": 0}
+
+    def one(*_: Any) -> None:
+        trips["round_trips"] += 1
+
+    sync = db.engine.sync_engine
+    event.listen(sync, "before_cursor_execute", one)
+    event.listen(sync, "commit", one)
+    event.listen(sync, "rollback", one)
+    if not db.is_sqlite:
+        event.listen(sync, "begin", one)
+    if getattr(sync.pool, "_pre_ping", False):  # older code: a ping at every checkout
+        event.listen(sync.pool, "checkout", one)
+    return trips
+
+
+async def load(kind: str, fake: FakeSlack, events: int, concurrency: int, channels: int,
+               database: str | None) -> dict[str, float]:
     parent, child = multiprocessing.Pipe()
-    process = multiprocessing.get_context("spawn").Process(target=serve, args=(kind, fake.base_url, channels, child))
+    process = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(kind, fake.base_url, channels, database, child))
     process.start()
     port = await asyncio.to_thread(parent.recv)
     url = f"http://127.0.0.1:{port}/slack/events"
@@ -148,10 +179,12 @@ async def load(kind: str, fake: FakeSlack, events: int, concurrency: int, channe
         done = time.perf_counter()
     handled = len(fake.called("chat.postMessage")) - before
     parent.send("stop")
-    await asyncio.to_thread(parent.recv)
+    trips = await asyncio.to_thread(parent.recv)
     process.join(30)
     latencies.sort()
-    return {"handled": handled, "acks_per_s": events / (acked - start), "handled_per_s": handled / (done - start),
+    return {"handled": handled, "trips_per_event": trips.get("round_trips", 0) / (events + 1),
+            "cpu_ms_per_event": trips["cpu_ms"] / (events + 1),
+            "acks_per_s": events / (acked - start), "handled_per_s": handled / (done - start),
             "p50_ms": 1000 * statistics.median(latencies),
             "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))]}
 
@@ -161,22 +194,35 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=1500)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--channels", type=int, default=8)
+    parser.add_argument("--postgres", action="store_true", help="Steward on a fresh database on 127.0.0.1:5432")
     args = parser.parse_args()
+    database = None
+    if args.postgres:
+        from tests.conftest import create_pg_database
+
+        database = await asyncio.to_thread(create_pg_database, "steward_bench")
     fake = FakeSlack()
     await fake.start()
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.release()}")
     print(f"{args.events} signed app_mention events, {args.concurrency} concurrent senders, "
-          f"{args.channels} channels, loopback, SQLite")
+          f"{args.channels} channels, loopback, {'PostgreSQL' if database else 'SQLite'}")
     results = {}
     for kind in ("bare", "steward"):
-        results[kind] = r = await load(kind, fake, args.events, args.concurrency, args.channels)
+        results[kind] = r = await load(kind, fake, args.events, args.concurrency, args.channels, database)
+        trips = f"  {r['cpu_ms_per_event']:.2f} ms CPU/event"
+        trips += f"  {r['trips_per_event']:.1f} db round trips/event" if r["trips_per_event"] else ""
         print(f"{kind:8s} handled {r['handled']:.0f}/{args.events}  {r['handled_per_s']:7.1f} events/s handled  "
-              f"{r['acks_per_s']:7.1f} acks/s  ack p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms")
+              f"{r['acks_per_s']:7.1f} acks/s  ack p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms{trips}")
     bare, ours = results["bare"], results["steward"]
-    print(f"overhead: steward handles {bare['handled_per_s'] / ours['handled_per_s']:.2f}x slower than bare bolt; "
+    print(f"ratio: steward handles {ours['handled_per_s'] / bare['handled_per_s']:.2f}x the bare app's events/s "
+          f"({bare['handled_per_s'] / ours['handled_per_s']:.2f}x slower); "
           f"ack p50 x{ours['p50_ms'] / bare['p50_ms']:.2f}, p95 x{ours['p95_ms'] / bare['p95_ms']:.2f}")
     await fake.stop()
+    if database:
+        from tests.conftest import drop_pg_database
+
+        await asyncio.to_thread(drop_pg_database, database)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Protocol
 
 from bot.events import Event
@@ -10,6 +11,13 @@ from bot.replies import Reply, SentRef
 from storage.owners import Liveness
 
 Sink = Callable[[Event], Awaitable[object]]
+
+# An adapter that keeps one conversation's events in order may set this before calling its sink: the core
+# calls it once the event's transaction is over (committed, a duplicate or failed), before the replies are
+# sent. The conversation's next event may start then: its replies still leave after these, since delivery
+# keeps one lane per conversation (bot/delivery.py), while waiting for the sends would cap a conversation
+# at one event per platform round trip.
+TRANSACTION_OVER: ContextVar[Callable[[], None] | None] = ContextVar("transaction_over", default=None)
 
 
 class Adapter(Protocol):

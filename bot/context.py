@@ -22,7 +22,7 @@ from bot.i18n import Translate, translator
 from bot.replies import DirectMessage, Ephemeral, Post, Reply, ReplyInThread
 from bot.routing.registry import IndexUpdate
 from bot.services import Services
-from storage.members import ensure_member
+from storage.members import add_member, ensure_member
 from storage.messages import find_message
 from storage.models import Community, Member, Message
 
@@ -59,6 +59,7 @@ class Context:
     messages: dict[str, Message | None] = field(default_factory=dict)  # stored rows looked up for this event
     after_commit_hooks: list[AfterCommit] = field(default_factory=list)
     claimed: bool = False  # the event id was claimed in this transaction (dedupe passed)
+    member_looked_up: bool = False  # `member` is what the database said in this transaction (None: no row)
 
     def _(self, msgid: str, /, **params: object) -> str:
         """Translate `msgid` into the member's language and fill its placeholders."""
@@ -131,9 +132,9 @@ class Context:
             if self.community is None or self.community.id is None:
                 raise LookupError("no community for this event")
             sender = self.event.sender
-            self.member = await ensure_member(self.session, self.community.id, self.event.platform, sender.id,
-                                              display_name=sender.display_name, timezone=sender.timezone,
-                                              is_bot=sender.is_bot)
+            make = add_member if self.member_looked_up else ensure_member  # no second look for the same row
+            self.member = await make(self.session, self.community.id, self.event.platform, sender.id,
+                                     display_name=sender.display_name, timezone=sender.timezone, is_bot=sender.is_bot)
         return self.member
 
     def _here(self, text: str) -> Reply:

@@ -1,9 +1,12 @@
 """The core: every event goes through `Steward.dispatch`, from a platform or from the clock.
 
 One road: neutral event → middleware (ignore own, dedupe, context) → feature handlers in one
-transaction (a savepoint, so a failure or a bad input undoes their writes but keeps the claim) →
-replies kept in the outbox with the effects → sent after commit, outside the event's concurrency
-slot → crossed out (`bot.delivery`). Scheduled work (`Scheduled` events) takes the same road.
+transaction → replies kept in the outbox with the effects → sent after commit, outside the event's
+concurrency slot → crossed out (`bot.delivery`). Scheduled work (`Scheduled` events) takes the same road.
+
+A failure or a bad input undoes the handlers' writes but not the claim: the whole transaction rolls
+back and a second one claims the event with its answer (an apology, or what was wrong with the input).
+That costs a transaction on the rare failing event instead of a savepoint's two round trips on every one.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import asyncio
 import contextlib
 import logging
 
-from bot.adapter import Adapter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.adapter import TRANSACTION_OVER, Adapter
 from bot.commands import ParsedCommand
 from bot.config import Config
 from bot.context import Context
@@ -33,7 +38,7 @@ from bot.replies import Reply, SentRef
 from bot.router import Router
 from bot.services import Services
 from storage.db import Database
-from storage.inbound import record_failure
+from storage.inbound import claim, record_failure
 
 log = logging.getLogger(__name__)
 
@@ -148,15 +153,20 @@ class Steward:
         self._own_ids.update({p: a.user_id for p, a in self.adapters.items()})
         self._inflight += 1
         self._idle.clear()
+        over = TRANSACTION_OVER.get()
         try:
             async with self._slots:  # back-pressure: wait here rather than time out in the pool
                 handled, parcels = await self._run(event)
+            if over is not None:
+                over()
             await self.delivery.deliver(parcels)  # outside the slot: a slow platform holds no database work
             return handled
         except Exception:
             log.exception("event %s (%s) could not be handled", event.event_id, type(event).__name__)
             return False
         finally:
+            if over is not None:
+                over()
             self._inflight -= 1
             if self._inflight == 0:
                 self._idle.set()
@@ -179,19 +189,21 @@ class Steward:
         return await adapter.send(reply, key)  # one not connected yet raises Transient: the outbox tries again
 
     async def _run(self, event: Event) -> tuple[bool, list[Parcel]]:
-        async with self.db.session() as session:
-            ctx = Context(event=event, session=session, config=self.config, commands=tuple(self.router.specs),
-                          services=self.services)
-            try:
-                await self._chain(ctx, list(self.middleware))
-            except Duplicate:
-                log.debug("duplicate event %s ignored", event.event_id)
-                return False, []
-            if not ctx.claimed:
-                return False, []
-            # The replies are committed with the event's effects: a crash before they are sent loses neither.
-            parcels = await self.delivery.keep(session, event.platform, event.event_id, ctx.outbox, ctx.tags,
-                                               ctx.elsewhere) if ctx.outbox else []
+        try:
+            async with self.db.session() as session:
+                ctx = Context(event=event, session=session, config=self.config,
+                              commands=tuple(self.router.specs), services=self.services)
+                try:
+                    await self._chain(ctx, list(self.middleware))
+                except Duplicate:
+                    log.debug("duplicate event %s ignored", event.event_id)
+                    return False, []
+                if not ctx.claimed:
+                    return False, []
+                # The replies are committed with the event's effects: a crash before they are sent loses neither.
+                parcels = await self._keep(ctx, session)
+        except _Undone as undone:
+            return await self._claim_undone(undone.ctx, undone.failed)
         for hook in ctx.after_commit_hooks:
             try:
                 hook()
@@ -199,30 +211,45 @@ class Steward:
                 log.exception("after-commit hook failed for event %s", event.event_id)
         return True, parcels
 
+    async def _keep(self, ctx: Context, session: AsyncSession) -> list[Parcel]:
+        if not ctx.outbox:
+            return []
+        event = ctx.event
+        return await self.delivery.keep(session, event.platform, event.event_id, ctx.outbox, ctx.tags, ctx.elsewhere)
+
+    async def _claim_undone(self, ctx: Context, failed: bool) -> tuple[bool, list[Parcel]]:
+        """The handlers' writes are rolled back: claim the event again, with its answer and no effect."""
+        event = ctx.event
+        async with self.db.session() as session:
+            if not await claim(session, event.event_id, event.platform):
+                return False, []  # handled meanwhile by another delivery of it
+            if failed:
+                await record_failure(session, event.event_id)
+            return True, await self._keep(ctx, session)
+
     async def _chain(self, ctx: Context, middleware: list[Middleware]) -> None:
         if middleware:
             first, rest = middleware[0], middleware[1:]
             await first(ctx, lambda: self._chain(ctx, rest))
             return
         try:
-            async with ctx.session.begin_nested():
-                await self._route(ctx)
+            await self._route(ctx)
         except InputError as err:
             ctx.after_commit_hooks.clear()
+            ctx.discard_replies()
             if isinstance(ctx.event, Scheduled):  # nobody to answer: the operator reads the log
                 log.warning("scheduled %s refused: %s", ctx.event.event_id, err)
-                ctx.discard_replies()
-                return
-            ctx.discard_replies()
-            ctx.outbox = [_input_answer(ctx, err, self.router)]
-        except Exception:
+            else:
+                ctx.outbox = [_input_answer(ctx, err, self.router)]
+            raise _Undone(ctx, failed=False) from err
+        except Exception as exc:
             log.exception("handler failed for event %s (%s) in community %s", ctx.event.event_id,
                           type(ctx.event).__name__, ctx.community.slug if ctx.community else "-")
-            await record_failure(ctx.session, ctx.event.event_id)
             ctx.after_commit_hooks.clear()
             ctx.discard_replies()
             if not isinstance(ctx.event, Scheduled):
                 ctx.reply_privately(ctx._(SORRY))
+            raise _Undone(ctx, failed=True) from exc
 
     async def _route(self, ctx: Context) -> None:
         event = ctx.event
@@ -260,6 +287,14 @@ class Steward:
         if ctx.command is not None:
             authorise(ctx)
             await self.router.commands[ctx.command.spec.key](ctx)
+
+
+class _Undone(Exception):
+    """Raised out of the event's transaction to roll the handlers' writes back; carries the answer."""
+
+    def __init__(self, ctx: Context, failed: bool) -> None:
+        super().__init__(ctx.event.event_id)
+        self.ctx, self.failed = ctx, failed
 
 
 def _input_answer(ctx: Context, err: InputError, router: Router) -> Reply:

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from bot.context import Context
+from bot.directory import Directory
 from bot.errors import InputError
 from bot.events import ChoicePicked, CommandInvoked, MessagePosted, Scheduled
 from bot.i18n import N_, normalise_locale
-from storage import communities, members
+from storage import members
 from storage.inbound import claim
 from storage.models import Community
 
@@ -49,25 +50,14 @@ async def dedupe(ctx: Context, call_next: CallNext) -> None:
 
 async def load_context(ctx: Context, call_next: CallNext) -> None:
     """Resolve the community, the member (if Steward keeps one), their language and their roles."""
-    event, session = ctx.event, ctx.session
-    community = None
-    if event.community:
-        community = await communities.get_community(session, event.community)
-    if community is None and event.channel:
-        channel = await communities.find_channel(session, event.platform, event.channel)
-        if channel is not None:
-            community = await session.get(Community, channel.community_id)
-    if community is None and event.is_direct:
-        mine = await members.members_of_person(session, event.platform, event.sender.id)
-        if mine:
-            community = await session.get(Community, mine[0].community_id)
-        elif len(ctx.config.communities) == 1:
-            community = await communities.get_community(session, ctx.config.communities[0].slug)
+    event = ctx.event
+    community = await _community(ctx, ctx.services.directory if ctx.services else Directory())
     ctx.community = community
     if community is not None and community.id is not None:
         ctx.community_config = ctx.config.community(community.slug)
         if not isinstance(event, Scheduled):
-            ctx.member = await members.find_member(session, community.id, event.platform, event.sender.id)
+            ctx.member = await members.find_member(ctx.session, community.id, event.platform, event.sender.id)
+            ctx.member_looked_up = True
     ctx.locale = (
         (ctx.member.locale if ctx.member else None)
         or normalise_locale(event.sender.locale)
@@ -76,6 +66,26 @@ async def load_context(ctx: Context, call_next: CallNext) -> None:
     )
     ctx.roles = _roles(ctx)
     await call_next()
+
+
+async def _community(ctx: Context, known: Directory) -> Community | None:
+    """The event's community: named by the event, else its channel's, else (a DM) the sender's own."""
+    event, session = ctx.event, ctx.session
+    if event.community:
+        community = await known.community_by_slug(session, event.community)
+        if community is not None:
+            return community
+    if event.channel:
+        channel = await known.channel(session, event.platform, event.channel)
+        if channel is not None:
+            return await known.community(session, channel.community_id)
+    if event.is_direct:
+        mine = await members.members_of_person(session, event.platform, event.sender.id)
+        if mine:
+            return await known.community(session, mine[0].community_id)
+        if len(ctx.config.communities) == 1:
+            return await known.community_by_slug(session, ctx.config.communities[0].slug)
+    return None
 
 
 def _roles(ctx: Context) -> frozenset[str]:

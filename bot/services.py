@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.directory import Directory
 from bot.routing.registry import ExpertiseRegistry
 from storage.db import Database
 
@@ -14,6 +15,7 @@ class Services:
 
     expertise: ExpertiseRegistry
     own_ids: dict[str, str | None] = field(default_factory=dict)  # platform → Steward's own user id
+    directory: Directory = field(default_factory=Directory)  # channels and communities, resolved once
 
     @classmethod
     def for_database(cls, db: Database) -> Services:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +17,17 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import sqlite_driver
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+PING_AFTER_REST = 5.0  # seconds a pooled PostgreSQL connection may rest before it is pinged at checkout
 
 
 class DatabaseUrlError(ValueError):
@@ -69,11 +77,80 @@ def _sqlite_begin(conn: Any) -> None:
 def create_engine(url: str) -> AsyncEngine:
     """An async engine with the per-backend settings Steward relies on."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                                     module=sqlite_driver.dbapi())  # one thread hop per statement
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_async_engine(url, pool_size=5, max_overflow=5)
+    event.listen(engine.sync_engine.pool, "checkin", _rested_from)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_rested(engine))
+    return engine
+
+
+def _rested_from(_dbapi_conn: Any, record: Any) -> None:
+    if record is not None:
+        record.info["rested_from"] = time.monotonic()
+
+
+def _ping_if_rested(engine: AsyncEngine) -> Callable[[Any, Any, Any], None]:
+    """A pre-ping for connections that rested `PING_AFTER_REST` seconds, not for every checkout.
+
+    SQLAlchemy's `pool_pre_ping` costs a round trip per transaction, i.e. per event; a connection that
+    was used a moment ago is alive. After a database restart, a connection used within that moment may
+    still fail once: the error invalidates the whole pool, and the event goes back for redelivery.
+    """
+    dialect = engine.sync_engine.dialect
+
+    def ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        rested_from = record.info.get("rested_from")
+        if rested_from is None or time.monotonic() - rested_from < PING_AFTER_REST:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("the database closed a pooled connection") from exc
+        if not alive:
+            raise DisconnectionError("the database closed a pooled connection")
+
+    return ping
+
+
+class WriteTurns:
+    """SQLite's one writer at a time, queued in this process rather than in SQLite's busy handler.
+
+    A writer that finds SQLite's lock taken sleeps in the busy handler and looks again after 1, 2, 5,
+    10, 15… ms, so under load each transaction waited well past the commit it queued behind, holding a
+    pooled connection and a thread meanwhile. Here writers queue on an asyncio lock and the next one
+    starts the moment the previous one is done. Other processes (the CLI) still meet SQLite's own lock.
+
+    A session opened inside another one of the same task (or a task it started) does not queue: it
+    would wait for itself. Nor does one that waited `SQLITE_BUSY_TIMEOUT_MS`: SQLite decides then, as before.
+    """
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._holding: ContextVar[bool] = ContextVar(f"write_turn_{id(self)}", default=False)
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Wait for this process's other writers to finish, then write."""
+        if self._holding.get():
+            yield
+            return
+        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        try:
+            await asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+        except TimeoutError:
+            log.warning("waited %d ms for this process's other SQLite writers; going ahead", SQLITE_BUSY_TIMEOUT_MS)
+            yield
+            return
+        token = self._holding.set(True)
+        try:
+            yield
+        finally:
+            self._holding.reset(token)
+            lock.release()
 
 
 class Database:
@@ -83,6 +160,7 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._turns = WriteTurns() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,7 +170,11 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction, committed on success and rolled back on error."""
-        async with self._sessions() as session, session.begin():
+        if self._turns is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with self._turns.turn(), self._sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager

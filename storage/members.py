@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Member
 
+# Built once: every event looks its sender up (building and hashing a statement costs more than running it).
+_FIND_MEMBER = select(Member).where(Member.community_id == bindparam("community_id"),
+                                    Member.platform == bindparam("platform"),
+                                    Member.platform_user_id == bindparam("user"))
+
 
 async def find_member(session: AsyncSession, community_id: int, platform: str,
                       platform_user_id: str) -> Member | None:
     """The member with this platform id in the community, if Steward keeps one."""
-    stmt = select(Member).where(Member.community_id == community_id, Member.platform == platform,
-                                Member.platform_user_id == platform_user_id)
-    return (await session.exec(stmt)).first()
+    params = {"community_id": community_id, "platform": platform, "user": platform_user_id}
+    return (await session.exec(_FIND_MEMBER, params=params)).first()
 
 
 async def ensure_member(session: AsyncSession, community_id: int, platform: str, platform_user_id: str,
@@ -24,12 +29,21 @@ async def ensure_member(session: AsyncSession, community_id: int, platform: str,
     """The member row, created on first need (Steward keeps nothing about people it never needed)."""
     member = await find_member(session, community_id, platform, platform_user_id)
     if member is None:
-        member = Member(community_id=community_id, platform=platform, platform_user_id=platform_user_id,
-                        display_name=display_name, timezone=timezone, is_bot=is_bot, joined_at=joined_at)
-        session.add(member)
-        await session.flush()
-    elif display_name and not member.display_name:
+        return await add_member(session, community_id, platform, platform_user_id, display_name=display_name,
+                                timezone=timezone, is_bot=is_bot, joined_at=joined_at)
+    if display_name and not member.display_name:
         member.display_name = display_name
+    return member
+
+
+async def add_member(session: AsyncSession, community_id: int, platform: str, platform_user_id: str,
+                     *, display_name: str = "", timezone: str | None = None,
+                     is_bot: bool = False, joined_at: datetime | None = None) -> Member:
+    """A new member row, for a caller that has just seen there is none in this transaction."""
+    member = Member(community_id=community_id, platform=platform, platform_user_id=platform_user_id,
+                    display_name=display_name, timezone=timezone, is_bot=is_bot, joined_at=joined_at)
+    session.add(member)
+    await session.flush()
     return member
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,17 +23,21 @@ async def find_message(session: AsyncSession, community_id: int, platform_id: st
 async def store_message(session: AsyncSession, *, community_id: int, channel_id: int, author_id: int,
                         platform_id: str, text: str, posted_at: datetime,
                         thread_id: str | None = None) -> tuple[Message, bool]:
-    """Store a message once; returns it and whether it is new (a replayed event adds nothing)."""
-    existing = await find_message(session, community_id, platform_id)
-    if existing is not None:
-        return existing, False
+    """Store a message once; returns it and whether it is new (the same message imported or seen before
+    adds nothing). One statement for a new message: no look before the insert."""
     root = thread_id if thread_id and thread_id != platform_id else None
-    message = Message(community_id=community_id, channel_id=channel_id, author_id=author_id,
-                      platform_id=platform_id, thread_id=root, text=text, posted_at=posted_at)
-    session.add(message)
-    await session.flush()
-    await index_changes.message_changed(session, message, "posted")
-    return message, True
+    conn = await session.connection()
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    stmt = (insert(Message).values(community_id=community_id, channel_id=channel_id, author_id=author_id,
+                                   platform_id=platform_id, thread_id=root, text=text, posted_at=posted_at)
+            .on_conflict_do_nothing(index_elements=["community_id", "platform_id"]).returning(Message))
+    new: Message | None = (await session.exec(stmt)).scalars().first()
+    if new is not None:
+        await index_changes.message_changed(session, new, "posted")
+        return new, True
+    existing = await find_message(session, community_id, platform_id)
+    assert existing is not None, "a conflicting message is there"
+    return existing, False
 
 
 async def edit_message(session: AsyncSession, community_id: int, platform_id: str, text: str,

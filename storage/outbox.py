@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxReply
@@ -42,6 +42,12 @@ class Waiting:
     created_at: datetime
 
 
+# Built once (every answered event runs it); several rows go as one multi-row INSERT (insertmanyvalues).
+_KEEP = insert(_T).values({**{c: bindparam(c, type_=_T.c[c].type) for c in (
+    "owner", "platform", "event_id", "lane", "payload", "tag", "created_at")},
+    "status": "pending", "attempts": 0}).returning(_T.c.id)
+
+
 async def keep(session: AsyncSession, owner: str, platform: str, event_id: str, entries: Sequence[Entry]) -> list[int]:
     """Write replies down in the caller's transaction; returns their ids in order."""
     if not entries:
@@ -49,8 +55,8 @@ async def keep(session: AsyncSession, owner: str, platform: str, event_id: str, 
     conn = await session.connection()
     now = utcnow()
     rows = [{"owner": owner, "platform": platform, "event_id": event_id, "lane": e.lane[:255], "payload": e.payload,
-             "tag": e.tag, "status": "pending", "attempts": 0, "created_at": now} for e in entries]
-    ids = (await conn.execute(insert(_T).values(rows).returning(_T.c.id))).scalars().all()
+             "tag": e.tag, "created_at": now} for e in entries]
+    ids = (await conn.execute(_KEEP, rows[0] if len(rows) == 1 else rows)).scalars().all()
     return sorted(int(i) for i in ids)
 
 

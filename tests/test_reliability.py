@@ -117,3 +117,27 @@ async def test_sigterm_is_caught_for_a_graceful_stop() -> None:
     await asyncio.sleep(0.05)
     os.kill(os.getpid(), signal.SIGTERM)
     await asyncio.wait_for(waiter, 5)
+
+
+@pytest.mark.skipif(os.environ.get("STEWARD_TEST_DATABASE") != "postgres",
+                    reason="pooled connections closed by the server: PostgreSQL only")
+async def test_a_rested_connection_the_server_closed_is_replaced_at_checkout(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ping per transaction (a round trip per event), but a connection that rested is checked first."""
+    import asyncpg
+    from sqlalchemy import text
+
+    import storage.db
+    from tests.conftest import PG_ADMIN_URL
+
+    async with db.session() as session:
+        backend = (await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar()
+    admin = await asyncpg.connect(PG_ADMIN_URL)  # as a database restart would, behind the pool's back
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", backend)
+    finally:
+        await admin.close()
+    monkeypatch.setattr(storage.db, "PING_AFTER_REST", 0.0)
+    async with db.session() as session:
+        now = (await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar()
+    assert now != backend

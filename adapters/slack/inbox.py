@@ -10,8 +10,9 @@ stays `pending`: replayed when Slack retries, at the next start, or — when its
 live process within seconds (`ADOPT_EVERY`, PostgreSQL), never while its owner lives.
 
 The core's own concurrency slot covers an event's transaction, not the sending of its replies
-(bot/delivery.py sends in per-conversation lanes): a reply waiting out one channel's `429` holds up
-only that channel's next events, which must keep their order anyway.
+(bot/delivery.py sends in per-conversation lanes), and so does a channel's turn here: its next event
+starts once the previous one's transaction is over (`TRANSACTION_OVER`), while the replies go out. A
+reply waiting out one channel's `429` holds up only that channel's next replies, which queue behind it.
 
 Each delivery carries the moment it reached us (`time.monotonic()`, from the transport): a modal's
 trigger expires ~3 s after Slack sent it, however long the event then waited for its turn.
@@ -27,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.adapter import Sink
+from bot.adapter import TRANSACTION_OVER, Sink
 from bot.events import ChoicePicked, CommandInvoked, Event
 from storage import inbound
 from storage.db import Database
@@ -49,7 +50,7 @@ class Intake:
         self._translate, self._enrich = translate, enrich
         self._sink: Sink | None = None
         self._inflight: set[str] = set()
-        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._tails: dict[str, asyncio.Future[None]] = {}  # lane -> the turn of its latest event
         self._tasks: set[asyncio.Task[None]] = set()
         self._puts: list[tuple[str, str, asyncio.Future[bool]]] = []
         self._done: list[str] = []
@@ -175,24 +176,28 @@ class Intake:
         self._inflight.add(event.event_id)
         lane = event.channel or f"user:{event.sender.id}"
         previous = self._tails.get(lane)
-        task = asyncio.get_running_loop().create_task(self._work(event, arrived, previous))
-        self._tails[lane] = task
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()  # done once this event's transaction is over
+        task = loop.create_task(self._work(event, arrived, previous, turn))
+        self._tails[lane] = turn
         self._tasks.add(task)
 
         def forget(t: asyncio.Task[None]) -> None:
             self._tasks.discard(t)
-            if self._tails.get(lane) is t:
+            _end_turn(turn)
+            if self._tails.get(lane) is turn:
                 del self._tails[lane]
 
         task.add_done_callback(forget)
 
-    async def _work(self, event: Event, arrived: float | None, previous: asyncio.Task[None] | None) -> None:
+    async def _work(self, event: Event, arrived: float | None, previous: asyncio.Future[None] | None,
+                    turn: asyncio.Future[None]) -> None:
         try:
             if previous is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(previous)
+                await asyncio.shield(previous)
             assert self._sink is not None, "start the intake first"
             enriched = await self._enrich(event, arrived)
+            TRANSACTION_OVER.set(lambda: _end_turn(turn))  # this task's own context: the next event may start
             handled = await self._sink(enriched)
             # The core's claim turned the row done in its own transaction; what it did not claim is
             # settled by the writer: done when it was not for the core, else one failed attempt.
@@ -220,6 +225,11 @@ class Intake:
         self._waiters.append(future)
         self._wake.set()
         await future
+
+
+def _end_turn(turn: asyncio.Future[None]) -> None:
+    if not turn.done():
+        turn.set_result(None)
 
 
 def _ignored_by_core(event: Event) -> bool:

@@ -20,7 +20,7 @@ from bot.features.follow_up import index_live_message, index_live_reaction
 from bot.router import Router
 from storage import communities, messages
 from storage.members import ensure_member, find_member
-from storage.models import Member
+from storage.models import Community, Member
 
 router = Router()
 
@@ -42,14 +42,25 @@ async def index_message(ctx: Context) -> None:
     member = await _indexable_sender(ctx)
     if member is None or ctx.community is None or ctx.community.id is None or member.id is None:
         return
-    channel = await communities.ensure_channel(ctx.session, ctx.community, event.platform, event.channel)
-    assert channel.id is not None
+    channel_id = await _channel_id(ctx, ctx.community, event.channel)
     stored, new = await messages.store_message(
-        ctx.session, community_id=ctx.community.id, channel_id=channel.id, author_id=member.id,
+        ctx.session, community_id=ctx.community.id, channel_id=channel_id, author_id=member.id,
         platform_id=event.message_id, text=event.text, posted_at=event.at, thread_id=event.thread)
     ctx.messages[event.message_id] = stored
     if new:
         index_live_message(ctx, event.message_id, event.thread, event.sender.id, event.text, event.at.timestamp())
+
+
+async def _channel_id(ctx: Context, community: Community, platform_id: str) -> int:
+    """The channel's row id, created on first need; known channels cost no query (`bot.directory`)."""
+    platform = ctx.event.platform
+    known = await ctx.svc.directory.channel(ctx.session, platform, platform_id)
+    if known is not None:
+        return known.id
+    channel = await communities.ensure_channel(ctx.session, community, platform, platform_id)
+    assert channel.id is not None and community.id is not None
+    ctx.svc.directory.remember_channel(platform, platform_id, channel.id, channel.community_id)
+    return channel.id
 
 
 @router.on(MessageEdited)

@@ -83,7 +83,7 @@ async def test_after_downtime_a_missed_step_fires_once_within_grace_else_is_skip
     else:
         await eventually(lambda: any("missed by" in r.getMessage() for r in caplog.records))
     async with asyncio.timeout(10):  # read in a thread: the job store's blocking SQL must not hold the event loop
-        while (await asyncio.to_thread(again.next_fire_time, ritual.id or 0) or due) <= due:
+        while (await asyncio.to_thread(again.next_fire_time, ritual.id or 0) or due) <= due:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
     await again.stop()
     assert len(platform.sent) == before + (1 if fires else 0)

@@ -1,0 +1,112 @@
+"""aiosqlite with one trip to its thread per statement, instead of four.
+
+SQLAlchemy's aiosqlite adapter makes a cursor, executes, fetches and closes it: four calls through
+aiosqlite's worker thread per statement, each a queue hand-off, a wake-up of the event loop and a turn
+of the GIL between the two threads. Under load those turns are most of an event's time inside its
+transaction, and on SQLite that time is spent holding the one write lock everyone waits for. Here a
+statement is one call on that thread: execute, fetch every row, close, and hand back the rows with
+the cursor's description, row count and last row id.
+
+It leans on two private names of aiosqlite (`Connection._execute`, `Connection._conn`), as SQLAlchemy's
+own adapter does for its isolation level; tests/test_sqlite_driver.py fails first if they change.
+Server-side cursors (streaming results) keep the adapter's own path.
+"""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+
+
+class _Done:
+    """What a finished statement left: stands in for the driver's cursor once its rows are read."""
+
+    __slots__ = ("arraysize", "description", "lastrowid", "rowcount", "rows")
+
+    def __init__(self, description: Any = None, rowcount: int = -1, lastrowid: int | None = None,
+                 rows: Sequence[Any] = ()) -> None:
+        self.description, self.rowcount, self.lastrowid, self.rows = description, rowcount, lastrowid, rows
+        self.arraysize = 1
+
+    def close(self) -> None:
+        """Nothing left open."""
+
+
+def _run(conn: sqlite3.Connection, many: bool, sql: str, params: Any) -> _Done:
+    """On aiosqlite's thread: the whole statement, rows included."""
+    cursor = conn.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        elif params is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, params)
+        rows = cursor.fetchall() if cursor.description else ()
+        return _Done(cursor.description, cursor.rowcount, cursor.lastrowid, rows)
+    finally:
+        cursor.close()
+
+
+class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
+    """A cursor whose every statement is one call through aiosqlite's thread."""
+
+    __slots__ = ()
+    _awaitable_cursor_close = False  # nothing to close on the thread: the statement closed its cursor
+
+    def _make_new_cursor(self, connection: Any) -> Any:
+        return _Done()
+
+    def _aenter_cursor(self, cursor: Any) -> Any:
+        return cursor
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        return await self._one_trip(False, operation, parameters)
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        return await self._one_trip(True, operation, seq_of_parameters)
+
+    async def _one_trip(self, many: bool, operation: Any, parameters: Any) -> None:
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        async with self._adapt_connection._execute_mutex:
+            done: _Done = await connection._execute(  # type: ignore[no-untyped-call]
+                _run, connection._conn, many, operation, parameters)
+        self._cursor = done  # type: ignore[assignment]
+        self._rows = collections.deque(done.rows)
+
+
+class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    """SQLAlchemy's aiosqlite connection, handing out `OneTripCursor`s."""
+
+    __slots__ = ()
+    _cursor_cls = OneTripCursor
+
+    def rollback(self) -> None:
+        """Roll back, skipping the trip when no transaction is open (the pool resets every returned
+        connection, most of them just committed)."""
+        driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        if driver._connection is not None and not driver._conn.in_transaction:
+            return
+        super().rollback()
+
+
+class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    """The DBAPI module to give the engine (`module=`): connections as SQLAlchemy makes them, one-trip cursors."""
+
+    def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        made = super().connect(*arg, **kw)
+        return OneTripConnection(self, made._connection)
+
+
+def dbapi() -> OneTripDBAPI:
+    """The module object for `create_async_engine(..., module=dbapi())`."""
+    return OneTripDBAPI(aiosqlite, sqlite3)
