@@ -9,6 +9,7 @@ RUN useradd --system --create-home --home-dir /home/steward steward \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY app ./app
 COPY bot ./bot
 COPY adapters ./adapters
 COPY rituals ./rituals
