@@ -1,6 +1,6 @@
 """Kill -9 at random points during a stream of questions and scheduled steps, on Matrix and on Slack.
 
-A real `steward run` child process (this repository's code, `python -m bot run --config FILE`) serves a
+A real `steward run` child process (this repository's code, `python -m app run --config FILE`) serves a
 local Synapse (through a loopback relay) or the local fake Slack Web API (`[slack] api_url`), on SQLite or
 PostgreSQL. A member asks `--questions` times; `--scheduled` survey closings fall due meanwhile (made due in
 the database, found by the leader every 0.5 s: STEWARD_PERIODIC_SECONDS). The process is SIGKILLed

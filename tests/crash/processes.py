@@ -1,4 +1,4 @@
-"""Steward as a real child process: `python -m bot run --config FILE`, killed with SIGKILL, started again.
+"""Steward as a real child process: `python -m app run --config FILE`, killed with SIGKILL, started again.
 
 The child runs this worktree's code (cwd and PYTHONPATH are the repository root), reads its config
 file, STEWARD_DATABASE_URL and its tokens from the environment, as an operator's `steward run` would.
