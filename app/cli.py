@@ -232,7 +232,7 @@ async def _serve(steward: Steward) -> int:
     from app import runtime
     from app.adapters import configured_adapters
 
-    adapters = configured_adapters(steward.config)
+    adapters = configured_adapters(steward.config, steward.db)
     if not adapters:
         print("steward run: no adapter is configured. Add a [slack] or [matrix] section to your config "
               "(see config.example.toml) and pass it with --config FILE; or try `steward demo` "

@@ -76,13 +76,13 @@ class MatrixAdapter:
         self._reactions: OrderedDict[str, tuple[str, str]] = OrderedDict()  # reaction id → (target, emoji)
 
     @classmethod
-    def from_config(cls, config: Config) -> MatrixAdapter:
-        """What `steward run` builds from the `[matrix]` section."""
+    def from_config(cls, config: Config, *, db: Database | None = None) -> MatrixAdapter:
+        """What `steward run` builds from the `[matrix]` section (on Steward's own database when given)."""
         assert config.matrix is not None
         channels = frozenset(ref.partition(":")[2] for c in config.communities for ref in c.channels
                              if ref.startswith("matrix:"))
-        return cls(config.matrix, database_from_env(config.data_dir), config.data_dir, channels=channels,
-                   owns_db=True)
+        return cls(config.matrix, db or database_from_env(config.data_dir), config.data_dir, channels=channels,
+                   owns_db=db is None)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
