@@ -23,6 +23,10 @@ TRANSACTION_OVER: ContextVar[Callable[[], None] | None] = ContextVar("transactio
 class Adapter(Protocol):
     """A platform connection: it feeds events into a sink and renders replies.
 
+    Optional: `async def already_sent(self, reply, key) -> SentRef | None` when the platform can find a
+    reply it accepted by its key (Slack message metadata): the core asks it before sending again a reply
+    a crashed process left, which makes those resends exactly once too.
+
     `user_id` is Steward's own id on the platform once started (own events are ignored by the core).
     """
 

@@ -59,7 +59,7 @@ class Steward:
                  extra_middleware: tuple[Middleware, ...] = ()) -> None:
         self.db, self.config, self.router = db, config, router
         self.services = Services.for_database(db)
-        self.delivery = Delivery(db, self._send_or_raise, lambda: list(self.adapters))
+        self.delivery = Delivery(db, self._send_or_raise, lambda: list(self.adapters), self._already_sent)
         self.adapters: dict[str, Adapter] = {}
         self._own_ids: dict[str, str | None] = self.services.own_ids  # shared: kudos refuse thanking Steward
         self.middleware: tuple[Middleware, ...] = (
@@ -181,6 +181,19 @@ class Steward:
         except AdapterError:
             log.exception("could not deliver %s on %s", type(reply).__name__, platform)
             return None
+
+    async def _already_sent(self, platform: str, reply: Reply, key: str) -> SentRef | None:
+        """Ask the platform whether a reply taken over from a dead process was sent (adapters that can tell
+        have `already_sent(reply, key)`); None: not found, or the adapter cannot tell."""
+        find = getattr(self.adapters.get(platform), "already_sent", None)
+        if find is None:
+            return None
+        try:
+            found: SentRef | None = await find(reply, key)
+        except Exception:
+            log.exception("could not check whether a %s was already sent on %s", type(reply).__name__, platform)
+            return None
+        return found
 
     async def _send_or_raise(self, platform: str, reply: Reply, key: str | None) -> SentRef:
         adapter = self.adapters.get(platform)

@@ -11,7 +11,9 @@ The one road out, for chat replies and scheduled messages alike:
 
 Every kept reply has a stable key, `o<row id>`, handed to the adapter: platforms with idempotent
 sends (Matrix transaction ids) recognise a resend after a crash, so there it is exactly once. Others
-(Slack) get at least once, the window being the time between the platform's answer and the crossing out.
+(Slack) get at least once, the window being the time between the platform's answer and the crossing out;
+where the adapter can look a sent reply up by its key (`already_sent`: Slack message metadata), a reply
+taken over from a dead process is looked for before it is sent again.
 
 Replies left by a dead process (`storage.owners.Liveness`) are taken over by a live one: at start, and
 every few seconds on PostgreSQL where several processes run. Replies older than `STALE_AFTER` are dropped:
@@ -46,6 +48,11 @@ MAX_BACKOFF = 30.0
 NOWHERE = "none"  # the platform of scheduled work with no place to post (e.g. a ritual without a channel)
 
 Send = Callable[[str, Reply, str | None], Awaitable[SentRef]]
+Find = Callable[[str, Reply, str], Awaitable[SentRef | None]]
+
+
+async def _never_found(_platform: str, _reply: Reply, _key: str) -> SentRef | None:
+    return None
 
 
 def lane_of(reply: Reply) -> str:
@@ -71,6 +78,7 @@ class Parcel:
     reply: Reply
     tag: str | None = None
     attempted: asyncio.Future[SentRef | None] | None = field(default=None, repr=False)
+    adopted: bool = False  # left by a dead process, which may have sent it before dying
 
     @property
     def key(self) -> str | None:
@@ -89,8 +97,9 @@ class _Lane:
 class Delivery:
     """This process's outbox work: keeping, sending in lanes, crossing out, adopting orphans."""
 
-    def __init__(self, db: Database, send: Send, platforms: Callable[[], Sequence[str]]) -> None:
-        self.db, self._send, self._platforms = db, send, platforms
+    def __init__(self, db: Database, send: Send, platforms: Callable[[], Sequence[str]],
+                 find: Find = _never_found) -> None:
+        self.db, self._send, self._platforms, self._find = db, send, platforms, find
         self.liveness = Liveness(db)
         self._lanes: dict[tuple[str, str], _Lane] = {}
         self._crossed: list[tuple[int, bool, str | None, str | None]] = []
@@ -190,6 +199,13 @@ class Delivery:
 
     async def _send_one(self, parcel: Parcel) -> SentRef:
         reply = parcel.reply
+        if parcel.adopted and parcel.key is not None:
+            parcel.adopted = False  # looked for once: a lookup that fails means "send it"
+            found = await self._find(parcel.platform, reply, parcel.key)
+            if found is not None:
+                log.info("a %s left by a stopped Steward had been sent before it stopped: not sent again",
+                         type(reply).__name__)
+                return found
         try:
             return await self._send(parcel.platform, reply, parcel.key)
         except Unsupported:
@@ -308,7 +324,7 @@ class Delivery:
                     log.error("dropping an unreadable kept reply of event %s", row.event_id)
                     stale.append(row.id)
                     continue
-                queued.append(Parcel(row.id, row.platform, row.lane or lane_of(reply), reply, row.tag))
+                queued.append(Parcel(row.id, row.platform, row.lane or lane_of(reply), reply, row.tag, adopted=True))
             if stale:
                 log.warning("dropped %d replies a stopped Steward left more than %s ago (or unreadable)",
                             len(stale), STALE_AFTER)

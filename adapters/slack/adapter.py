@@ -86,6 +86,15 @@ def map_error(method: str, err: SlackApiError) -> AdapterError:
     return AdapterError(f"{method}: {code or status}")
 
 
+METADATA_TYPE = "steward_reply"  # message metadata carrying the outbox key of the reply it is
+RESEND_LOOKBACK = 100  # latest messages of a conversation searched for a reply sent before a crash
+
+
+def _keyed(key: str | None) -> dict[str, Any]:
+    """The message metadata that lets Steward recognise its own reply after a crash."""
+    return {"metadata": {"event_type": METADATA_TYPE, "event_payload": {"key": key}}} if key else {}
+
+
 class SlackAdapter:
     """Steward on one Slack workspace."""
 
@@ -238,8 +247,9 @@ class SlackAdapter:
     async def send(self, reply: Reply, key: str | None = None) -> SentRef:
         """Deliver one reply, in order per channel, paced, retried on 429.
 
-        `key` is the core's stable id for this reply; Slack's Web API takes no idempotency key, so it
-        only appears in the debug log.
+        `key` is the core's stable id for this reply. Slack's Web API takes no idempotency key, so a
+        message carries it in its metadata (`steward_reply`): after a crash, `already_sent` looks for it
+        before the reply is sent again.
         """
         log.debug("sending %s (key %s)", type(reply).__name__, key)
         if self.client is None:
@@ -247,29 +257,70 @@ class SlackAdapter:
         reply = resolve_links(reply, self.permalink)
         match reply:
             case Post(channel=channel, text=text):
-                return await self.pacer.in_lane(channel, lambda: self._post(channel, render.message(text)))
+                args = {**render.message(text), **_keyed(key)}
+                return await self.pacer.in_lane(channel, lambda: self._post(channel, args))
             case ReplyInThread(channel=channel, thread=thread, text=text):
-                args = {**render.message(text), "thread_ts": thread}
+                args = {**render.message(text), "thread_ts": thread, **_keyed(key)}
                 return await self.pacer.in_lane(channel, lambda: self._post(channel, args))
             case DirectMessage(user=user, text=text, image=image, image_name=name):
-                sent = await self.pacer.in_lane(f"dm:{user}", lambda: self._direct(user, render.message(text)))
+                args = {**render.message(text), **_keyed(key)}
+                sent = await self.pacer.in_lane(f"dm:{user}", lambda: self._direct(user, args))
                 if image:
                     await self._upload(sent.channel, image, name, sent.message_id)
                 return sent
             case Ephemeral(channel=channel, user=user, text=text, thread=thread):
                 return await self._ephemeral(channel, user, render.message(text), thread)
             case AskChoice() as ask:
-                return await self._ask(ask)
+                return await self._ask(ask, key)
             case React(channel=channel, message_id=message_id, emoji=emoji):
                 return await self.pacer.in_lane(channel, lambda: self._react(channel, message_id, emoji))
             case AskForm() as form:
                 return await self._form(form, key)
         raise TypeError(f"cannot send {reply!r}")  # pragma: no cover
 
-    async def _ask(self, ask: AskChoice) -> SentRef:
+    async def already_sent(self, reply: Reply, key: str) -> SentRef | None:
+        """The message a reply became, if an earlier (crashed) process sent it: found by the key in its
+        metadata among the conversation's latest messages. None when not found or not knowable
+        (ephemeral messages leave no trace; reactions are idempotent anyway): then it is sent again."""
+        if self.client is None:
+            return None
+        match reply:
+            case Post(channel=channel) | AskChoice(channel=channel, user=None, thread=None):
+                return await self._find_keyed(channel, None, key)
+            case ReplyInThread(channel=channel, thread=thread) | AskChoice(channel=channel, user=None, thread=thread):
+                return await self._find_keyed(channel, thread, key)
+            case DirectMessage(user=user):
+                dm = self._dm_channels.get(user)
+                if dm is None:
+                    try:
+                        opened = await self._api("conversations.open", f"dm:{user}", users=user)
+                    except AdapterError:
+                        return None
+                    dm = self._dm_channels[user] = str((opened.get("channel") or {}).get("id", ""))
+                return await self._find_keyed(dm, None, key)
+        return None
+
+    async def _find_keyed(self, channel: str, thread: str | None, key: str) -> SentRef | None:
+        method = "conversations.replies" if thread else "conversations.history"
+        args: dict[str, Any] = {"channel": channel, "limit": RESEND_LOOKBACK, "include_all_metadata": True}
+        if thread:
+            args["ts"] = thread
+        try:
+            data = await self._api(method, channel, **args)
+        except AdapterError as err:
+            log.info("could not check whether a reply was already sent (%s): sending it again", err)
+            return None
+        for message in data.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == key:
+                return SentRef(PLATFORM, channel, message.get("ts"))
+        return None
+
+    async def _ask(self, ask: AskChoice, key: str | None = None) -> SentRef:
         args = render.choice(ask)
         if ask.user is None or ask.channel.startswith("D"):
             args["thread_ts"] = ask.thread
+            args.update(_keyed(key))
             return await self.pacer.in_lane(ask.channel, lambda: self._post(ask.channel, args))
         return await self._ephemeral(ask.channel, ask.user, args, ask.thread)
 

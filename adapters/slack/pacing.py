@@ -39,7 +39,7 @@ T = TypeVar("T")
 TIER_PER_MINUTE = {1: 1.0, 2: 20.0, 3: 50.0, 4: 100.0}
 METHOD_TIER = {
     "auth.test": 4, "chat.postEphemeral": 4, "views.open": 4, "users.info": 4,
-    "conversations.open": 3, "conversations.replies": 3, "reactions.add": 3,
+    "conversations.open": 3, "conversations.replies": 3, "conversations.history": 3, "reactions.add": 3,
 }
 POST_MESSAGE = "chat.postMessage"
 CHANNEL_SCOPED = frozenset({POST_MESSAGE, "chat.postEphemeral", "reactions.add", "files.upload_v2"})

@@ -24,6 +24,14 @@ TEAM, BOT_USER, BOT_ID = "T1", "UBOT", "BBOT"
 _triggers = itertools.count(1)
 
 
+def _shown(message: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """A stored message as the Web API shows it (metadata only with `include_all_metadata`)."""
+    shown = {k: v for k, v in message.items() if k not in ("metadata", "channel") and v is not None}
+    if str(args.get("include_all_metadata", "")).lower() in ("1", "true") and message.get("metadata"):
+        shown["metadata"] = message["metadata"]
+    return shown
+
+
 def trigger_id() -> str:
     """A trigger id as Slack puts in interactions, carrying when it was issued (ms since the epoch)."""
     return f"{next(_triggers)}.{int(time.time() * 1000)}.abc"
@@ -62,6 +70,7 @@ class FakeSlack:
     """A recorder of the Slack Web API on 127.0.0.1 (ephemeral port)."""
 
     def __init__(self) -> None:
+        self.posted: list[dict[str, Any]] = []  # what chat.postMessage accepted, for history and replies
         self.calls: list[Call] = []
         self.limited: list[Call] = []  # calls answered 429
         self.trigger_ttl: float | None = None
@@ -178,13 +187,23 @@ class FakeSlack:
                     "user_id": BOT_USER, "bot_id": BOT_ID}
         if method == "chat.postMessage":
             ts = f"1800000000.{next(self._ts):06d}"
+            meta = args.get("metadata")
+            self.posted.append({"channel": args.get("channel"), "ts": ts, "text": args.get("text"),
+                                "thread_ts": args.get("thread_ts"),
+                                "metadata": json.loads(meta) if isinstance(meta, str) else meta})
             return {"channel": args.get("channel"), "ts": ts, "message": {"text": args.get("text"), "ts": ts}}
+        if method == "conversations.history":  # newest first, top-level messages, metadata when asked
+            found = [m for m in self.posted if m["channel"] == args.get("channel") and not m["thread_ts"]]
+            return {"messages": [_shown(m, args) for m in reversed(found)][: int(args.get("limit") or 100)],
+                    "has_more": False}
         if method == "chat.postEphemeral":
             return {"message_ts": f"1800000000.{next(self._ts):06d}"}
         if method == "conversations.open":
             return {"channel": {"id": "D" + str(args.get("users", ""))}}
-        if method == "conversations.replies":
-            return {"messages": [], "has_more": False}
+        if method == "conversations.replies":  # the thread's root and replies, oldest first
+            found = [m for m in self.posted if m["channel"] == args.get("channel")
+                     and args.get("ts") in (m["ts"], m["thread_ts"])]
+            return {"messages": [_shown(m, args) for m in found][: int(args.get("limit") or 100)], "has_more": False}
         if method == "users.info":
             uid = str(args.get("user", ""))
             user = {"id": uid, "name": uid.lower(), "real_name": uid.title(), "tz": "Europe/Paris",

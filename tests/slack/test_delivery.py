@@ -169,3 +169,34 @@ async def test_send_takes_the_cores_reply_key(running: Running) -> None:
     [post] = running.fake.called("chat.postMessage")
     assert sent.channel == "C1" and sent.message_id
     assert post["text"] == "Kept as reply 17"
+
+
+async def test_a_reply_slack_accepted_before_a_crash_is_not_sent_again(db: Database, sconfig: Config,
+                                                                        fake_slack: FakeSlack) -> None:
+    """The dead process's reply reached Slack (its key is in the message's metadata) but was not crossed
+    out: the process taking it over finds it and does not post it twice; one that never left is sent."""
+    from bot import reply_codec
+    from bot.replies import DirectMessage, ReplyInThread
+    from storage import outbox
+
+    sent_before = [Post(channel="C1", text="posted before the crash"),
+                   ReplyInThread(channel="C1", thread="1700000000.000100", text="answered before the crash"),
+                   DirectMessage(user="UANA", text="told before the crash")]
+    never_sent = Post(channel="C2", text="never left")
+    first, early = await start_bot(db, sconfig, fake_slack)  # stands in for the dead process's last sends
+    async with db.session() as session:  # what a process killed after Slack's answer leaves behind
+        ids = await outbox.keep(session, "a-dead-process", "slack", "Ev-crash",
+                                [outbox.Entry(r.channel if not isinstance(r, DirectMessage) else "dm:UANA",
+                                              reply_codec.encode(r)) for r in [*sent_before, never_sent]])
+    for reply, reply_id in zip(sent_before, ids, strict=False):
+        await early.send(reply, f"o{reply_id}")
+    await first.stop()  # (it has its own owner id: the rows still belong to the dead one)
+    assert len(fake_slack.called("chat.postMessage")) == 3
+
+    steward, _adapter = await start_bot(db, sconfig, fake_slack)  # the next process takes the rows over
+    await steward.delivery.idle()
+    await steward.stop()
+    posts = [c["text"] for c in fake_slack.called("chat.postMessage")]
+    assert sorted(posts) == sorted([*(r.text for r in sent_before), "never left"])  # each exactly once
+    async with db.session() as session:
+        assert await outbox.other_owners(session, "nobody") == []  # all crossed out
