@@ -207,13 +207,26 @@ async def _chat(steward: Steward, community: str, user: str, *, read_line: Calla
     return 0
 
 
+async def _terminal_locale(steward: Steward, console: ConsoleAdapter) -> str:
+    """The language of the person at the terminal: theirs if they chose one, else their community's."""
+    from storage.communities import get_community
+    from storage.members import find_member
+
+    async with steward.db.session() as session:
+        community = await get_community(session, console.community)
+        if community is None or community.id is None:
+            return steward.config.locale
+        member = await find_member(session, community.id, console.platform, console.user)
+    return (member.locale if member else None) or community.locale or steward.config.locale
+
+
 def _advance_command(steward: Steward, console: ConsoleAdapter) -> LocalCommand:
     """`/advance 2d`: live the next two days now (ritual steps, closings, escalations), then move the clock."""
     from bot.i18n import translator
     from rituals.travel import BadDuration, advance, parse_duration
 
     async def run(arg: str) -> str:
-        _ = translator(steward.config.locale)
+        _ = translator(await _terminal_locale(steward, console))
         try:
             delta = parse_duration(arg or "1d")
         except BadDuration as err:

@@ -76,3 +76,16 @@ async def test_time_moves_in_the_terminal(db: Database, config: Config) -> None:
     assert output.count("Share your wins") >= 3  # the confirmation, then a reminder on each of the days passed
     assert "Results of the pulse survey “Was this week useful?”: 1 people answered." in output
     assert "ritual step(s)" in output and "is not a duration" in output
+
+
+async def test_time_moves_in_french_too(db: Database, config: Config) -> None:
+    from app.cli import _chat as chat
+
+    steward = Steward(db, config, build_router())
+    await ensure_local_community(steward, "demo")
+    script, out = _script(["langue fr", 'sondage maintenant "Utile cette semaine ?" échelle 1-5 pendant 2 jours',
+                           "/advance 3j", "/advance bientôt"]), io.StringIO()
+    await chat(steward, "demo", "ana", read_line=lambda _prompt: next(script), out=out)
+    output = out.getvalue()
+    assert "Résultats du sondage" in output
+    assert "Horloge avancée au" in output and "« bientôt » n’est pas une durée" in output
