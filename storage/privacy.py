@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Table, delete, func, update
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Contribution, Member, Message, Reaction
+from storage.models import Contribution, InboundEvent, Member, Message, OutboxReply, Reaction
 from storage.types import utcnow
 
 
@@ -66,6 +68,7 @@ async def forget_member(session: AsyncSession, member: Member) -> None:
     The row stays (so counts such as anonymous survey turnout stay right) but no longer names anyone:
     the platform id becomes a random token, so the person starts afresh if they come back.
     """
+    await _scrub_waiting(session, member.platform, member.platform_user_id)
     mine = select(Message.id).where(col(Message.author_id) == member.id)
     await session.exec(delete(Reaction).where(col(Reaction.message_id).in_(mine)))
     await session.exec(delete(Contribution).where(col(Contribution.message_id).in_(mine)))
@@ -79,3 +82,16 @@ async def forget_member(session: AsyncSession, member: Member) -> None:
     member.opted_out = True
     member.forgotten_at = utcnow()
     await session.flush()
+
+
+async def _scrub_waiting(session: AsyncSession, platform: str, platform_user_id: str) -> None:
+    """Deliveries and replies still waiting that carry the person's platform id go too: an event they
+    caused not handled yet (its payload holds their words), a reply still to be sent to them.
+    Handled events keep only their id, sent replies only their message id: nothing to scrub there."""
+    quoted = json.dumps(platform_user_id)  # how the id appears inside a stored JSON payload
+    inbound: Any = InboundEvent.__table__  # type: ignore[attr-defined]
+    replies: Any = OutboxReply.__table__  # type: ignore[attr-defined]
+    await session.exec(delete(inbound).where(inbound.c.platform == platform, inbound.c.payload.is_not(None),
+                                             inbound.c.payload.contains(quoted, autoescape=True)))
+    await session.exec(delete(replies).where(replies.c.platform == platform, replies.c.payload.is_not(None),
+                                             replies.c.payload.contains(quoted, autoescape=True)))

@@ -119,3 +119,35 @@ async def test_someone_else_cannot_confirm_for_ana(bot: tuple[Steward, Recording
     async with steward.db.session() as session:
         assert (await session.exec(sm_select(Member).where(Member.platform_user_id == "UANA"))).first()
         assert (await session.exec(text("select count(*) from message"))).one()[0] == 2  # type: ignore[call-overload]
+
+
+async def test_forget_me_scrubs_what_waits_in_the_inbound_ledger_and_the_outbox(
+        bot: tuple[Steward, RecordingAdapter]) -> None:
+    """A delivery of hers not handled yet and a reply still to be sent to her go; others' stay."""
+    import json
+
+    from bot import reply_codec
+    from bot.replies import DirectMessage
+    from storage import inbound, outbox
+    from storage.models import InboundEvent, OutboxReply
+
+    steward, platform = bot
+    await _seed_history(steward, platform)
+    db = steward.db
+    async with db.session() as session:
+        await inbound.put_many(session, "recording", steward.owner, [  # a live owner: nobody takes them over
+            ("Ev-hers", json.dumps({"user": "UANA", "text": "my secret helm plan"})),
+            ("Ev-his", json.dumps({"user": "UBRUNO", "text": "his own words"}))])
+        await outbox.keep(session, steward.owner, "recording", "Ev-x", [
+            outbox.Entry("dm:UANA", reply_codec.encode(DirectMessage(user="UANA", text="for Ana"))),
+            outbox.Entry("dm:UBRUNO", reply_codec.encode(DirectMessage(user="UBRUNO", text="for Bruno")))])
+    await platform.inject(command("forget me", user="UANA"))
+    await platform.inject(pick(platform.sent[-1].key, "yes", user="UANA"))  # type: ignore[union-attr]
+    assert "forgotten" in platform.texts()[-1]
+    async with db.session() as session:
+        waiting = (await session.exec(select(InboundEvent.event_id).where(  # type: ignore[call-overload]
+            col(InboundEvent.payload).is_not(None)))).scalars().all()
+        replies = (await session.exec(select(OutboxReply.payload).where(  # type: ignore[call-overload]
+            col(OutboxReply.status) == "pending"))).scalars().all()
+    assert waiting == ["Ev-his"]
+    assert [json.loads(p)["user"] for p in replies] == ["UBRUNO"]
