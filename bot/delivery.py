@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class Parcel:
     tag: str | None = None
     attempted: asyncio.Future[SentRef | None] | None = field(default=None, repr=False)
     adopted: bool = False  # left by a dead process, which may have sent it before dying
+    born: float = field(default_factory=time.monotonic, repr=False)  # when it was queued
 
     @property
     def key(self) -> str | None:
@@ -175,6 +177,12 @@ class Delivery:
             try:
                 ref = await self._send_one(parcel)
             except (Transient, RateLimited) as exc:
+                if time.monotonic() - parcel.born > STALE_AFTER.total_seconds():
+                    log.warning("dropping a %s on %s still not sent after %s (%s): too late to make sense",
+                                type(parcel.reply).__name__, parcel.platform, STALE_AFTER, exc)
+                    self._drop(parcel)
+                    _settle(parcel, None)
+                    return True
                 wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after else delay
                 log.warning("could not send a %s on %s yet (%s): retrying in %.1fs",
                             type(parcel.reply).__name__, parcel.platform, exc, wait)

@@ -142,3 +142,26 @@ async def test_a_live_stewards_replies_are_not_taken(db: Database, config: Confi
     await third.delivery.idle()
     assert len(third_platform.sent) == 1
     await third.stop()
+
+
+class DownAdapter(RecordingAdapter):
+    """A platform that stays unreachable."""
+
+    async def send(self, reply: Reply, key: str | None = None) -> object:  # type: ignore[override]
+        from bot.errors import Transient
+
+        raise Transient("unreachable")
+
+
+async def test_a_reply_never_deliverable_is_dropped_once_stale(db: Database, config: Config) -> None:
+    import bot.delivery as delivery_module
+
+    down = DownAdapter()
+    steward = await _steward(db, config, down)
+    async with db.session() as session:
+        parcels = await steward.delivery.keep(session, "recording", "ev-late", [REPLIES[0]])
+    parcels[0].born -= delivery_module.STALE_AFTER.total_seconds() + 1  # queued more than an hour ago
+    assert await steward.delivery.deliver(parcels) == [None]
+    await steward.delivery.idle()
+    assert await _pending(db) == 0  # dropped, not retried for ever
+    await steward.stop()
