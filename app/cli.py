@@ -102,10 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"steward: configuration refused: {err}", file=sys.stderr)
         return 2
-    except DatabaseUrlError as err:
-        print(f"steward: {err}", file=sys.stderr)
-        return 2
-    except InputError as err:
+    except (DatabaseUrlError, InputError) as err:
         print(f"steward: {err}", file=sys.stderr)
         return 2
     except StewardError as err:

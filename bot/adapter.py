@@ -46,7 +46,8 @@ class Adapter(Protocol):
 
         `key` is the reply's stable idempotency key (the same on a resend after a crash): platforms
         with idempotent sends use it (a Matrix transaction id); `Transient` and `RateLimited` mean
-        "try again later" and the core does; `Unsupported` makes the core send a form's fallback.
+        "try again later" and the core does. A form the platform cannot show is answered with its
+        `fallback` by the adapter itself.
         """
 
     async def stop(self) -> None:

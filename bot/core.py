@@ -171,17 +171,6 @@ class Steward:
             if self._inflight == 0:
                 self._idle.set()
 
-    async def send(self, platform: str, reply: Reply, key: str | None = None) -> SentRef | None:
-        """Deliver a reply through its platform's adapter at once (no outbox); failures are logged.
-
-        For tools and tests; features reply through their `Context` so replies are kept.
-        """
-        try:
-            return await self._send_or_raise(platform, reply, key)
-        except AdapterError:
-            log.exception("could not deliver %s on %s", type(reply).__name__, platform)
-            return None
-
     async def _already_sent(self, platform: str, reply: Reply, key: str) -> SentRef | None:
         """Ask the platform whether a reply taken over from a dead process was sent (adapters that can tell
         have `already_sent(reply, key)`); None: not found, or the adapter cannot tell."""

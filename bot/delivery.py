@@ -34,8 +34,8 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import reply_codec
-from bot.errors import AdapterError, RateLimited, Transient, Unsupported
-from bot.replies import AskChoice, AskForm, DirectMessage, Ephemeral, Prerendered, React, Reply, SentRef
+from bot.errors import AdapterError, RateLimited, Transient
+from bot.replies import AskChoice, AskForm, DirectMessage, Ephemeral, Prerendered, Reply, SentRef
 from storage import outbox
 from storage.db import Database
 from storage.owners import Liveness
@@ -64,8 +64,6 @@ def lane_of(reply: Reply) -> str:
         return "prerendered"
     if isinstance(reply, Ephemeral | AskChoice | AskForm) and not reply.channel and reply.user:
         return f"dm:{reply.user}"
-    if isinstance(reply, React):
-        return reply.channel
     return reply.channel
 
 
@@ -214,12 +212,7 @@ class Delivery:
                 log.info("a %s left by a stopped Steward had been sent before it stopped: not sent again",
                          type(reply).__name__)
                 return found
-        try:
-            return await self._send(parcel.platform, reply, parcel.key)
-        except Unsupported:
-            if isinstance(reply, AskForm) and reply.fallback is not None:
-                return await self._send(parcel.platform, reply.fallback, parcel.key)
-            raise
+        return await self._send(parcel.platform, reply, parcel.key)  # a form's fallback is the adapter's
 
     def _cross_out(self, parcel: Parcel, ref: SentRef) -> None:
         if parcel.id is not None:

@@ -18,13 +18,13 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core import Steward
 from bot.features.ritual_common import ritual_target, schedule_of, step_offsets
-from bot.features.ritual_steps import delivery_key, step_event
+from bot.features.ritual_steps import step_event
 from storage.models import Community, Ritual
 
 log = logging.getLogger(__name__)
 _current: Steward | None = None
 
-__all__ = ["bind", "current", "delivery_key", "fire", "fire_ritual"]
+__all__ = ["bind", "current", "fire", "fire_ritual"]
 
 
 def bind(steward: Steward | None) -> None:

@@ -80,12 +80,6 @@ async def give_up(session: AsyncSession, ids: Sequence[int]) -> None:
         await conn.execute(delete(_T).where(_T.c.id.in_(ids)))
 
 
-async def count_attempt(session: AsyncSession, reply_id: int) -> None:
-    """One more failed attempt at a reply that stays pending."""
-    conn = await session.connection()
-    await conn.execute(update(_T).where(_T.c.id == reply_id).values(attempts=_T.c.attempts + 1))
-
-
 async def other_owners(session: AsyncSession, owner: str) -> list[str]:
     """The processes other than `owner` that left replies waiting (alive or not)."""
     conn = await session.connection()
