@@ -38,8 +38,17 @@ from tests.slack.fake_slack import FakeSlack
 
 
 def serve(kind: str, base_url: str, channels: int, database: str | None, conn: Connection) -> None:
-    """Child process: run one server until the parent says stop."""
-    asyncio.run(_serve(kind, base_url, channels, database, conn))
+    """Child process: run one server until the parent says stop (under cProfile when
+    STEWARD_BENCH_PROFILE names a directory: `<dir>/<kind>.prof`)."""
+    profile_dir = os.environ.get("STEWARD_BENCH_PROFILE")
+    if not profile_dir:
+        asyncio.run(_serve(kind, base_url, channels, database, conn))
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.runcall(asyncio.run, _serve(kind, base_url, channels, database, conn))
+    profiler.dump_stats(os.path.join(profile_dir, f"{kind}.prof"))
 
 
 async def _serve(kind: str, base_url: str, channels: int, database: str | None, conn: Connection) -> None:

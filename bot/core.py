@@ -39,6 +39,7 @@ from bot.router import Router
 from bot.services import Services
 from storage.db import Database
 from storage.inbound import claim, record_failure
+from storage.outbox import cross_out
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +192,12 @@ class Steward:
         return await adapter.send(reply, key)  # one not connected yet raises Transient: the outbox tries again
 
     async def _run(self, event: Event) -> tuple[bool, list[Parcel]]:
+        crossed: list[tuple[int, bool, str | None, str | None]] = []
         try:
             async with self.db.session() as session:
+                # replies sent since the last write are crossed out here, first, so this event sees them sent
+                crossed = self.delivery.take_crossed()
+                await cross_out(session, crossed)
                 ctx = Context(event=event, session=session, config=self.config,
                               commands=tuple(self.router.specs), services=self.services)
                 try:
@@ -205,7 +210,11 @@ class Steward:
                 # The replies are committed with the event's effects: a crash before they are sent loses neither.
                 parcels = await self._keep(ctx, session)
         except _Undone as undone:
+            self.delivery.give_back(crossed)
             return await self._claim_undone(undone.ctx, undone.failed)
+        except BaseException:
+            self.delivery.give_back(crossed)
+            raise
         for hook in ctx.after_commit_hooks:
             try:
                 hook()

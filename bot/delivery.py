@@ -5,7 +5,8 @@ The one road out, for chat replies and scheduled messages alike:
 - `deliver` queues them on their *lane* (one per conversation: a channel, a DM) and waits for the
   first attempt; lanes run independently, so a platform holding back one channel (a 429) delays that
   channel only, and replies of one conversation still leave in order;
-- a sent reply is crossed out at once (writes that arrive together share one transaction);
+- a sent reply is crossed out within moments: by the next event's transaction if one comes (most of
+  the time, under load, at no cost of its own), else by a write of its own after `LINGER`;
 - a reply that failed for a passing reason (network, homeserver down, rate limit) stays on its lane
   and is retried with backoff; one the platform refuses is dropped and logged.
 
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(hours=1)  # a reply left longer than this is dropped, not sent late
 ADOPT_EVERY = 5.0  # seconds between looks for replies a dead process left (PostgreSQL)
 MAX_BACKOFF = 30.0
+LINGER = 0.02  # seconds a crossing out waits for an event's transaction to carry it before writing alone
 NOWHERE = "none"  # the platform of scheduled work with no place to post (e.g. a ritual without a channel)
 
 Send = Callable[[str, Reply, str | None], Awaitable[SentRef]]
@@ -226,9 +228,22 @@ class Delivery:
 
     # -- crossing out ------------------------------------------------------------------------------
 
+    def take_crossed(self) -> list[tuple[int, bool, str | None, str | None]]:
+        """Hand what was sent since the last write to an event's transaction (which writes it with its own
+        effects); `give_back` if that transaction does not commit."""
+        crossed, self._crossed = self._crossed, []
+        return crossed
+
+    def give_back(self, crossed: list[tuple[int, bool, str | None, str | None]]) -> None:
+        """Taken crossings out that were not written: the next write takes them again."""
+        if crossed:
+            self._crossed = crossed + self._crossed
+            self._wake.set()
+
     async def _write_forever(self) -> None:
         while not self._stopping:
             await self._wake.wait()
+            await asyncio.sleep(LINGER)  # an event's transaction starting meanwhile carries them for free
             self._wake.clear()
             await self.flush()
 

@@ -71,7 +71,18 @@ def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front: a deferred transaction that later writes can fail with
     # SQLITE_BUSY without waiting, while IMMEDIATE waits for the busy timeout like any other writer.
     # Read-only work (see Database.reader) must not queue behind writers: WAL lets it read at once.
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
+    if conn.get_execution_options().get("read_only"):
+        conn.exec_driver_sql("BEGIN")
+        return
+    driver = conn.connection.dbapi_connection
+    if isinstance(driver, sqlite_driver.OneTripConnection):
+        # the lock free (the usual case): taken inline; else waited for on the thread; then the rest of
+        # the transaction runs inline, since it holds the lock
+        if not driver.begin_writing_inline(SQLITE_BUSY_TIMEOUT_MS):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            driver.writing()
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -62,6 +62,8 @@ async def keep(session: AsyncSession, owner: str, platform: str, event_id: str, 
 
 async def cross_out(session: AsyncSession, sent: Sequence[tuple[int, bool, str | None, str | None]]) -> None:
     """Sent replies `(id, tagged, channel, message id)`: untagged rows go, tagged ones keep only the ids."""
+    if not sent:
+        return
     conn = await session.connection()
     plain = [i for i, tagged, _c, _m in sent if not tagged]
     if plain:

@@ -7,6 +7,12 @@ transaction, and on SQLite that time is spent holding the one write lock everyon
 statement is one call on that thread: execute, fetch every row, close, and hand back the rows with
 the cursor's description, row count and last row id.
 
+Inside a write transaction, statements run inline on the event loop's thread instead: once BEGIN
+IMMEDIATE has taken SQLite's write lock (on the thread: it may wait for the lock), no statement of the
+transaction can wait for another writer, and a small statement costs tens of microseconds where a hop
+to the thread and back costs a hundred and two turns of the GIL. Read-only connections (which never
+take the lock, and may run long reports) and statements outside a transaction keep the thread.
+
 It leans on two private names of aiosqlite (`Connection._execute`, `Connection._conn`), as SQLAlchemy's
 own adapter does for its isolation level; tests/test_sqlite_driver.py fails first if they change.
 Server-side cursors (streaming results) keep the adapter's own path.
@@ -77,6 +83,11 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _one_trip(self, many: bool, operation: Any, parameters: Any) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        if self._adapt_connection._inline:  # type: ignore[attr-defined]
+            done = _run(connection._conn, many, operation, parameters)
+            self._cursor = done  # type: ignore[assignment]
+            self._rows = collections.deque(done.rows)
+            return
         async with self._adapt_connection._execute_mutex:
             done: _Done = await connection._execute(  # type: ignore[no-untyped-call]
                 _run, connection._conn, many, operation, parameters)
@@ -87,16 +98,58 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """SQLAlchemy's aiosqlite connection, handing out `OneTripCursor`s."""
 
-    __slots__ = ()
+    __slots__ = ("_inline",)
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._inline = False
+
+    def writing(self) -> None:
+        """The write lock is taken (BEGIN IMMEDIATE done): run the transaction's statements inline."""
+        self._inline = True
+
+    def begin_writing_inline(self, busy_timeout_ms: int) -> bool:
+        """BEGIN IMMEDIATE inline if SQLite's write lock is free right now (the usual case: this process's
+        writers queue before they get here); False when another process holds it, for the caller to wait
+        on the thread instead. Never waits on the loop's thread."""
+        conn: sqlite3.Connection = self._connection._conn  # type: ignore[attr-defined]
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        self._inline = True
+        return True
+
+    def commit(self) -> None:
+        """Commit; inline when the transaction ran inline (committing never waits for another writer in WAL)."""
+        if self._inline:
+            self._inline = False
+            self._finish(self._connection._conn.commit)  # type: ignore[attr-defined]
+            return
+        super().commit()
 
     def rollback(self) -> None:
         """Roll back, skipping the trip when no transaction is open (the pool resets every returned
         connection, most of them just committed)."""
         driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         if driver._connection is not None and not driver._conn.in_transaction:
+            self._inline = False
+            return
+        if self._inline:
+            self._inline = False
+            self._finish(driver._conn.rollback)
             return
         super().rollback()
+
+    def _finish(self, end: Any) -> None:
+        try:
+            end()
+        except Exception as error:
+            self._handle_exception(error)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -144,6 +144,7 @@ async def test_forget_me_scrubs_what_waits_in_the_inbound_ledger_and_the_outbox(
     await platform.inject(command("forget me", user="UANA"))
     await platform.inject(pick(platform.sent[-1].key, "yes", user="UANA"))  # type: ignore[union-attr]
     assert "forgotten" in platform.texts()[-1]
+    await steward.delivery.flush()  # the confirmation to her was sent: crossed out (and gone) once written
     async with db.session() as session:
         waiting = (await session.exec(select(InboundEvent.event_id).where(  # type: ignore[call-overload]
             col(InboundEvent.payload).is_not(None)))).scalars().all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -61,9 +63,58 @@ async def test_errors_are_sqlalchemy_errors_and_roll_back(sqlite: Database) -> N
         assert (await reader.execute(text("SELECT count(*) FROM t"))).scalar() == 0
 
 
-async def test_one_trip_per_statement(sqlite: Database, trips: list[Any]) -> None:
+async def test_a_write_transaction_runs_inline_when_the_lock_is_free(sqlite: Database, trips: list[Any]) -> None:
     async with sqlite.session() as session:
         conn = await session.connection()
         await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
         assert (await conn.execute(text("SELECT name FROM t"))).scalar() == "a"
-    assert len(trips) == 4  # BEGIN IMMEDIATE, INSERT, SELECT, COMMIT: no trip to reset a committed connection
+    # BEGIN IMMEDIATE finds the lock free: it, the INSERT, the SELECT and the COMMIT run inline
+    assert len(trips) == 0
+    async with sqlite.reader() as reader:  # a reader keeps the thread: a long report must not stall the loop
+        assert (await reader.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+    assert len(trips) == 3  # BEGIN, SELECT, ROLLBACK (ending the read transaction), all on the thread
+
+
+async def test_a_writer_waits_for_another_process_on_the_thread_not_on_the_loop(
+        sqlite: Database, tmp_path: Path, trips: list[Any]) -> None:
+    other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)  # another process's writer
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+
+    async def write() -> None:
+        async with sqlite.session() as session:
+            await (await session.connection()).execute(text("INSERT INTO t (name) VALUES ('waited')"))
+
+    writer = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    assert not writer.done() and ticks >= 10  # waiting for the lock, and the loop goes on meanwhile
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(writer, 5)
+    ticker.cancel()
+    assert trips  # the BEGIN IMMEDIATE went to the thread to wait
+    async with sqlite.reader() as reader:
+        assert (await reader.execute(text("SELECT name FROM t"))).scalar() == "waited"
+
+
+async def test_a_failed_inline_transaction_leaves_the_connection_usable(sqlite: Database) -> None:
+    for _ in range(3):  # the same pooled connection, again and again
+        with pytest.raises(exc.IntegrityError):
+            async with sqlite.session() as session:
+                conn = await session.connection()
+                await conn.execute(text("INSERT INTO t (name) VALUES ('dup')"))
+                await conn.execute(text("INSERT INTO t (name) VALUES ('dup')"))
+        async with sqlite.session() as session:
+            conn = await session.connection()
+            await conn.execute(text("INSERT INTO t (name) VALUES ('ok')"))
+            await conn.execute(text("DELETE FROM t"))
+    async with sqlite.reader() as reader:
+        assert (await reader.execute(text("SELECT count(*) FROM t"))).scalar() == 0

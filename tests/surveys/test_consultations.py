@@ -30,6 +30,7 @@ async def _consultation(bot: Bot) -> Consultation:
 async def _posted(bot: Bot, consultation: Consultation) -> str:
     """The message id of the consultation's post (found through the outbox, where its tag keeps it)."""
     steward, _ = bot
+    await steward.delivery.flush()  # sent replies are crossed out within moments, not at once: write them now
     async with steward.db.session() as session:
         sent = await outbox.message_of(session, f"consultation:{consultation.id}")
     assert sent is not None
