@@ -83,14 +83,13 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _one_trip(self, many: bool, operation: Any, parameters: Any) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        done: _Done
         if self._adapt_connection._inline:  # type: ignore[attr-defined]
-            done = _run(connection._conn, many, operation, parameters)
-            self._cursor = done  # type: ignore[assignment]
-            self._rows = collections.deque(done.rows)
-            return
-        async with self._adapt_connection._execute_mutex:
-            done: _Done = await connection._execute(  # type: ignore[no-untyped-call]
-                _run, connection._conn, many, operation, parameters)
+            done = _run(connection._conn, many, operation, parameters)  # the transaction holds the lock
+        else:
+            async with self._adapt_connection._execute_mutex:
+                done = await connection._execute(  # type: ignore[no-untyped-call]
+                    _run, connection._conn, many, operation, parameters)
         self._cursor = done  # type: ignore[assignment]
         self._rows = collections.deque(done.rows)
 
@@ -113,7 +112,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         """BEGIN IMMEDIATE inline if SQLite's write lock is free right now (the usual case: this process's
         writers queue before they get here); False when another process holds it, for the caller to wait
         on the thread instead. Never waits on the loop's thread."""
-        conn: sqlite3.Connection = self._connection._conn  # type: ignore[attr-defined]
+        conn: sqlite3.Connection = self._connection._conn
         conn.execute("PRAGMA busy_timeout=0")
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -128,7 +127,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         """Commit; inline when the transaction ran inline (committing never waits for another writer in WAL)."""
         if self._inline:
             self._inline = False
-            self._finish(self._connection._conn.commit)  # type: ignore[attr-defined]
+            self._finish(self._connection._conn.commit)
             return
         super().commit()
 
