@@ -3,7 +3,8 @@
 1. `digest`: the sponsor digest of one month for a community with ~1,000,000 messages (the synthetic
    `synth` database), timed warm (3 runs) and cold (the first run, matplotlib import included).
 2. `survey`: 5,000 members answer one survey at once — `asyncio.gather` of 5,000 `ChoicePicked` events
-   through the real `Steward.dispatch` on the recording adapter — then the tally is checked: no answer lost.
+   through the real `Steward.dispatch` on the recording adapter — then the tally is checked: no answer lost;
+   then the survey is sealed (participation counted from 5,000 members' tokens, answers re-keyed), timed.
 
     cp /tmp/sd-scale/steward.db /tmp/digest-scale/steward.db
     .venv/bin/python bench/digest_scale.py digest --url sqlite:////tmp/digest-scale/steward.db --month 2024-10
@@ -38,8 +39,9 @@ from bot.i18n import translator
 from bot.replies import AskChoice
 from storage.communities import get_community
 from storage.db import Database, resolve_url
-from storage.models import Contribution, Message
-from storage.surveys import respondents, value_counts
+from storage.models import Contribution, Message, Survey
+from storage.surveys import respondents, seal, value_counts
+from storage.types import utcnow
 
 PG_ADMIN = os.environ.get("STEWARD_TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -107,17 +109,27 @@ async def bench_survey(url: str, respondents_n: int) -> None:
     async with db.session() as session:
         counted = await respondents(session, survey_id)
         counts = await value_counts(session, survey_id, 0)
+    async with db.session() as session:
+        survey = await session.get(Survey, survey_id)
+        assert survey is not None
+        started = time.perf_counter()
+        await seal(session, survey, utcnow())
+        sealing = time.perf_counter() - started
+    async with db.session() as session:
         surveyed = (await session.exec(select(func.count()).select_from(Contribution).where(
             Contribution.kind == "surveyed"))).one()
+        sealed_counts = await value_counts(session, survey_id, 0)
     expected = {str(v): sum(1 for i in range(respondents_n) if 1 + i % 5 == v) for v in range(1, 6)}
     lost = respondents_n - counted
     print(f"{respondents_n} concurrent answers through Steward.dispatch in {elapsed:.2f} s "
           f"({respondents_n / elapsed:.0f}/s); respondents {counted}, lost {lost}, "
-          f"tally {'exact' if counts == expected else f'WRONG {counts}'}, 'surveyed' contributions {surveyed}")
+          f"tally {'exact' if counts == expected else f'WRONG {counts}'}")
+    print(f"closing (storage.surveys.seal): {sealing:.2f} s; 'surveyed' contributions {surveyed}, "
+          f"tally after re-keying {'exact' if sealed_counts == expected else f'WRONG {sealed_counts}'}")
     print(f"machine: {machine()}; database: {db.engine.url.get_backend_name()}")
     await steward.stop()
     await db.dispose()
-    if lost or counts != expected:
+    if lost or counts != expected or sealed_counts != expected or surveyed != respondents_n:
         raise SystemExit(1)
 
 

@@ -9,7 +9,7 @@ count it twice (`INSERT … ON CONFLICT DO NOTHING`):
     welcomed:<member>:<newcomer member id>          a reply to a newcomer's first message
     hosted:<member>:<meetup id>                     hosted or presented at a meetup
     thanked:<member>:<giver>:<source>               a kudos (source: the thanks message, or r:<message>)
-    surveyed                                        no key: each pulse survey answered counts
+    surveyed                                        no key: written at a survey's closing (storage/surveys.py)
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ async def record(session: AsyncSession, *, community_id: int, member_id: int, ki
     return bool(result.rowcount)
 
 
-async def record_survey_participation(session: AsyncSession, member_id: int, community_id: int, *,
-                                      at: datetime | None = None) -> None:
-    """Count that a member answered a pulse survey: no link, no note, nothing about the answer."""
-    await record(session, community_id=community_id, member_id=member_id, kind="surveyed", key=None, at=at)
+async def count_of(session: AsyncSession, member_id: int, kind: str) -> int:
+    """How many entries of one kind a member has (e.g. surveys answered, shown to the member alone)."""
+    stmt = select(func.count()).select_from(Contribution).where(col(Contribution.member_id) == member_id,
+                                                                col(Contribution.kind) == kind)
+    return int((await session.exec(stmt)).one())
 
 
 async def kudos_since(session: AsyncSession, giver_id: int, member_id: int, since: datetime) -> bool:
@@ -185,9 +186,11 @@ async def entries_of(session: AsyncSession, member_id: int, *, terms: Sequence[s
 
 async def community_entries(session: AsyncSession, community_id: int, *, since: datetime | None = None,
                             member_id: int | None = None) -> list[tuple[Contribution, Member]]:
-    """Entries of a community with their member (for exports), oldest first; forgotten members excluded."""
+    """Entries of a community with their member (for exports), oldest first; forgotten members excluded,
+    and survey participation too (it is the member's own business, not a performance review's)."""
     stmt = (select(Contribution, Member).join(Member, col(Member.id) == col(Contribution.member_id))
-            .where(col(Contribution.community_id) == community_id, col(Member.forgotten_at).is_(None)))
+            .where(col(Contribution.community_id) == community_id, col(Member.forgotten_at).is_(None),
+                   col(Contribution.kind) != "surveyed"))
     if since is not None:
         stmt = stmt.where(col(Contribution.at) >= since)
     if member_id is not None:

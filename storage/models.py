@@ -395,14 +395,19 @@ class Survey(SQLModel, table=True):
 
 
 class SurveyAnswer(SQLModel, table=True):
-    """An anonymous answer: no member column, only a salted per-survey token (one answer per token)."""
+    """An anonymous answer: no member column, no id, no time; only a per-survey token (one answer per token).
+
+    While the survey is open the token is HMAC(salt, member), so a new answer replaces the old; at
+    closing every respondent's token becomes a fresh random one and the rows are rewritten in its order
+    (storage/surveys.py `seal`). No surrogate key and, on SQLite, no rowid: nothing numbers the rows in
+    the order they arrived (PostgreSQL's physical order is reset by that rewrite).
+    """
 
     __tablename__ = "survey_answer"
-    __table_args__ = (UniqueConstraint("survey_id", "token", "question"),)  # (survey, token) prefix: has_answered
-    id: int | None = Field(default=None, primary_key=True)
-    survey_id: int = Field(sa_column=Column(Integer, ForeignKey("survey.id", ondelete="CASCADE"), nullable=False))
-    question: int = 0
-    token: str = Field(max_length=64)  # HMAC-SHA256(survey salt, "platform:user id"), hex
+    __table_args__ = {"sqlite_with_rowid": False}  # primary key (survey, token, question): has_answered's prefix
+    survey_id: int = Field(sa_column=Column(Integer, ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True))
+    token: str = Field(max_length=64, primary_key=True)  # HMAC-SHA256(salt, "platform:user id") or random, hex
+    question: int = Field(default=0, primary_key=True)
     value: str = Field(default="", max_length=500)
 
 

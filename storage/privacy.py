@@ -12,6 +12,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Contribution, InboundEvent, Member, Message, OutboxReply, Reaction
+from storage.surveys import forget_open_answers
 from storage.types import utcnow
 
 
@@ -69,6 +70,7 @@ async def forget_member(session: AsyncSession, member: Member) -> None:
     the platform id becomes a random token, so the person starts afresh if they come back.
     """
     await _scrub_waiting(session, member.platform, member.platform_user_id)
+    await forget_open_answers(session, member.community_id, member.platform, member.platform_user_id)
     mine = select(Message.id).where(col(Message.author_id) == member.id)
     await session.exec(delete(Reaction).where(col(Reaction.message_id).in_(mine)))
     await session.exec(delete(Contribution).where(col(Contribution.message_id).in_(mine)))

@@ -3,6 +3,12 @@
 Writes go through `record_answer` (one answer per token and question; a new one replaces the old);
 reads are aggregates only: counts per value, the number of respondents, and free texts without any
 token, in alphabetical order so their order says nothing about who answered when.
+
+Nothing written while a survey is open says who took part: the "surveyed" contributions are written
+by `seal` at closing, in one batch, from the tokens the members' salted HMACs match; the same
+transaction re-keys the answers to random tokens, rewrites them in that random order, and erases the
+salt. So after closing no id, time, transaction or row position of an answer depends on who gave it
+or when, and participation rows hold only the closing time, in member order.
 """
 
 from __future__ import annotations
@@ -12,12 +18,12 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Survey, SurveyAnswer
+from storage.models import Contribution, Member, Survey, SurveyAnswer
 from storage.types import utcnow
 
 
@@ -35,7 +41,7 @@ def answer_token(salt: str, platform: str, platform_user_id: str) -> str:
 
 async def has_answered(session: AsyncSession, survey_id: int, token: str) -> bool:
     """True when `token` already answered some question of the survey."""
-    stmt = select(SurveyAnswer.id).where(SurveyAnswer.survey_id == survey_id, SurveyAnswer.token == token)
+    stmt = select(SurveyAnswer.question).where(SurveyAnswer.survey_id == survey_id, SurveyAnswer.token == token)
     return (await session.exec(stmt.limit(1))).first() is not None
 
 
@@ -103,6 +109,58 @@ async def due_to_close(session: AsyncSession, now: datetime) -> list[Survey]:
 def close(survey: Survey, now: datetime) -> None:
     """Close a survey and erase its salt: answers can no longer be linked to anyone."""
     survey.status, survey.closed_at, survey.salt, survey.remind_at = "closed", now, "", None
+
+
+async def seal(session: AsyncSession, survey: Survey, now: datetime) -> int:
+    """Close a survey for good: count who took part, unlink the answers, erase the salt.
+
+    Participation is read from the answers themselves (each member's token, while the salt still
+    exists) and written as "surveyed" contributions in one batch, in member id order, all at `now`.
+    Then every respondent's token becomes a fresh random one and the answers are deleted and written
+    again in the order of those random tokens: their PostgreSQL row position and transaction id no
+    longer follow arrival, and a salt kept from while the survey was open recomputes none of them.
+    Returns how many contributions were written. Opted-out, forgotten and bot members are not counted.
+    """
+    assert survey.id is not None
+    rows = (await session.exec(select(SurveyAnswer.token, SurveyAnswer.question, SurveyAnswer.value)
+                               .where(SurveyAnswer.survey_id == survey.id))).all()
+    tokens = {token for token, _q, _v in rows}
+    took_part: list[int] = []
+    if tokens and survey.salt:
+        people = select(Member.id, Member.platform, Member.platform_user_id).where(
+            Member.community_id == survey.community_id, col(Member.forgotten_at).is_(None),
+            col(Member.opted_out).is_(False), col(Member.is_bot).is_(False))
+        took_part = sorted(mid for mid, platform, uid in (await session.exec(people)).all()
+                           if mid is not None and answer_token(survey.salt, platform, uid) in tokens)
+    if took_part:
+        await session.exec(insert(Contribution), params=[
+            {"community_id": survey.community_id, "member_id": mid, "kind": "surveyed", "at": now, "note": "",
+             "evidence_url": ""} for mid in took_part])
+    fresh = {token: new_salt() for token in tokens}  # 64 random hex characters, the shape of a token
+    await session.exec(delete(SurveyAnswer).where(col(SurveyAnswer.survey_id) == survey.id))
+    if rows:
+        await session.exec(insert(SurveyAnswer), params=[
+            {"survey_id": survey.id, "token": fresh[token], "question": question, "value": value}
+            for token, question, value in sorted(rows, key=lambda r: (fresh[r[0]], r[1]))])
+    close(survey, now)
+    return len(took_part)
+
+
+async def forget_open_answers(session: AsyncSession, community_id: int, platform: str, platform_user_id: str) -> int:
+    """Delete a person's answers to the community's open surveys (forget me); returns how many.
+
+    While a survey is open its salt is stored, so whoever holds the database and the person's platform
+    id could still find their answers: they go. Answers to closed surveys are no one's any more and stay.
+    """
+    stmt = select(Survey.id, Survey.salt).where(Survey.community_id == community_id, Survey.status == "open",
+                                                Survey.salt != "")
+    gone = 0
+    for survey_id, salt in (await session.exec(stmt)).all():
+        result = await session.exec(delete(SurveyAnswer).where(
+            col(SurveyAnswer.survey_id) == survey_id,
+            col(SurveyAnswer.token) == answer_token(salt, platform, platform_user_id)))
+        gone += int(result.rowcount or 0)
+    return gone
 
 
 async def previous_run(session: AsyncSession, survey: Survey) -> Survey | None:

@@ -18,6 +18,7 @@ from bot.reputation.mentions import first_mention
 from bot.reputation.scores import EvidenceLine, Explanation, explain, reputation, top_topics
 from bot.reputation.weights import ENTRY_LABELS, KIND_LABELS, LEVELS, level
 from bot.router import Router
+from storage.ledger import count_of
 from storage.members import find_member, list_members
 from storage.models import Member
 
@@ -90,15 +91,20 @@ def _score_line(ctx: Context, who: str, explanation: Explanation, topic: str | N
 
 @router.command(MY_CONTRIBUTIONS)
 async def my_contributions(ctx: Context) -> None:
-    """The member's own ledger: score, counts per kind, best evidence."""
+    """The member's own ledger: score, counts per kind, best evidence; and, for them alone, the surveys
+    they answered (worth no points, so no one else can tell)."""
     member = ctx.member
     explanation = await explain(ctx.session, member.id) if member and member.id else None
+    surveys = await count_of(ctx.session, member.id, "surveyed") if member and member.id else 0
+    private = ctx._("Pulse surveys you answered: {n} (only you see this; it earns no points).", n=surveys)
     if explanation is None or not explanation.lines:
-        ctx.reply_privately(ctx._("No contributions recorded yet. Answering questions, sharing resources and "
-                                  "welcoming newcomers all count; so do thanks from colleagues."))
+        ctx.reply_privately(private if surveys else ctx._(
+            "No contributions recorded yet. Answering questions, sharing resources and "
+            "welcoming newcomers all count; so do thanks from colleagues."))
         return
     assert member is not None
     lines = [_score_line(ctx, ctx._("You"), explanation), _summary(ctx, explanation), *evidence_lines(ctx, explanation),
+             *([private] if surveys else []),
              ctx._("Entries fade with time (half of their worth after 6 months). Say `my record` for a summary "
                    "you can share.")]
     ctx.reply_privately("\n".join(lines))

@@ -1,8 +1,9 @@
 """Pulse surveys: coordinators schedule them (a ritual of kind `survey`) or run one now; members answer
 with one tap, anonymously, and may change their answer until it closes.
 
-Answers are stored under a salted per-survey token, never with the member (see storage/surveys.py);
-the "answered a survey" contribution is recorded apart, without any link to the answer.
+Answers are stored under a salted per-survey token, never with the member (see storage/surveys.py).
+Nothing else is written when a member answers: who took part is counted at closing, in one batch
+(`storage.surveys.seal`), so no row written with an answer names its author.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.pulse.questions import DEFAULT_DURATION, Question, dump, load, parse_qu
 from bot.replies import AskChoice, Option, Post, Reply
 from bot.router import Router
 from bot.schedule import parse_schedule
-from storage.models import Contribution, Survey
+from storage.models import Survey
 from storage.surveys import answer_token, create_survey, has_answered, record_answer
 
 router = Router()
@@ -143,7 +144,8 @@ def _k(ctx: Context) -> int:
 
 
 async def _open(ctx: Context, survey_id: int) -> Survey:
-    survey = await ctx.session.get(Survey, survey_id)
+    # FOR SHARE on PostgreSQL: taps run side by side, the closing (FOR UPDATE) waits for them or comes first.
+    survey = await ctx.session.get(Survey, survey_id, with_for_update={"read": True})
     if survey is None or ctx.community is None or survey.community_id != ctx.community.id:
         raise InputError(N_("There is no survey {id} here."), id=str(survey_id))
     if survey.status != "open":
@@ -152,15 +154,16 @@ async def _open(ctx: Context, survey_id: int) -> Survey:
 
 
 async def _answer(ctx: Context, survey: Survey, question: int, value: str) -> bool:
-    """Record the answer under the member's token; True when it replaced an earlier one."""
-    assert survey.id is not None and ctx.community is not None and ctx.community.id is not None
+    """Record the answer under the member's token; True when it replaced an earlier one.
+
+    The member row is made if needed (the closing counts participation from members' tokens), but no
+    contribution is written now: a row naming the member next to the answer would link the two."""
+    assert survey.id is not None
     token = answer_token(survey.salt, ctx.event.platform, ctx.event.sender.id)
     first_time = not await has_answered(ctx.session, survey.id, token)
     await record_answer(ctx.session, survey.id, question, token, value)
-    if first_time:  # the contribution says "took part", never what was answered
-        member = await ctx.ensure_member()
-        assert member.id is not None
-        ctx.session.add(Contribution(community_id=ctx.community.id, member_id=member.id, kind="surveyed"))
+    if first_time:
+        await ctx.ensure_member()
     return not first_time
 
 

@@ -66,10 +66,11 @@ async def deadlines_due(session: AsyncSession, config: Config, now: datetime) ->
             for c in (await session.exec(stmt.order_by(col(Consultation.id)))).all()]
 
 
-async def _subject(ctx: Context, model: type[Survey] | type[Consultation]) -> Survey | Consultation | None:
+async def _subject(ctx: Context, model: type[Survey] | type[Consultation], *,
+                   lock: bool = False) -> Survey | Consultation | None:
     event = ctx.event
     assert isinstance(event, Scheduled)
-    row: Survey | Consultation | None = await ctx.session.get(model, int(event.subject)) \
+    row: Survey | Consultation | None = await ctx.session.get(model, int(event.subject), with_for_update=lock) \
         if event.subject.isdigit() else None
     return row if row is not None and row.status == "open" else None
 
@@ -89,8 +90,10 @@ async def remind(ctx: Context) -> None:
 
 @router.scheduled(CLOSE)
 async def close_survey(ctx: Context) -> None:
-    """Close a survey: results in its channel (with the trend), comments to the coordinators, salt erased."""
-    survey = await _subject(ctx, Survey)
+    """Close a survey: results in its channel (with the trend), comments to the coordinators, then the
+    participation counted and the answers unlinked (`surveys.seal`). The row is locked first, so a tap
+    still in flight either lands before (and is counted) or finds the survey closed."""
+    survey = await _subject(ctx, Survey, lock=True)
     if not isinstance(survey, Survey) or ctx.community is None:
         return
     community, cc, session = ctx.community, ctx.community_config, ctx.session
@@ -108,7 +111,7 @@ async def close_survey(ctx: Context) -> None:
             if ref.startswith(survey.platform + ":"):
                 ctx.send(DirectMessage(user=ref.partition(":")[2], text=note))
     assert isinstance(ctx.event, Scheduled)
-    surveys.close(survey, ctx.event.at)
+    await surveys.seal(session, survey, ctx.event.at)
 
 
 @router.scheduled(CONSULTATION)

@@ -16,7 +16,9 @@ WEIGHTS: dict[str, float] = {
     "shared": 1.0,  # shared a resource (a link with a comment)
     "hosted": 4.0,  # hosted or presented at a meetup
     "welcomed": 1.0,  # replied to a newcomer's first message
-    "surveyed": 0.5,  # answered a pulse survey (never linked to the answer)
+    # Answered a pulse survey: counted for the member alone, worth no points. Scores are shown to others
+    # (reputation, leaderboard, routing), so a score moving when a survey closes would say who took part.
+    "surveyed": 0.0,
 }
 HALF_LIFE_DAYS = 180.0
 KUDOS_WINDOW_HOURS = 24  # the same person thanking the same person again within this counts once

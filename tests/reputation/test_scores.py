@@ -143,7 +143,7 @@ async def test_sql_sum_and_day_buckets_agree(bot: Bot, monkeypatch: pytest.Monke
     steward, platform = bot
     ids = await _people(steward, platform, "UANA", "UBRUNO")
     for n, (who, kind, days) in enumerate([("UANA", "answered", 3), ("UANA", "hosted", 400), ("UBRUNO", "shared", 90),
-                                           ("UBRUNO", "welcomed", 0), ("UANA", "surveyed", 30)]):
+                                           ("UBRUNO", "welcomed", 0), ("UANA", "shared", 30)]):
         await _entry(steward, ids[who], kind, days, "helm", n, NOW)
     async with steward.db.session() as session:
         community = (await session.get(Member, ids["UANA"])).community_id  # type: ignore[union-attr]

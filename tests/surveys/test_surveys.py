@@ -25,7 +25,7 @@ SPEC = '"How useful was this month?" scale 1-5; "Which format next?" choice talk
 
 def test_the_answers_table_cannot_name_anyone() -> None:
     table = SQLModel.metadata.tables["survey_answer"]
-    assert {c.name for c in table.columns} == {"id", "survey_id", "question", "token", "value"}
+    assert {c.name for c in table.columns} == {"survey_id", "question", "token", "value"}  # no id to order by
     assert {fk.column.table.name for fk in table.foreign_keys} == {"survey"}
     assert "at" not in table.columns  # no timestamp either: answers cannot be matched with activity
     # the storage API reads aggregates only: nothing returns rows of answers or tokens
@@ -53,7 +53,13 @@ async def test_one_tap_answers_changes_and_no_double_votes(survey_bot: Bot) -> N
         rows = (await session.exec(select(func.count()).select_from(SurveyAnswer))).one()
         surveyed = (await session.exec(select(Contribution).where(Contribution.kind == "surveyed"))).all()
     assert rows == 2  # one row per question, however many taps
+    assert surveyed == []  # participation is counted at closing, never next to the answer
+    await close(survey_bot, survey)
+    async with steward.db.session() as session:
+        surveyed = (await session.exec(select(Contribution).where(Contribution.kind == "surveyed"))).all()
+        closed = await session.get(Survey, survey.id)
     assert len(surveyed) == 1 and surveyed[0].message_id is None and surveyed[0].note == ""
+    assert closed is not None and surveyed[0].at == closed.closed_at
 
 
 async def test_results_hidden_below_k_shown_from_k_with_the_change_since_last_time(survey_bot: Bot) -> None:
@@ -173,4 +179,4 @@ async def test_below_k_nothing_leaves_the_result_function(survey_bot: Bot) -> No
         result = await survey_result(session, survey, 5)
     first = result.questions[0]
     assert (first.shown, first.counts, first.mean, first.texts) == (False, {}, None, ())
-    assert inspect(SurveyAnswer).columns.keys() == ["id", "survey_id", "question", "token", "value"]
+    assert inspect(SurveyAnswer).columns.keys() == ["survey_id", "token", "question", "value"]
