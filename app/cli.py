@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.required = True
     db_sub.add_parser("upgrade", parents=[common], help="apply database migrations")
+    backup = db_sub.add_parser("backup", parents=[common], help="copy the whole database to a new file "
+                               "(SQLite: online, while Steward runs; PostgreSQL: pg_dump)")
+    backup.add_argument("path", type=Path, help="the file to write (must not exist)")
+    restore = db_sub.add_parser("restore", parents=[common], help="replace the database's content with a backup")
+    restore.add_argument("path", type=Path, help="a file written by `steward db backup`")
+    restore.add_argument("--yes", action="store_true", help="confirm: every row is replaced (stop Steward first)")
     return parser
 
 
@@ -115,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, config: Config) -> int:
     from app import runtime
 
+    if args.command == "db" and args.db_command in ("backup", "restore"):
+        return await _backup_or_restore(args, config)  # neither migrates nor opens Steward
     steward = await runtime.open_steward(config)
     try:
         if args.command == "db":
@@ -154,6 +162,18 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return await _serve(steward)
     finally:
         await steward.db.dispose()
+
+
+async def _backup_or_restore(args: argparse.Namespace, config: Config) -> int:
+    from app.cli_db import Target, backup, restore
+    from storage.db import resolve_url
+
+    target = Target(resolve_url(os.environ.get("STEWARD_DATABASE_URL"), config.data_dir))
+    if args.db_command == "backup":
+        print(await backup(target, args.path))
+    else:
+        print(await restore(target, args.path, yes=args.yes))
+    return 0
 
 
 async def _who(steward: Steward, args: argparse.Namespace) -> int:
