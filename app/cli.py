@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     slack = imp_sub.add_parser("slack-export", parents=[common], help="a Slack workspace export (folder or .zip)")
     slack.add_argument("path", type=Path, help="the export folder or .zip")
     slack.add_argument("--community", required=True, help="community to import into (created if absent)")
+    slack.add_argument("--max-file-size", type=_size, default="200MB", metavar="SIZE",
+                       help="largest file of the export to read, uncompressed (default 200MB)")
+    slack.add_argument("--max-total-size", type=_size, default="2GB", metavar="SIZE",
+                       help="most the whole export may expand to (default 2GB)")
     who = sub.add_parser("who", parents=[common], help="who knows about a question (from imported history)")
     who.add_argument("question", nargs="?", help="the question, e.g. \"who can help with helm upgrades?\"")
     who.add_argument("--community", required=True, help="community to search")
@@ -93,6 +97,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    from app.cli_import import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `steward` console script."""
     args = _parser().parse_args(argv)
@@ -129,11 +142,13 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             print(f"database up to date: {steward.db.engine.url.render_as_string(hide_password=True)}")
             return 0
         if args.command == "import":
+            from adapters.slack_export.reader import ImportLimits
             from app.cli_import import describe, import_slack_export
 
             configured = steward.config.community(args.community)
             summary = await import_slack_export(steward.db, args.path, args.community,
-                                                kudos=configured.kudos_reactions if configured else ("pray",))
+                                                kudos=configured.kudos_reactions if configured else ("pray",),
+                                                limits=ImportLimits(args.max_file_size, args.max_total_size))
             print(describe(summary, args.community))
             return 0
         if args.command == "who":
@@ -170,9 +185,9 @@ async def _backup_or_restore(args: argparse.Namespace, config: Config) -> int:
 
     target = Target(resolve_url(os.environ.get("STEWARD_DATABASE_URL"), config.data_dir))
     if args.db_command == "backup":
-        print(await backup(target, args.path))
+        print(await asyncio.to_thread(backup, target, args.path))
     else:
-        print(await restore(target, args.path, yes=args.yes))
+        print(await asyncio.to_thread(restore, target, args.path, yes=args.yes))
     return 0
 
 

@@ -3,11 +3,11 @@
 SQLite uses its online backup API (a consistent copy while Steward runs, WAL included); PostgreSQL
 uses `pg_dump --format=custom` and `pg_restore`, given the connection through PG* environment variables
 so the password never shows in a process list. A restore replaces every row and asks for `--yes`.
+Both are plain blocking calls: the CLI runs them in a thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import subprocess
@@ -66,21 +66,20 @@ def known_revisions() -> set[str]:
     return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
-async def backup(target: Target, path: Path) -> str:
+def backup(target: Target, path: Path) -> str:
     """Write the database to `path` (which must not exist); returns a line saying what was written."""
     if path.exists():
         raise InputError(f"{path} exists already: give a new file name (a backup never overwrites a file)")
     if not path.parent.is_dir():
         raise InputError(f"{path.parent} is not a folder: create it first, or give another path")
     if target.is_sqlite:
-        await asyncio.to_thread(_sqlite_backup, target.sqlite_path, path)
+        _sqlite_backup(target.sqlite_path, path)
         return f"backed up {target.shown()} to {path} ({path.stat().st_size:,} bytes, SQLite)"
-    await asyncio.to_thread(_run_tool, ["pg_dump", "--format=custom", "--no-owner", f"--file={path}"],
-                            target.pg_env(), "pg_dump")
+    _run_tool(["pg_dump", "--format=custom", "--no-owner", f"--file={path}"], target.pg_env(), "pg_dump")
     return f"backed up {target.shown()} to {path} ({path.stat().st_size:,} bytes, pg_dump custom format)"
 
 
-async def restore(target: Target, path: Path, *, yes: bool) -> str:
+def restore(target: Target, path: Path, *, yes: bool) -> str:
     """Replace the database's content with the backup at `path`; returns a line saying what was done."""
     if not path.is_file():
         raise InputError(f"{path} is not a file: give the path of a file written by `steward db backup`")
@@ -88,11 +87,10 @@ async def restore(target: Target, path: Path, *, yes: bool) -> str:
         raise InputError(f"restoring replaces every row of {target.shown()} with the backup's: stop Steward "
                          "first, then run the same command with --yes")
     if target.is_sqlite:
-        revision = await asyncio.to_thread(_sqlite_restore, path, target.sqlite_path)
+        revision = _sqlite_restore(path, target.sqlite_path)
     else:
-        await asyncio.to_thread(_run_tool, ["pg_restore", "--clean", "--if-exists", "--no-owner",
-                                            "--single-transaction", "--exit-on-error", "--dbname",
-                                            target.pg_env()["PGDATABASE"], str(path)], target.pg_env(), "pg_restore")
+        _run_tool(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
+                   "--dbname", target.pg_env()["PGDATABASE"], str(path)], target.pg_env(), "pg_restore")
         revision = "as in the backup"
     return (f"restored {path} into {target.shown()} (schema {revision}); the next start applies any newer "
             "migration")

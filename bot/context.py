@@ -118,13 +118,21 @@ class Context:
         self.after_commit(partial(self.services.expertise.update, self.community.id, op))
 
     async def message_row(self, platform_id: str) -> Message | None:
-        """The stored message with this platform id, looked up once per event whatever the handlers."""
+        """The stored message with this platform id in the event's channel, looked up once per event
+        whatever the handlers (Slack's message ids are unique within a channel only)."""
         if platform_id not in self.messages:
             found = None
             if self.community is not None and self.community.id is not None:
-                found = await find_message(self.session, self.community.id, platform_id)
+                found = await find_message(self.session, self.community.id, platform_id, await self.channel_row_id())
             self.messages[platform_id] = found
         return self.messages[platform_id]
+
+    async def channel_row_id(self) -> int | None:
+        """The row id of the event's channel when Steward knows it (no query once the channel is known)."""
+        if self.services is None or not self.event.channel or self.event.is_direct:
+            return None  # direct messages are never stored
+        ref = await self.services.directory.channel(self.session, self.event.platform, self.event.channel)
+        return ref.id if ref is not None else None
 
     async def ensure_member(self) -> Member:
         """The sender's member row, created when a feature first needs to keep something."""

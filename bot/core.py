@@ -33,6 +33,7 @@ from bot.middleware import (
     dedupe,
     ignore_own,
     load_context,
+    refuse_unstorable,
 )
 from bot.replies import Reply, SentRef
 from bot.router import Router
@@ -64,7 +65,7 @@ class Steward:
         self.adapters: dict[str, Adapter] = {}
         self._own_ids: dict[str, str | None] = self.services.own_ids  # shared: kudos refuse thanking Steward
         self.middleware: tuple[Middleware, ...] = (
-            ignore_own(self._own_ids), dedupe, load_context, *extra_middleware)
+            refuse_unstorable, ignore_own(self._own_ids), dedupe, load_context, *extra_middleware)
         self._inflight = 0
         self._slots = asyncio.Semaphore(CONCURRENCY_SQLITE if db.is_sqlite else CONCURRENCY_POSTGRES)
         self._idle = asyncio.Event()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,6 +35,7 @@ class ImportSummary:
     channels: int = 0
     seconds: float = 0.0
     skipped: list[SkippedFile] = field(default_factory=list)
+    problems: dict[str, int] = field(default_factory=dict)  # records left out, by reason ("messages with a bad ts")
     ledger: LedgerSummary = field(default_factory=LedgerSummary)  # contributions derived after the import
 
     @property
@@ -114,9 +115,10 @@ class HistoryImport:
                 if author in self._opted_out or channel is None:
                     continue
                 rows.append((self._community_id, channel, author, m.id, m.thread, m.text, m.at))
+            # Keyed by (channel, id): Slack's ts is unique within a channel only.
             inserted = await bulk.insert_messages(conn, self._community_id, rows)
-            reactions = [(inserted[m.id], self._members[user], emoji, m.at)
-                         for m in messages if m.id in inserted
+            reactions = [(message_id, self._members[user], emoji, m.at)
+                         for m in messages if (message_id := inserted.get((self._channels.get(m.channel, 0), m.id)))
                          for emoji, users in m.reactions for user in dict.fromkeys(users)]
             await bulk.insert_reactions(conn, reactions)
         self.summary.messages_new += len(inserted)
@@ -130,8 +132,9 @@ class HistoryImport:
             rows = [{"platform_user_id": u, "display_name": u, "created_at": utcnow()} for u in sorted(unknown)]
             self._members = await bulk.upsert_members(conn, self._community_id, self.platform, rows)
 
-    async def finish(self, skipped: list[SkippedFile]) -> ImportSummary:
-        """Write what is still queued, refresh the planner's statistics, and close the summary."""
+    async def finish(self, skipped: list[SkippedFile], problems: Mapping[str, int] | None = None) -> ImportSummary:
+        """Write what is still queued, refresh the planner's statistics, and close the summary (with the
+        files and the records the reader left out)."""
         await self.flush()
         if self.db.is_sqlite:
             async with self.db.engine.begin() as conn:
@@ -144,6 +147,7 @@ class HistoryImport:
             async with self.db.engine.begin() as conn:
                 await bulk.analyze(conn)
         self.summary.skipped = list(skipped)
+        self.summary.problems = {reason: n for reason, n in (problems or {}).items() if n}
         return self.summary
 
 

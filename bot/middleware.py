@@ -5,16 +5,19 @@ Each is a plain `async def mw(ctx, call_next)`: it may stop the event by not cal
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from bot.context import Context
 from bot.directory import Directory
 from bot.errors import InputError
-from bot.events import ChoicePicked, CommandInvoked, MessagePosted, Scheduled
+from bot.events import ChoicePicked, CommandInvoked, Event, MessagePosted, Scheduled
 from bot.i18n import N_, normalise_locale
-from storage import members
+from storage import limits, members
 from storage.inbound import claim
 from storage.models import Community
+
+log = logging.getLogger(__name__)
 
 CallNext = Callable[[], Awaitable[None]]
 Middleware = Callable[[Context, CallNext], Awaitable[None]]
@@ -22,6 +25,26 @@ Middleware = Callable[[Context, CallNext], Awaitable[None]]
 
 class Duplicate(Exception):
     """Raised to stop an event seen before; the core swallows it silently."""
+
+
+def unstorable_id(event: Event) -> str | None:
+    """Which id of the event cannot be stored unchanged on every database, if one cannot."""
+    ids = (("event id", event.event_id), ("channel", event.channel), ("sender", event.sender.id),
+           ("thread", event.thread), ("message id", getattr(event, "message_id", None)))
+    return next((name for name, value in ids if isinstance(value, str) and not limits.storable_id(value)), None)
+
+
+async def refuse_unstorable(ctx: Context, call_next: CallNext) -> None:
+    """Drop an event with an id over 255 characters or holding a NUL byte, the same on every database.
+
+    No platform sends one (Matrix caps its ids at 255 bytes); cutting it could make it name someone
+    else, and PostgreSQL would refuse it where SQLite keeps it. Logged, never answered."""
+    wrong = unstorable_id(ctx.event)
+    if wrong is not None:
+        log.warning("event %r ignored: its %s is over %d characters or holds a NUL byte",
+                    ctx.event.event_id[:80], wrong, limits.ID_LENGTH)
+        return
+    await call_next()
 
 
 def ignore_own(own_ids: Mapping[str, str | None]) -> Middleware:

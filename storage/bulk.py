@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
+from storage import limits
 from storage.models import Channel, Member, Message
 
 CHUNK = 2000  # rows per statement; stays under SQLite's bound-parameter limit for our widest table
@@ -31,12 +32,28 @@ def _insert(conn: AsyncConnection, model: type[Any]) -> Insert:
 
 async def upsert_members(conn: AsyncConnection, community_id: int, platform: str,
                          rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert new members (existing ones are kept as they are); returns platform id → member id."""
+    """Insert new members; returns platform id → member id.
+
+    Existing ones are kept as they are, except a name that is still the placeholder an import gave
+    someone it had no name for (their id): a later import that knows the name sets it. Names are cut
+    to their column like everywhere (`storage.limits`)."""
+    table = _table(Member)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    first: dict[str, dict[str, Any]] = {}
+    for row in rows:  # one row per person: PostgreSQL refuses to update a row twice in one statement
+        first.setdefault(row["platform_user_id"], row)
+    rows = list(first.values())
     for start in range(0, len(rows), 500):
-        chunk = [{"community_id": community_id, "platform": platform, "opted_out": False,
-                  "locale": None, **row} for row in rows[start:start + 500]]
+        chunk = [{"community_id": community_id, "platform": platform, "opted_out": False, "locale": None, **row,
+                  "display_name": limits.fit(row.get("display_name") or "", limits.NAME_LENGTH),
+                  "timezone": limits.timezone(row.get("timezone"))} for row in rows[start:start + 500]]
         if chunk:
-            await conn.execute(_insert(conn, Member), chunk)
+            stmt = dialect.insert(table)
+            await conn.execute(stmt.on_conflict_do_update(
+                index_elements=["community_id", "platform", "platform_user_id"],
+                set_={"display_name": stmt.excluded.display_name},
+                where=(table.c.display_name == table.c.platform_user_id)
+                & (stmt.excluded.display_name != stmt.excluded.platform_user_id)), chunk)
     return await member_ids(conn, community_id, platform)
 
 
@@ -61,8 +78,8 @@ async def upsert_channels(conn: AsyncConnection, community_id: int, platform: st
     """Insert new channels; returns platform id → channel id (only this community's)."""
     if rows:
         await conn.execute(_insert(conn, Channel), [
-            {"community_id": community_id, "platform": platform, "platform_id": pid, "name": name}
-            for pid, name in rows])
+            {"community_id": community_id, "platform": platform, "platform_id": pid,
+             "name": limits.fit(name, limits.NAME_LENGTH)} for pid, name in rows])
     channel = _table(Channel)
     result = await conn.execute(select(channel.c.platform_id, channel.c.id, channel.c.community_id).where(
         channel.c.platform == platform))
@@ -87,8 +104,9 @@ MESSAGE_COLUMNS = ("community_id", "channel_id", "author_id", "platform_id", "th
 REACTION_COLUMNS = ("message_id", "member_id", "emoji", "at")
 
 
-async def insert_messages(conn: AsyncConnection, community_id: int, rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
-    """Insert messages not yet stored; returns platform id → id of those actually inserted.
+async def insert_messages(conn: AsyncConnection, community_id: int,
+                          rows: Sequence[tuple[Any, ...]]) -> dict[tuple[int, str], int]:
+    """Insert messages not yet stored; returns (channel id, platform id) → id of those actually inserted.
 
     `rows` follow MESSAGE_COLUMNS. The rows go to the driver's executemany in one call: importing a
     million messages through per-row ORM or Core parameter processing costs minutes, this costs seconds.
@@ -99,28 +117,30 @@ async def insert_messages(conn: AsyncConnection, community_id: int, rows: Sequen
         return {}
     message = _table(Message)
     before = (await conn.execute(select(func.coalesce(func.max(message.c.id), 0)))).scalar_one()
-    conflict = "ON CONFLICT (community_id, platform_id) DO NOTHING"
+    conflict = "ON CONFLICT (community_id, platform_id, channel_id) DO NOTHING"  # Slack: ts is per channel
     sql = (f"INSERT INTO message ({', '.join(MESSAGE_COLUMNS)}) "
            f"VALUES ({_placeholders(conn, len(MESSAGE_COLUMNS))}) {conflict}")
     stamp = _stamper(conn)
     await conn.exec_driver_sql(sql, [(*row[:6], stamp(row[6])) for row in rows])
-    wanted = {row[3] for row in rows}
+    wanted = {(row[1], row[3]) for row in rows}
     # Only the primary-key range: a condition on community_id would let the planner scan the community's
     # whole (community_id, platform_id) index instead, once per batch, which is quadratic over an import.
-    result = await conn.execute(select(message.c.platform_id, message.c.id, message.c.community_id).where(
-        message.c.id > before))
-    return {pid: mid for pid, mid, owner in result.all() if owner == community_id and pid in wanted}
+    result = await conn.execute(select(message.c.channel_id, message.c.platform_id, message.c.id,
+                                       message.c.community_id).where(message.c.id > before))
+    return {(cid, pid): mid for cid, pid, mid, owner in result.all()
+            if owner == community_id and (cid, pid) in wanted}
 
 
 async def insert_reactions(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert reactions (REACTION_COLUMNS), skipping those already stored."""
+    """Insert reactions (REACTION_COLUMNS), skipping those already stored; emoji cut to their column."""
     if not rows:
         return
     sql = (f"INSERT INTO reaction ({', '.join(REACTION_COLUMNS)}) "
            f"VALUES ({_placeholders(conn, len(REACTION_COLUMNS))}) "
            "ON CONFLICT (message_id, member_id, emoji) DO NOTHING")
     stamp = _stamper(conn)
-    await conn.exec_driver_sql(sql, [(*row[:3], stamp(row[3])) for row in rows])
+    await conn.exec_driver_sql(sql, [(*row[:2], limits.fit(row[2], limits.EMOJI_LENGTH), stamp(row[3]))
+                                     for row in rows])
 
 
 async def analyze(conn: AsyncConnection) -> None:

@@ -7,6 +7,7 @@ from datetime import date
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import limits
 from storage.models import Channel, Community
 
 
@@ -47,9 +48,10 @@ async def ensure_channel(session: AsyncSession, community: Community, platform: 
     """The channel row for this platform id, attached to `community`."""
     channel = await find_channel(session, platform, platform_id)
     assert community.id is not None
+    name = limits.fit(name, limits.NAME_LENGTH)
     if channel is None:
         channel = Channel(community_id=community.id, platform=platform, platform_id=platform_id,
-                          name=name or platform_id)
+                          name=name or limits.fit(platform_id, limits.NAME_LENGTH))
         session.add(channel)
         await session.flush()
     elif name and channel.name != name:

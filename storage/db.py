@@ -21,7 +21,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import sqlite_driver
+from storage import limits, sqlite_driver
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +92,12 @@ def create_engine(url: str) -> AsyncEngine:
                                      module=sqlite_driver.dbapi())  # one thread hop per statement
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        limits.install(engine)
         return engine
     engine = create_async_engine(url, pool_size=5, max_overflow=5)
     event.listen(engine.sync_engine.pool, "checkin", _rested_from)
     event.listen(engine.sync_engine.pool, "checkout", _ping_if_rested(engine))
+    limits.install(engine)
     return engine
 
 

@@ -93,7 +93,7 @@ async def question_threads(session: AsyncSession, community_id: int, start: date
     """Thread roots of the month ending with "?": (asked at, first answer by someone else or None)."""
     m, reply = MESSAGE.c, MESSAGE.alias("reply").c
     first_answer = (select(func.min(reply.posted_at)).where(
-        reply.community_id == m.community_id, reply.thread_id == m.platform_id,
+        reply.community_id == m.community_id, reply.thread_id == m.platform_id, reply.channel_id == m.channel_id,
         reply.author_id != m.author_id).scalar_subquery())
     stmt = select(m.posted_at, first_answer).where(
         m.community_id == community_id, _in(m.posted_at, start, end), m.thread_id.is_(None),

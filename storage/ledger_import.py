@@ -66,6 +66,7 @@ async def derive_contributions(conn: AsyncConnection, community_id: int, *, acce
         FROM reaction x
         JOIN message m ON m.id = x.message_id
         JOIN message q ON q.community_id = m.community_id AND q.platform_id = m.thread_id
+                      AND q.channel_id = m.channel_id
         JOIN channel ch ON ch.id = m.channel_id
         JOIN member mb ON mb.id = m.author_id
         WHERE x.emoji IN ({emojis}) AND m.community_id = :c AND m.thread_id IS NOT NULL
@@ -75,11 +76,12 @@ async def derive_contributions(conn: AsyncConnection, community_id: int, *, acce
     summary.steps["accepted"] = time.perf_counter() - started
     # Question roots once (the "?" test runs per root, not per reply), then each member's first reply.
     await conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS ledger_question "
-                               "(platform_id VARCHAR(255) PRIMARY KEY, author_id INTEGER NOT NULL)")
+                               "(platform_id VARCHAR(255) NOT NULL, channel_id INTEGER NOT NULL, "
+                               "author_id INTEGER NOT NULL, PRIMARY KEY (platform_id, channel_id))")
     await conn.exec_driver_sql("DELETE FROM ledger_question")
     await conn.execute(text("""
-        INSERT INTO ledger_question (platform_id, author_id)
-        SELECT q.platform_id, q.author_id FROM message q
+        INSERT INTO ledger_question (platform_id, channel_id, author_id)
+        SELECT q.platform_id, q.channel_id, q.author_id FROM message q
         WHERE q.community_id = :c AND q.thread_id IS NULL
           AND (rtrim(q.text, :trailing) LIKE '%?'
                OR EXISTS (SELECT 1 FROM question z JOIN channel zc ON zc.platform_id = z.channel
@@ -91,9 +93,9 @@ async def derive_contributions(conn: AsyncConnection, community_id: int, *, acce
                NULL, m.id, {LINK}, '', m.posted_at
         FROM (SELECT MIN(r.id) AS id
               FROM ledger_question q
-              JOIN message r ON r.community_id = :c AND r.thread_id = q.platform_id
+              JOIN message r ON r.community_id = :c AND r.thread_id = q.platform_id AND r.channel_id = q.channel_id
               WHERE r.author_id <> q.author_id
-              GROUP BY r.author_id, r.thread_id
+              GROUP BY r.author_id, r.channel_id, r.thread_id
               UNION
               SELECT c.message_id FROM contribution c
               WHERE c.community_id = :c AND c.kind = 'accepted' AND c.message_id IS NOT NULL) AS firsts
@@ -128,7 +130,8 @@ async def _welcomed(conn: AsyncConnection, community_id: int, link: str) -> int:
                NULL, r.id, {LINK.replace("m.", "r.")}, '', r.posted_at
         FROM (SELECT author_id, MIN(id) AS id FROM message WHERE community_id = :c GROUP BY author_id) AS f
         JOIN message q ON q.id = f.id AND q.thread_id IS NULL AND q.posted_at >= :newcomers
-        JOIN message r ON r.community_id = :c AND r.thread_id = q.platform_id AND r.author_id <> q.author_id
+        JOIN message r ON r.community_id = :c AND r.thread_id = q.platform_id AND r.channel_id = q.channel_id
+                      AND r.author_id <> q.author_id
         JOIN channel ch ON ch.id = r.channel_id
         JOIN member mb ON mb.id = r.author_id
         WHERE {ELIGIBLE}
@@ -191,6 +194,7 @@ async def _topics(conn: AsyncConnection, community_id: int, topics_of: Callable[
         FROM contribution c
         JOIN message m ON m.id = c.message_id
         JOIN message q ON q.community_id = m.community_id AND q.platform_id = COALESCE(m.thread_id, m.platform_id)
+                      AND q.channel_id = m.channel_id
         WHERE c.community_id = :c AND c.topic IS NULL"""), {"c": community_id})
     found = [(root_id, topics_of(body)) for root_id, body in roots.all()]
     if not found:
@@ -205,5 +209,5 @@ async def _topics(conn: AsyncConnection, community_id: int, topics_of: Callable[
         WHERE contribution.community_id = :c AND contribution.topic IS NULL
           AND m.id = contribution.message_id
           AND q.community_id = m.community_id AND q.platform_id = COALESCE(m.thread_id, m.platform_id)
-          AND t.root_id = q.id"""), {"c": community_id})
+          AND q.channel_id = m.channel_id AND t.root_id = q.id"""), {"c": community_id})
     await conn.exec_driver_sql("DROP TABLE ledger_root_topic")

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import limits
 from storage.models import Member
 
 # Built once: every event looks its sender up (building and hashing a statement costs more than running it).
@@ -28,6 +29,7 @@ async def ensure_member(session: AsyncSession, community_id: int, platform: str,
                         is_bot: bool = False, joined_at: datetime | None = None) -> Member:
     """The member row, created on first need (Steward keeps nothing about people it never needed)."""
     member = await find_member(session, community_id, platform, platform_user_id)
+    display_name = limits.fit(display_name, limits.NAME_LENGTH)
     if member is None:
         return await add_member(session, community_id, platform, platform_user_id, display_name=display_name,
                                 timezone=timezone, is_bot=is_bot, joined_at=joined_at)
@@ -39,9 +41,12 @@ async def ensure_member(session: AsyncSession, community_id: int, platform: str,
 async def add_member(session: AsyncSession, community_id: int, platform: str, platform_user_id: str,
                      *, display_name: str = "", timezone: str | None = None,
                      is_bot: bool = False, joined_at: datetime | None = None) -> Member:
-    """A new member row, for a caller that has just seen there is none in this transaction."""
+    """A new member row, for a caller that has just seen there is none in this transaction.
+
+    The display name is cut to its column (Matrix allows 256 characters), the same on every backend."""
     member = Member(community_id=community_id, platform=platform, platform_user_id=platform_user_id,
-                    display_name=display_name, timezone=timezone, is_bot=is_bot, joined_at=joined_at)
+                    display_name=limits.fit(display_name, limits.NAME_LENGTH), timezone=limits.timezone(timezone),
+                    is_bot=is_bot, joined_at=joined_at)
     session.add(member)
     await session.flush()
     return member

@@ -10,13 +10,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import index_changes
+from storage import index_changes, limits
 from storage.models import Message, Reaction
 
 
-async def find_message(session: AsyncSession, community_id: int, platform_id: str) -> Message | None:
-    """The stored message with this platform id, if any."""
+async def find_message(session: AsyncSession, community_id: int, platform_id: str,
+                       channel_id: int | None = None) -> Message | None:
+    """The stored message with this platform id (in this channel, when known), if any.
+
+    A message is keyed by its channel too: Slack's ids (`ts`) are unique within a channel only."""
     stmt = select(Message).where(Message.community_id == community_id, Message.platform_id == platform_id)
+    if channel_id is not None:
+        stmt = stmt.where(Message.channel_id == channel_id)
     return (await session.exec(stmt)).first()
 
 
@@ -30,29 +35,30 @@ async def store_message(session: AsyncSession, *, community_id: int, channel_id:
     insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
     stmt = (insert(Message).values(community_id=community_id, channel_id=channel_id, author_id=author_id,
                                    platform_id=platform_id, thread_id=root, text=text, posted_at=posted_at)
-            .on_conflict_do_nothing(index_elements=["community_id", "platform_id"]).returning(Message))
+            .on_conflict_do_nothing(index_elements=["community_id", "platform_id", "channel_id"]).returning(Message))
     new: Message | None = (await session.exec(stmt)).scalars().first()
     if new is not None:
         await index_changes.message_changed(session, new, "posted")
         return new, True
-    existing = await find_message(session, community_id, platform_id)
+    existing = await find_message(session, community_id, platform_id, channel_id)
     assert existing is not None, "a conflicting message is there"
     return existing, False
 
 
 async def edit_message(session: AsyncSession, community_id: int, platform_id: str, text: str,
-                       at: datetime) -> Message | None:
+                       at: datetime, channel_id: int | None = None) -> Message | None:
     """Apply an edit; None when the message is unknown (not indexed)."""
-    message = await find_message(session, community_id, platform_id)
+    message = await find_message(session, community_id, platform_id, channel_id)
     if message is not None:
         message.text, message.edited_at = text, at
         await index_changes.message_changed(session, message, "edited")
     return message
 
 
-async def delete_message(session: AsyncSession, community_id: int, platform_id: str) -> bool:
+async def delete_message(session: AsyncSession, community_id: int, platform_id: str,
+                         channel_id: int | None = None) -> bool:
     """Delete a message and its reactions; False when it was unknown."""
-    message = await find_message(session, community_id, platform_id)
+    message = await find_message(session, community_id, platform_id, channel_id)
     if message is None:
         return False
     await session.exec(delete(Reaction).where(col(Reaction.message_id) == message.id))
@@ -63,7 +69,8 @@ async def delete_message(session: AsyncSession, community_id: int, platform_id: 
 
 async def add_reaction(session: AsyncSession, message_id: int, member_id: int, emoji: str,
                        at: datetime) -> bool:
-    """Record a reaction once; False when it was already there."""
+    """Record a reaction once; False when it was already there. A long (Matrix) key is cut to its column."""
+    emoji = limits.fit(emoji, limits.EMOJI_LENGTH)
     stmt = select(Reaction).where(Reaction.message_id == message_id, Reaction.member_id == member_id,
                                   Reaction.emoji == emoji)
     if (await session.exec(stmt)).first() is not None:
@@ -76,6 +83,7 @@ async def add_reaction(session: AsyncSession, message_id: int, member_id: int, e
 
 async def remove_reaction(session: AsyncSession, message_id: int, member_id: int, emoji: str) -> bool:
     """Forget a reaction; False when there was none."""
+    emoji = limits.fit(emoji, limits.EMOJI_LENGTH)
     stmt = select(Reaction).where(Reaction.message_id == message_id, Reaction.member_id == member_id,
                                   Reaction.emoji == emoji)
     reaction = (await session.exec(stmt)).first()

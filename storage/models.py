@@ -65,7 +65,9 @@ class Message(SQLModel, table=True):
     """A message Steward indexed; `thread_id` is the root's platform id for replies, None for roots."""
 
     __table_args__ = (
-        UniqueConstraint("community_id", "platform_id"),
+        # Slack's message ids (`ts`) are unique within a channel only; platform_id first serves the
+        # lookups that know no channel.
+        UniqueConstraint("community_id", "platform_id", "channel_id"),
         Index("ix_message_thread", "community_id", "thread_id"),
     )
     id: int | None = Field(default=None, primary_key=True)

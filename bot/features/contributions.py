@@ -51,7 +51,8 @@ async def contribution_from_message(ctx: Context) -> None:
     if stored is None:
         return
     link = message_link(event.channel, event.message_id)
-    root = await find_message(ctx.session, community.id, event.thread) if event.is_reply and event.thread else None
+    root = (await find_message(ctx.session, community.id, event.thread, stored.channel_id)
+            if event.is_reply and event.thread else None)
     if root is not None and root.author_id != member.id:
         question = await question_in_thread(ctx.session, event.platform, event.channel, root.platform_id)
         topic = topics_of(root.text)
@@ -93,7 +94,7 @@ async def accepted_anywhere(ctx: Context) -> None:
     answer = await ctx.message_row(event.message_id)
     if answer is None or answer.thread_id is None:
         return
-    root = await find_message(ctx.session, community.id, answer.thread_id)
+    root = await find_message(ctx.session, community.id, answer.thread_id, answer.channel_id)
     if root is None or answer.author_id == root.author_id:
         return
     asker = await ctx.session.get(Member, root.author_id)

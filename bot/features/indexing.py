@@ -69,7 +69,8 @@ async def index_edit(ctx: Context) -> None:
     event = ctx.event
     assert isinstance(event, MessageEdited)
     if ctx.community is not None and ctx.community.id is not None:
-        if await messages.edit_message(ctx.session, ctx.community.id, event.message_id, event.text, event.at):
+        if await messages.edit_message(ctx.session, ctx.community.id, event.message_id, event.text, event.at,
+                                       await ctx.channel_row_id()):
             message_id, text = event.message_id, event.text
             ctx.update_index(lambda index: index.edit(message_id, text))
 
@@ -80,7 +81,7 @@ async def index_deletion(ctx: Context) -> None:
     event = ctx.event
     assert isinstance(event, MessageDeleted)
     if ctx.community is not None and ctx.community.id is not None:
-        if await messages.delete_message(ctx.session, ctx.community.id, event.message_id):
+        if await messages.delete_message(ctx.session, ctx.community.id, event.message_id, await ctx.channel_row_id()):
             message_id = event.message_id
             ctx.update_index(lambda index: index.remove(message_id))
 

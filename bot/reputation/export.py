@@ -42,9 +42,13 @@ def rows(entries: Sequence[tuple[Contribution, Member]], givers: dict[int, str])
 
 
 def to_csv(records: list[dict[str, str]]) -> str:
-    """CSV text with a header; every cell passed through `safe_cell`."""
+    """CSV text with a header; every cell passed through `safe_cell` and quoted.
+
+    Quoting every cell keeps a carriage return or a line break inside a name within its cell: with
+    minimal quoting and "\n" ending rows, a bare "\r" was left unquoted and split the row, so a display
+    name could start a row of its own (e.g. with `=cmd|…`)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
     for record in records:
         writer.writerow([safe_cell(record[c]) for c in COLUMNS])
