@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="md (the chat text), html (a page) or png (the chart)")
     digest.add_argument("--output", type=Path, help="write to this file instead of standard output")
     digest.add_argument("--locale", choices=("en", "fr"), help="language (default: the community's)")
+    doctor = sub.add_parser("doctor", parents=[common], help="check a config, its secrets, the database and the "
+                            "Slack manifest before going live (sends nothing)")
+    doctor.add_argument("--manifest", type=Path, help="the Slack app manifest to check (default: the shipped one)")
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.required = True
@@ -111,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "doctor":  # reports a bad config among its findings rather than refusing it
+        from app import doctor
+
+        code, report = doctor.run(args.config, args.manifest)
+        print(report)
+        return code
     try:
         config = load_config(args.config)
         quiet = logging.ERROR if args.command in ("chat", "demo") else logging.WARNING
