@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, default=os.environ.get("STEWARD_CONFIG"),
                         help="TOML config file (default: $STEWARD_CONFIG, else built-in defaults)")
     common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    common.add_argument("--log-format", choices=("text", "json"), default=os.environ.get("STEWARD_LOG_FORMAT", "text"),
+                        help="text (default) or json: one JSON object per line, for a log pipeline")
     parser = argparse.ArgumentParser(prog="steward", description="Steward: helps communities of practice thrive.")
     parser.add_argument("--version", action="version", version=f"steward {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -112,8 +114,9 @@ def _size(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `steward` console script."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from app.logs import configure
+
+    configure(logging.DEBUG if args.verbose else logging.WARNING, getattr(args, "log_format", "text"))
     if args.command == "doctor":  # reports a bad config among its findings rather than refusing it
         from app import doctor
 

@@ -140,6 +140,9 @@ def _database(config: Config, env: Mapping[str, str]) -> list[Finding]:
     except (DatabaseUrlError, OSError) as err:
         return [Finding(False, f"database URL: {err}", "set STEWARD_DATABASE_URL to a sqlite:// or postgresql:// URL")]
     shown = make_url(url).render_as_string(hide_password=True)
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+        return [Finding(False, f"database {shown}: not created yet", "run `steward db upgrade` (or start "
+                        "Steward, which creates and upgrades it at start)")]
     try:
         revision = asyncio.run(asyncio.wait_for(_revision(url), CONNECT_TIMEOUT))
     except TimeoutError:
@@ -171,8 +174,6 @@ async def _revision(url: str) -> str | None:
     from sqlalchemy import inspect, text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
-        return None  # connecting would create the file: an empty database, said so
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:

@@ -88,3 +88,13 @@ def test_bad_database_url_is_explained(env: dict[str, str]) -> None:
 def test_unknown_subcommand(env: dict[str, str]) -> None:
     result = steward(env, "dance")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_json_logs_are_one_object_per_line(env: dict[str, str]) -> None:
+    import json
+
+    result = steward(env, "db", "upgrade", "-v", "--log-format", "json")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 0 and lines
+    entries = [json.loads(line) for line in lines]  # every line is JSON: a pipeline can read it
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)

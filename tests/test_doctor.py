@@ -54,7 +54,7 @@ def test_each_problem_is_named_with_its_fix(env: dict[str, str], tmp_path: Path)
     assert "SLACK_BOT_TOKEN does not start with xoxb-" in out and "not-a-bot-token" not in out
     assert "SLACK_SIGNING_SECRET is not set" in out
     assert "'slack:#general' (expected a channel id" in out and "Matrix references but no [matrix] section" in out
-    assert "migrations pending" in out or "reachable but empty" in out  # never upgraded: doctor does not migrate
+    assert "not created yet" in out or "reachable but empty" in out  # never upgraded: doctor does not migrate
     assert "lacks the scope(s)" in out and "files:write" in out
     assert out.count("fix:") == out.count("✗") and "problem(s) to fix" in out
 
