@@ -297,17 +297,19 @@ async def _serve(steward: Steward) -> int:
         return 2
     from aiohttp import web
 
+    from app.health import health_routes
     from rituals.ical import ical_handler
-
-    for adapter in adapters:
-        routes = getattr(adapter, "routes", None)
-        if isinstance(routes, list):  # an adapter with an HTTP server also serves the calendars
-            routes.append(web.get("/ical/{community}.ics", ical_handler(steward)))
-        steward.add_adapter(adapter)
-    await steward.start_adapters(wait=5.0)  # a platform still down after that keeps trying in the background
     from rituals.scheduler import RitualScheduler
 
     rituals = RitualScheduler(steward)
+    routes = [web.get("/ical/{community}.ics", ical_handler(steward)), *health_routes(steward, rituals)]
+    carrier = next((a for a in adapters if getattr(a, "serves_http", False)), None)
+    if carrier is not None:  # one HTTP server: the Slack endpoint's carries the others
+        carrier.routes.extend(routes)  # type: ignore[attr-defined]
+    for adapter in adapters:
+        steward.add_adapter(adapter)
+    alone = None if carrier is not None else await runtime.serve_http(routes, steward.config.http)
+    await steward.start_adapters(wait=5.0)  # a platform still down after that keeps trying in the background
     await rituals.start()
     await steward.services.expertise.start_following(steward.config.index_follow_seconds)
     warming = asyncio.create_task(runtime.warm_indexes(steward))
@@ -317,4 +319,6 @@ async def _serve(steward: Steward) -> int:
     await steward.services.expertise.stop_following()
     await rituals.stop()
     await steward.stop()
+    if alone is not None:
+        await alone.cleanup()
     return 0

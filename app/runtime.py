@@ -7,8 +7,11 @@ import contextlib
 import logging
 import signal
 
+from aiohttp import web
+
 from bot.config import Config
 from bot.core import Steward
+from bot.errors import StewardError
 from bot.features import build_router
 from rituals.setup import sync_config_rituals
 from storage.communities import ensure_channel, ensure_community, get_community
@@ -64,6 +67,22 @@ async def ensure_local_community(steward: Steward, slug: str) -> None:
             community = await ensure_community(session, slug, locale=steward.config.locale,
                                                timezone=steward.config.timezone)
             await ensure_channel(session, community, TERMINAL[0], TERMINAL[1], name="#terminal")
+
+
+async def serve_http(routes: list[web.RouteDef], where: str) -> web.AppRunner:
+    """Serve `routes` on `host:port` (`[steward] http`) when no Slack HTTP endpoint is there to carry them."""
+    host, _, port = where.rpartition(":")
+    runner = web.AppRunner(web.Application(), access_log=None)
+    runner.app.router.add_routes(routes)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, int(port)).start()
+    except OSError as err:
+        await runner.cleanup()
+        raise StewardError(f"cannot serve health and metrics on {where} ({err.strerror or err}): set "
+                           "[steward] http to a free host:port") from err
+    log.info("health, metrics and calendars on http://%s/", where)
+    return runner
 
 
 async def wait_for_shutdown_signal() -> None:

@@ -27,7 +27,8 @@ SECRET_WORDS = ("token", "password", "secret", "passphrase")
 PLATFORMS = ("console", "slack", "matrix")
 KEYS: dict[str, set[str]] = {  # every key the file may hold, by table (config.example.toml documents each)
     "": {"steward", "community", "slack", "matrix"},
-    "steward": {"data_dir", "locale", "timezone", "log_level", "misfire_grace_time", "index_follow_seconds"},
+    "steward": {"data_dir", "locale", "timezone", "log_level", "misfire_grace_time", "index_follow_seconds",
+                "http"},
     "community": {"slug", "name", "locale", "timezone", "founded", "channels", "coordinators", "sponsors",
                   "purpose", "intros", "explore", "rituals", "kudos_reactions", "leaderboard",
                   "survey_min_answers", "quotes", "core_threshold"},
@@ -109,6 +110,7 @@ class Config:
     log_level: str = "INFO"
     misfire_grace_time: int = 3600  # seconds: a ritual step missed by less still fires (once)
     index_follow_seconds: float = 2.0  # between two reads of the changes other processes stored
+    http: str = "127.0.0.1:8080"  # health, metrics and calendars when no Slack HTTP endpoint carries them
     communities: tuple[CommunityConfig, ...] = ()
     slack: SlackConfig | None = None
     matrix: MatrixConfig | None = None
@@ -156,13 +158,18 @@ def parse_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
     follow = steward.get("index_follow_seconds", 2.0)
     if not isinstance(follow, int | float) or isinstance(follow, bool) or not 0.1 <= follow <= 3600:
         raise ConfigError("steward.index_follow_seconds", follow, "seconds between 0.1 and 3600, e.g. 2")
+    http = _str(steward, "steward.http", Config.http)
+    host, _, port = http.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("steward.http", http, "host:port to serve /healthz, /readyz and /metrics on, e.g. "
+                          "\"127.0.0.1:8080\" (\"0.0.0.0:8080\" in a container)")
     communities = tuple(_community(c, i, locale, tz) for i, c in enumerate(_array(raw, "community")))
     slugs = [c.slug for c in communities]
     for slug in slugs:
         if slugs.count(slug) > 1:
             raise ConfigError("community.slug", slug, "each community to have its own slug")
     return Config(data_dir=data_dir, locale=locale, timezone=tz, log_level=level, misfire_grace_time=grace,
-                  index_follow_seconds=float(follow), communities=communities,
+                  index_follow_seconds=float(follow), http=http, communities=communities,
                   slack=_slack(raw), matrix=_matrix(raw), source=source)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,6 +26,7 @@ from bot.delivery import Delivery, Parcel
 from bot.errors import AdapterError, InputError
 from bot.events import ChoicePicked, Event, Scheduled
 from bot.i18n import N_
+from bot.metrics import EVENTS, HANDLER_SECONDS
 from bot.middleware import (
     Duplicate,
     Middleware,
@@ -156,15 +158,20 @@ class Steward:
         self._inflight += 1
         self._idle.clear()
         over = TRANSACTION_OVER.get()
+        kind = type(event).__name__
         try:
             async with self._slots:  # back-pressure: wait here rather than time out in the pool
+                started = time.perf_counter()
                 handled, parcels = await self._run(event)
+                HANDLER_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            EVENTS.labels(kind, event.platform, "handled" if handled else "skipped").inc()
             if over is not None:
                 over()
             await self.delivery.deliver(parcels)  # outside the slot: a slow platform holds no database work
             return handled
         except Exception:
             log.exception("event %s (%s) could not be handled", event.event_id, type(event).__name__)
+            EVENTS.labels(kind, event.platform, "error").inc()
             return False
         finally:
             if over is not None:

@@ -36,6 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import reply_codec
 from bot.errors import AdapterError, RateLimited, Transient
+from bot.metrics import REPLIES_RETRIED, REPLIES_SENT
 from bot.replies import AskChoice, AskForm, DirectMessage, Ephemeral, Prerendered, Reply, SentRef
 from storage import outbox
 from storage.db import Database
@@ -187,6 +188,8 @@ class Delivery:
                 log.warning("could not send a %s on %s yet (%s): retrying in %.1fs",
                             type(parcel.reply).__name__, parcel.platform, exc, wait)
                 _settle(parcel, None)
+                why = "rate_limited" if isinstance(exc, RateLimited) else "transient"
+                REPLIES_RETRIED.labels(parcel.platform, why).inc()
                 await asyncio.sleep(wait)
                 delay = min(delay * 2, MAX_BACKOFF)
                 continue
@@ -201,6 +204,7 @@ class Delivery:
                 _settle(parcel, None)
                 return True
             self._cross_out(parcel, ref)
+            REPLIES_SENT.labels(parcel.platform).inc()
             _settle(parcel, ref)
             return True
         return False
@@ -341,6 +345,7 @@ class Delivery:
                     stale.append(row.id)
                     continue
                 queued.append(Parcel(row.id, row.platform, row.lane or lane_of(reply), reply, row.tag, adopted=True))
+                REPLIES_RETRIED.labels(row.platform, "taken_over").inc()
             if stale:
                 log.warning("dropped %d replies a stopped Steward left more than %s ago (or unreadable)",
                             len(stale), STALE_AFTER)

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.core import Steward
 from bot.errors import ConfigError
 from bot.features.ritual_common import schedule_of, step_offsets
+from bot.metrics import SCHEDULER_LATENESS
 from bot.router import Periodic
 from bot.scheduling import run_periodic
 from rituals import jobs
@@ -139,6 +140,7 @@ class _LoopExecutor(BaseExecutor):  # type: ignore[misc]
         if job._jobstore_alias != RITUALS:
             await job.func(*job.args, **job.kwargs)
             return
+        SCHEDULER_LATENESS.observe(max(0.0, (datetime.now(UTC) - run_times[-1]).total_seconds()))
         for missed in run_times[:-1]:
             log.warning("ritual job %s (%s): fire time %s missed while no scheduler ran: skipped",
                         job.id, job.name, missed)
@@ -246,6 +248,18 @@ class RitualScheduler:
             if self.is_leader:
                 log.warning("lost the ritual leader lock (%s): stop firing until it is taken again", exc)
             await self._resign()
+
+    async def leader_known(self) -> bool:
+        """True when a process leads the rituals: this one, or (PostgreSQL) whichever holds the leader lock."""
+        if self.is_leader:
+            return True
+        if self._sqlite:
+            return False
+        async with self.steward.db.reader() as conn:  # advisory lock keys show in pg_locks split in two halves
+            held = await conn.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = :high AND objid = :low"), {"high": LEADER_LOCK >> 32, "low": LEADER_LOCK & 0xFFFFFFFF})
+        return bool(held)
 
     async def _try_lock(self) -> bool:
         if self._lock_engine is None:

@@ -117,3 +117,10 @@ async def adopt(session: AsyncSession, platform: str, dead: Sequence[str], owner
     rows = (await conn.execute(update(_T).where(_T.c.event_id.in_(ids.scalar_subquery()))
                                .values(owner=owner).returning(_T.c.event_id, _T.c.payload, _T.c.received_at))).all()
     return [(str(r[0]), str(r[1] or "")) for r in sorted(rows, key=lambda r: (r[2], r[0]))]
+
+
+async def count_waiting(conn: Any) -> int:
+    """Deliveries acknowledged and not handled yet (pending), every platform (`/metrics`)."""
+    from sqlalchemy import func
+
+    return int(await conn.scalar(select(func.count()).select_from(_T).where(_T.c.status == "pending")) or 0)

@@ -115,3 +115,10 @@ async def tag_of(session: AsyncSession, platform: str, message_id: str) -> str |
     conn = await session.connection()
     return await conn.scalar(select(_T.c.tag).where(_T.c.platform == platform, _T.c.message_id == message_id,
                                                     _T.c.tag.is_not(None)).limit(1))
+
+
+async def count_pending(conn: Any) -> int:
+    """Replies kept and not sent yet, every owner (`/metrics`)."""
+    from sqlalchemy import func
+
+    return int(await conn.scalar(select(func.count()).select_from(_T).where(_T.c.status == "pending")) or 0)

@@ -22,6 +22,7 @@ from nio.exceptions import LocalProtocolError
 
 from bot.config import MatrixConfig
 from bot.errors import AdapterError, ConfigError, NotPermitted, RateLimited, Transient
+from bot.metrics import RATE_LIMITED
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def error_for(resp: ErrorResponse, what: str) -> AdapterError:
     code = resp.status_code
     if code == "M_LIMIT_EXCEEDED" or status == 429:
         retry = (resp.retry_after_ms or DEFAULT_RETRY_AFTER * 1000) / 1000
+        RATE_LIMITED.labels("matrix", what).inc()
         return RateLimited(retry, f"({what})")
     if code in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_USER_DEACTIVATED"):
         return NotPermitted(f"{what}: {resp}")
@@ -131,6 +133,7 @@ async def raw_json(client: AsyncClient, method: str, path: str, body: dict[str, 
     except (aiohttp.ClientError, TimeoutError, ConnectionError, ValueError) as exc:
         raise Transient(f"{method} {path}: {exc}") from exc
     if resp.status == 429:
+        RATE_LIMITED.labels("matrix", method).inc()
         raise RateLimited(float(data.get("retry_after_ms", DEFAULT_RETRY_AFTER * 1000)) / 1000, path)
     if resp.status == 404:
         return {}

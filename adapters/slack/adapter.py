@@ -25,6 +25,7 @@ from bot.adapter import Sink
 from bot.config import Config
 from bot.errors import AdapterError, ConfigError, NotPermitted, RateLimited, Transient, Unsupported
 from bot.events import Event, Sender
+from bot.metrics import RATE_LIMITED
 from bot.replies import (
     AskChoice,
     AskForm,
@@ -78,6 +79,7 @@ def map_error(method: str, err: SlackApiError) -> AdapterError:
             retry_after = float(raw[0] if isinstance(raw, list) else raw)
         except ValueError:
             retry_after = 1.0
+        RATE_LIMITED.labels("slack", method).inc()
         return RateLimited(retry_after, f"({method})")
     if status >= 500 or code in TRANSIENT:
         return Transient(f"{method}: {code or status}")
@@ -141,6 +143,11 @@ class SlackAdapter:
                    community=slugs[0] if len(slugs) == 1 else None,
                    base_url=base_url or config.slack.api_url or None, limits=limits,
                    db=db or database_from_env(config.data_dir), owns_db=db is None)
+
+    @property
+    def serves_http(self) -> bool:
+        """True with the HTTP transport: its server carries the app's other routes (`routes`)."""
+        return self.transport_name == "http"
 
     @property
     def url(self) -> str:

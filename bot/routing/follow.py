@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.expertise import ExpertiseIndex, Post
+from bot.metrics import INDEX_SECONDS
 from storage.expertise import all_declared_topics
 from storage.index_changes import RETENTION, Change, change_ids_after, changes_after, latest_change, prune
 
@@ -114,7 +115,10 @@ class IndexFollower:
     async def catch_up(self) -> int:
         """Apply every change logged since the last pass; returns how many were read."""
         async with self._passing:
-            return await self._pass()
+            started = time.perf_counter()
+            read = await self._pass()
+            INDEX_SECONDS.labels("catch_up").observe(time.perf_counter() - started)
+            return read
 
     async def _pass(self) -> int:
         now = time.monotonic()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 
 from bot.expertise import ExpertiseIndex, Post
+from bot.metrics import INDEX_SECONDS
 from bot.routing.follow import INTERVAL, IndexFollower, start_cursor
 from storage.db import Database
 from storage.expertise import all_declared_topics, stream_posts, stream_reactions
@@ -193,6 +194,7 @@ class ExpertiseRegistry:
                 await asyncio.to_thread(_add_reactions, index, reactions)
             declared = await all_declared_topics(conn, community_id)
         await asyncio.to_thread(_finish, index, declared)
+        INDEX_SECONDS.labels("build").observe(time.perf_counter() - started)
         log.info("expertise index for community %d: %d posts in %.1f s", community_id, posts,
                  time.perf_counter() - started)
         return index
