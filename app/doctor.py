@@ -19,7 +19,8 @@ from bot.errors import ConfigError, StewardError
 from storage.db import DatabaseUrlError, resolve_url
 
 CONNECT_TIMEOUT = 5.0
-MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
+# The shipped manifest: beside the code in a checkout, in the working directory in the image (/app).
+MANIFESTS = (Path(__file__).resolve().parents[1] / "manifest.yml", Path("manifest.yml"))
 
 # What a well-formed reference looks like on each platform (ids as the platforms issue them).
 SHAPES: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
@@ -60,7 +61,7 @@ def examine(path: Path | None, env: Mapping[str, str] | None = None, manifest: P
     findings.append(_data_dir(config))
     findings += _database(config, env)
     if config.slack is not None:
-        findings.append(_manifest(manifest or MANIFEST))
+        findings.append(_manifest(manifest or next((m for m in MANIFESTS if m.is_file()), MANIFESTS[0])))
     return findings
 
 
