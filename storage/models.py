@@ -448,6 +448,24 @@ class MemberPreference(SQLModel, table=True):
     quotes: bool | None = None  # None: the community's default (config `quotes`)
 
 
+
+class Tombstone(SQLModel, table=True):
+    """A platform account that asked not to be kept (`forget me`, `opt out`): never indexed, imported or
+    re-created with a history until it says `opt in`. Only a keyed hash of "platform:user id", never the id."""
+
+    digest: str = Field(primary_key=True, max_length=64)  # HMAC-SHA256(tombstone_key, "platform:user id"), hex
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class TombstoneKey(SQLModel, table=True):
+    """The installation's secret for tombstone digests (one row, made at first need): without it, a
+    digest cannot be recomputed from a guessed id."""
+
+    __tablename__ = "tombstone_key"
+    id: int = Field(default=1, primary_key=True)
+    secret: str = Field(max_length=64)  # 32 random bytes, hex
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
 # Set-based digest queries read a community's messages by month and each author's first message.
 _message = Message.__table__  # type: ignore[attr-defined]
 Index("ix_message_posted", _message.c.community_id, _message.c.posted_at, _message.c.author_id)
