@@ -20,6 +20,7 @@ from storage.models import (
     Member,
     Message,
     OutboxReply,
+    Question,
     Reaction,
     Ritual,
     Survey,
@@ -94,6 +95,7 @@ async def forget_member(session: AsyncSession, member: Member) -> None:
     await _scrub_signatures(session, platform, uid)
     await _scrub_open_survey_answers(session, platform, uid)
     mine = select(Message.id).where(col(Message.author_id) == member.id)
+    await _untopic_their_threads(session, member)
     await session.exec(delete(Reaction).where(col(Reaction.message_id).in_(mine)))
     await session.exec(delete(Contribution).where(col(Contribution.message_id).in_(mine)))
     for table, column in member_references(nullable=True):
@@ -108,6 +110,21 @@ async def forget_member(session: AsyncSession, member: Member) -> None:
     member.forgotten_at = utcnow()
     await session.flush()
     await scrub_id_everywhere(session, uid)
+
+
+async def _untopic_their_threads(session: AsyncSession, member: Member) -> None:
+    """Others' entries for answering in their threads keep the credit, not the topic drawn from their words."""
+    reply, root = Message.__table__.alias("reply"), Message.__table__.alias("root")  # type: ignore[attr-defined]
+    asked: Any = Question.__table__  # type: ignore[attr-defined]
+    in_their_threads = select(reply.c.id).join(root, and_(
+        root.c.community_id == reply.c.community_id, root.c.platform_id == reply.c.thread_id,
+        root.c.author_id == member.id))
+    in_their_questions = select(reply.c.id).join(asked, and_(
+        asked.c.community_id == reply.c.community_id, asked.c.thread == reply.c.thread_id,
+        asked.c.asker_id == member.id))
+    await session.exec(update(Contribution).where(or_(col(Contribution.message_id).in_(in_their_threads),
+                                                      col(Contribution.message_id).in_(in_their_questions)))
+                       .values(topic=None))
 
 
 def id_pattern(platform_user_id: str) -> re.Pattern[str]:
