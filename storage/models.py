@@ -110,8 +110,9 @@ class Contribution(SQLModel, table=True):
                                             nullable=False))
     kind: str = Field(max_length=32)  # answered, accepted, thanked, shared, hosted, welcomed, surveyed
     topic: str | None = Field(default=None, max_length=100)
+    # Indexed: deleting a message looks its entries up (forget me deletes thousands of messages at once).
     message_id: int | None = Field(default=None, sa_column=Column(
-        Integer, ForeignKey("message.id", ondelete="SET NULL"), nullable=True))
+        Integer, ForeignKey("message.id", ondelete="SET NULL"), nullable=True, index=True))
     evidence_url: str = Field(default="", max_length=500)
     note: str = Field(default="", max_length=500)
     at: datetime = Field(default_factory=utcnow, sa_column=_when())

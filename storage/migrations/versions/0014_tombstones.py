@@ -1,4 +1,5 @@
-"""tombstone, tombstone_key: forgetting that lasts (a keyed hash of each account that asked not to be kept)
+"""tombstone, tombstone_key: forgetting that lasts (a keyed hash of each account that asked not to be kept);
+an index on contribution.message_id (deleting a message looks its entries up: forget me deletes thousands)
 
 Revision ID: 0014_tombstones
 Revises: 0012_index_follow
@@ -33,6 +34,7 @@ def upgrade() -> None:
     sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     )
+    op.create_index(op.f('ix_contribution_message_id'), 'contribution', ['message_id'], unique=False)
     # Members who opted out before tombstones existed: their choice now covers every community and import.
     conn = op.get_bind()
     member = sa.table('member', sa.column('platform'), sa.column('platform_user_id'), sa.column('opted_out'),
@@ -52,5 +54,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_contribution_message_id'), table_name='contribution')
     op.drop_table('tombstone_key')
     op.drop_table('tombstone')
