@@ -60,6 +60,7 @@ class Context:
     after_commit_hooks: list[AfterCommit] = field(default_factory=list)
     claimed: bool = False  # the event id was claimed in this transaction (dedupe passed)
     member_looked_up: bool = False  # `member` is what the database said in this transaction (None: no row)
+    tombstoned: bool | None = None  # the sender asked not to be kept (storage/tombstones.py); None: not looked up
 
     def _(self, msgid: str, /, **params: object) -> str:
         """Translate `msgid` into the member's language and fill its placeholders."""
@@ -142,7 +143,8 @@ class Context:
             sender = self.event.sender
             make = add_member if self.member_looked_up else ensure_member  # no second look for the same row
             self.member = await make(self.session, self.community.id, self.event.platform, sender.id,
-                                     display_name=sender.display_name, timezone=sender.timezone, is_bot=sender.is_bot)
+                                     display_name=sender.display_name, timezone=sender.timezone, is_bot=sender.is_bot,
+                                     tombstoned=self.tombstoned)
         return self.member
 
     def _here(self, text: str) -> Reply:

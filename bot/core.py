@@ -43,6 +43,7 @@ from bot.services import Services
 from storage.db import Database
 from storage.inbound import claim, record_failure
 from storage.outbox import cross_out
+from storage.tombstones import ensure_key
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,8 @@ class Steward:
         scheduler and the outbox run; its replies wait in the outbox until it is connected.
         """
         await self.delivery.liveness.start()
+        async with self.db.session() as session:  # every event reads a sender's tombstone with the sender
+            self.services.tombstone_key = await ensure_key(session)
         for adapter in self.adapters.values():
             self.adapter_status[adapter.platform] = "starting"
             self._starting[adapter.platform] = asyncio.create_task(self._start_adapter(adapter),

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.history import HistoryChannel, HistoryMessage, HistoryUser, SkippedFile
 from bot.replies import LINK_SCHEME
+from bot.reputation.mentions import mentions
 from storage import bulk
 from storage.communities import ensure_community
 from storage.db import Database
 from storage.ledger_import import LedgerSummary, derive_contributions
+from storage.privacy import scrub_id
+from storage.tombstones import matcher
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -54,19 +57,28 @@ class HistoryImport:
         self._members: dict[str, int] = {}
         self._channels: dict[str, int] = {}
         self._opted_out: set[int] = set()
+        self._buried: Callable[[str], bool] = lambda _uid: False  # accounts that asked not to be kept
+        self._any_buried = False
         self._pending: list[HistoryMessage] = []
         self._writer: asyncio.Task[None] | None = None
         self._started = time.perf_counter()
 
     async def begin(self, users: Iterable[HistoryUser], channels: Iterable[HistoryChannel], *,
                     large: bool = False) -> None:
-        """Create the community, its members and channels; a `large` import on SQLite defers some indexes."""
+        """Create the community, its members and channels; a `large` import on SQLite defers some indexes.
+
+        Accounts with a tombstone (they said `forget me` or `opt out`) are left out whole: no member row,
+        no message, no reaction, and their id is taken out of the mentions in others' messages.
+        """
         async with self.db.session() as session:
             community = await ensure_community(session, self.slug)
             assert community.id is not None
             self._community_id = community.id
+        async with self.db.engine.connect() as conn:
+            self._buried, self._any_buried = await matcher(conn, self.platform)
         rows = [{"platform_user_id": u.id, "display_name": u.display_name, "timezone": u.timezone,
-                 "is_bot": u.is_bot, "deleted": u.deleted, "created_at": utcnow()} for u in users]
+                 "is_bot": u.is_bot, "deleted": u.deleted, "created_at": utcnow()}
+                for u in users if not self._buried(u.id)]
         async with self.db.engine.begin() as conn:
             self._members = await bulk.upsert_members(conn, self._community_id, self.platform, rows)
             self._channels = await bulk.upsert_channels(conn, self._community_id, self.platform,
@@ -110,16 +122,17 @@ class HistoryImport:
             await self._ensure_people(conn, messages)
             rows: list[tuple[object, ...]] = []
             for m in messages:
-                author = self._members[m.user]
+                author = self._members.get(m.user)
                 channel = self._channels.get(m.channel)
-                if author in self._opted_out or channel is None:
-                    continue
-                rows.append((self._community_id, channel, author, m.id, m.thread, m.text, m.at))
+                if author is None or author in self._opted_out or channel is None:
+                    continue  # no row: a tombstoned account's
+                rows.append((self._community_id, channel, author, m.id, m.thread, self._unmention(m.text), m.at))
             # Keyed by (channel, id): Slack's ts is unique within a channel only.
             inserted = await bulk.insert_messages(conn, self._community_id, rows)
             reactions = [(message_id, self._members[user], emoji, m.at)
                          for m in messages if (message_id := inserted.get((self._channels.get(m.channel, 0), m.id)))
-                         for emoji, users in m.reactions for user in dict.fromkeys(users)]
+                         for emoji, users in m.reactions for user in dict.fromkeys(users)
+                         if user in self._members and self._members[user] not in self._opted_out]
             await bulk.insert_reactions(conn, reactions)
         self.summary.messages_new += len(inserted)
         self.summary.reactions_new += len(reactions)
@@ -128,9 +141,19 @@ class HistoryImport:
         # Exports can mention people missing from users.json (guests, shared channels): keep them too.
         unknown = {m.user for m in messages if m.user not in self._members}
         unknown |= {u for m in messages for _e, users in m.reactions for u in users if u not in self._members}
+        unknown = {u for u in unknown if not self._buried(u)}
         if unknown:
             rows = [{"platform_user_id": u, "display_name": u, "created_at": utcnow()} for u in sorted(unknown)]
             self._members = await bulk.upsert_members(conn, self._community_id, self.platform, rows)
+
+    def _unmention(self, text: str) -> str:
+        """Others' words stay, but not the id of a tombstoned account they mention."""
+        if not self._any_buried or "@" not in text:
+            return text
+        for uid in mentions(text):
+            if self._buried(uid):
+                text = scrub_id(text, uid)
+        return text
 
     async def finish(self, skipped: list[SkippedFile], problems: Mapping[str, int] | None = None) -> ImportSummary:
         """Write what is still queued, refresh the planner's statistics, and close the summary (with the

@@ -16,6 +16,7 @@ from bot.i18n import N_, normalise_locale
 from storage import limits, members
 from storage.inbound import claim
 from storage.models import Community
+from storage.tombstones import digest, read_key
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,10 @@ async def load_context(ctx: Context, call_next: CallNext) -> None:
     if community is not None and community.id is not None:
         ctx.community_config = ctx.config.community(community.slug)
         if not isinstance(event, Scheduled):
-            ctx.member = await members.find_member(ctx.session, community.id, event.platform, event.sender.id)
+            key = await _tombstone_key(ctx)
+            buried = digest(key, event.platform, event.sender.id) if key is not None else None
+            ctx.member, ctx.tombstoned = await members.find_sender(ctx.session, community.id, event.platform,
+                                                                   event.sender.id, buried)
             ctx.member_looked_up = True
     ctx.locale = (
         (ctx.member.locale if ctx.member else None)
@@ -89,6 +93,17 @@ async def load_context(ctx: Context, call_next: CallNext) -> None:
     )
     ctx.roles = _roles(ctx)
     await call_next()
+
+
+async def _tombstone_key(ctx: Context) -> bytes | None:
+    """The installation's tombstone key: kept by the process once read (Steward makes it at start)."""
+    services = ctx.services
+    if services is not None and services.tombstone_key is not None:
+        return services.tombstone_key
+    key = await read_key(ctx.session)
+    if services is not None:
+        services.tombstone_key = key
+    return key
 
 
 async def _community(ctx: Context, known: Directory) -> Community | None:

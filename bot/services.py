@@ -16,6 +16,7 @@ class Services:
     expertise: ExpertiseRegistry
     own_ids: dict[str, str | None] = field(default_factory=dict)  # platform → Steward's own user id
     directory: Directory = field(default_factory=Directory)  # channels and communities, resolved once
+    tombstone_key: bytes | None = None  # the installation's key for tombstones, read once (it never changes)
 
     @classmethod
     def for_database(cls, db: Database) -> Services:

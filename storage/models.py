@@ -112,8 +112,9 @@ class Contribution(SQLModel, table=True):
                                             nullable=False))
     kind: str = Field(max_length=32)  # answered, accepted, thanked, shared, hosted, welcomed, surveyed
     topic: str | None = Field(default=None, max_length=100)
+    # Indexed: deleting a message looks its entries up (forget me deletes thousands of messages at once).
     message_id: int | None = Field(default=None, sa_column=Column(
-        Integer, ForeignKey("message.id", ondelete="SET NULL"), nullable=True))
+        Integer, ForeignKey("message.id", ondelete="SET NULL"), nullable=True, index=True))
     evidence_url: str = Field(default="", max_length=500)
     note: str = Field(default="", max_length=500)
     at: datetime = Field(default_factory=utcnow, sa_column=_when())
@@ -454,6 +455,24 @@ class MemberPreference(SQLModel, table=True):
     member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True))
     quotes: bool | None = None  # None: the community's default (config `quotes`)
 
+
+
+class Tombstone(SQLModel, table=True):
+    """A platform account that asked not to be kept (`forget me`, `opt out`): never indexed, imported or
+    re-created with a history until it says `opt in`. Only a keyed hash of "platform:user id", never the id."""
+
+    digest: str = Field(primary_key=True, max_length=64)  # HMAC-SHA256(tombstone_key, "platform:user id"), hex
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class TombstoneKey(SQLModel, table=True):
+    """The installation's secret for tombstone digests (one row, made at first need): without it, a
+    digest cannot be recomputed from a guessed id."""
+
+    __tablename__ = "tombstone_key"
+    id: int = Field(default=1, primary_key=True)
+    secret: str = Field(max_length=64)  # 32 random bytes, hex
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 # Set-based digest queries read a community's messages by month and each author's first message.
 _message = Message.__table__  # type: ignore[attr-defined]

@@ -40,7 +40,8 @@ def test_version_and_help(env: dict[str, str]) -> None:
 
 
 def test_demo_session_from_the_readme(env: dict[str, str]) -> None:
-    """help in English; after `language fr`, `aide` in French; `forget me` then `my data` keeps nothing."""
+    """help in English; after `language fr`, `aide` in French; `forget me` then `my data` keeps nothing
+    but the tombstone (a keyed hash, so that Steward never indexes sam again)."""
     session = "help\nlanguage fr\naide\nqui connaît helm ?\noublie-moi\n1\nmes données\nquit\n"
     result = steward(env, "demo", stdin=session)
     assert result.returncode == 0, result.stderr
@@ -48,9 +49,10 @@ def test_demo_session_from_the_readme(env: dict[str, str]) -> None:
     assert "Demo community created." in out
     assert "Here is what you can ask me" in out
     assert "Voici ce que vous pouvez me demander" in out
-    assert out.rstrip().endswith("Je ne garde rien sur vous.\nsam>")
+    assert out.rstrip().endswith("Dites `me réinscrire` pour la retirer.\nsam>")
+    assert "Je ne garde rien sur vous, seulement une note de votre désinscription" in out
     again = steward(env, "demo", stdin="my data\n")
-    assert "Demo community found." in again.stdout and "I keep nothing about you." in again.stdout
+    assert "Demo community found." in again.stdout and "I keep nothing about you, only a note" in again.stdout
 
 
 def test_chat_remembers_between_runs(env: dict[str, str]) -> None:

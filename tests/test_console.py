@@ -36,7 +36,8 @@ async def test_session_in_english_then_french_then_forgotten(db: Database, confi
     assert "Here is what you can ask me" in output
     assert "Voici ce que vous pouvez me demander" in output
     assert "1. Oui, oubliez-moi" in output
-    assert output.rstrip().endswith("I keep nothing about you.")
+    assert output.rstrip().endswith("I keep nothing about you, only a note that you opted out (a keyed fingerprint of "
+                                    "your account, not its id), so that I never index you. Say `opt in` to remove it.")
 
 
 async def test_a_second_run_remembers(db: Database, config: Config) -> None:

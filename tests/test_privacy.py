@@ -9,6 +9,7 @@ from sqlmodel import select as sm_select
 from adapters.recording import RecordingAdapter
 from bot.core import Steward
 from bot.events import ReactionAdded, Sender
+from bot.features.privacy import NOTHING_BUT_TOMBSTONE
 from bot.replies import AskChoice
 from storage.db import Database
 from storage.models import Contribution, Member, Message, Reaction
@@ -74,8 +75,8 @@ async def test_forget_me_removes_every_trace(bot: tuple[Steward, RecordingAdapte
                     assert hits.one()[0] == 0, f"{table.name}.{column.name}"
 
     platform.sent.clear()
-    await platform.inject(command("my data", user="UANA"))
-    assert platform.texts() == ["I keep nothing about you."]
+    await platform.inject(command("my data", user="UANA"))  # only her tombstone: a keyed hash, not her id
+    assert platform.texts() == [NOTHING_BUT_TOMBSTONE]
 
 
 async def test_forget_me_can_be_cancelled(bot: tuple[Steward, RecordingAdapter]) -> None:

@@ -26,8 +26,8 @@ async def answer_in_thread(ctx: Context) -> None:
     if ctx.command is not None or not event.is_reply or ctx.community is None or ctx.community.id is None:
         return
     question = await open_question_in_thread(ctx.session, event.platform, event.channel, event.thread or "")
-    if question is None:
-        return
+    if question is None or (ctx.tombstoned and ctx.member is None):
+        return  # an account that asked not to be kept gets no row for a passing reply
     member = await ctx.ensure_member()
     if member.id == question.asker_id or member.opted_out:
         return

@@ -26,8 +26,8 @@ router = Router()
 
 
 async def _indexable_sender(ctx: Context) -> Member | None:
-    if ctx.community is None or ctx.event.is_direct:
-        return None
+    if ctx.community is None or ctx.event.is_direct or ctx.tombstoned:
+        return None  # a tombstoned account (forgotten, or opted out) is not even given a row for this
     member = await ctx.ensure_member()
     return None if member.opted_out or member.is_bot else member
 
@@ -113,12 +113,12 @@ async def index_reaction(ctx: Context) -> None:
 @router.on(MemberJoined)
 async def member_joined(ctx: Context) -> None:
     """Remember when someone joined (onboarding and anniversaries build on it)."""
-    if ctx.community is None or ctx.community.id is None:
-        return
+    if ctx.community is None or ctx.community.id is None or (ctx.tombstoned and ctx.member is None):
+        return  # someone who asked to be forgotten or opted out: not even their arrival is kept
     sender = ctx.event.sender
     member = await ensure_member(ctx.session, ctx.community.id, ctx.event.platform, sender.id,
                                  display_name=sender.display_name, timezone=sender.timezone,
-                                 is_bot=sender.is_bot, joined_at=ctx.event.at)
+                                 is_bot=sender.is_bot, joined_at=ctx.event.at, tombstoned=ctx.tombstoned)
     member.joined_at, member.left_at = member.joined_at or ctx.event.at, None
     ctx.member = member
 

@@ -16,8 +16,11 @@ from storage.index_changes import community_changed, member_changed
 from storage.members import members_of_person
 from storage.models import Community, Member
 from storage.privacy import forget_member, kept_data
+from storage.tombstones import bury, is_tombstoned, unbury
 
 router = Router()
+NOTHING_BUT_TOMBSTONE = N_("I keep nothing about you, only a note that you opted out (a keyed fingerprint of your "
+                           "account, not its id), so that I never index you. Say `opt in` to remove it.")
 
 OPT_OUT = CommandSpec(key="opt-out", summary=N_("stop me from indexing your messages or suggesting you"),
                       forms={"en": ("opt out", "optout"), "fr": ("me désinscrire", "désinscription")})
@@ -60,12 +63,12 @@ def _restore(registry: ExpertiseRegistry, community_id: int, who: str, _index: E
 
 @router.command(OPT_OUT)
 async def opt_out(ctx: Context) -> None:
-    """Stop indexing and suggesting the member, in every community Steward knows them in."""
+    """Stop indexing and suggesting the person, in every community, those Steward does not know them in yet
+    included: their tombstone says so to every later event and import (no member row is needed for it)."""
     mine = await _memberships(ctx)
-    if not mine and ctx.community is not None:
-        mine = [await ctx.ensure_member()]  # we must remember the choice itself
     for member in mine:
         member.opted_out = True
+    await bury(ctx.session, ctx.event.platform, ctx.event.sender.id)
     await _log_choices(ctx, mine)
     _drop_from_indexes(ctx, mine)
     ctx.reply_privately(ctx._("Done: I won't index your messages or suggest you anymore. "
@@ -74,10 +77,11 @@ async def opt_out(ctx: Context) -> None:
 
 @router.command(OPT_IN)
 async def opt_in(ctx: Context) -> None:
-    """Welcome the member back."""
+    """Welcome the person back: their tombstone goes, their memberships are indexed again."""
     mine = await _memberships(ctx)
     for member in mine:
         member.opted_out = False
+    await unbury(ctx.session, ctx.event.platform, ctx.event.sender.id)
     await _log_choices(ctx, mine)
     _drop_from_indexes(ctx, mine, rebuild=True)
     ctx.reply_privately(ctx._("Welcome back! I'll index your messages again and may suggest you "
@@ -86,14 +90,18 @@ async def opt_in(ctx: Context) -> None:
 
 @router.command(FORGET)
 async def forget_me(ctx: Context) -> None:
-    """Ask for confirmation first: forgetting cannot be undone."""
+    """Ask for confirmation first: forgetting cannot be undone. Someone Steward keeps nothing about is
+    only made sure it stays so (their tombstone)."""
     if not await _memberships(ctx):
-        ctx.reply_privately(ctx._("I keep nothing about you, so there is nothing to forget."))
+        await bury(ctx.session, ctx.event.platform, ctx.event.sender.id)
+        ctx.reply_privately(ctx._("I keep nothing about you, and I won't start: I won't index your messages "
+                                  "in any community unless you say `opt in`."))
         return
     ctx.send(AskChoice(
         channel=ctx.event.channel, thread=ctx.event.thread, user=ctx.event.sender.id, key="forget:confirm",
-        text=ctx._("Forget you? I'll delete your messages, reactions and contributions and anonymise "
-                   "your profile, in every community. This cannot be undone."),
+        text=ctx._("Forget you? I'll delete your messages, reactions, contributions and everything else I "
+                   "keep about you, in every community, and won't index you again unless you say `opt in`. "
+                   "This cannot be undone."),
         options=(Option(id="yes", label=ctx._("Yes, forget me")), Option(id="no", label=ctx._("Cancel"))),
     ))
 
@@ -109,9 +117,10 @@ async def forget_confirmed(ctx: Context) -> None:
     for member in mine:
         await forget_member(ctx.session, member)
         await community_changed(ctx.session, member.community_id)
-    ctx.member = None
-    ctx.reply_privately(ctx._("Done: I've forgotten you. If you talk to me again I'll start afresh; "
-                              "say `opt out` first if you'd rather I keep nothing at all."))
+    await bury(ctx.session, ctx.event.platform, ctx.event.sender.id)
+    ctx.member, ctx.tombstoned = None, True
+    ctx.reply_privately(ctx._("Done: I've forgotten you. I won't index your messages again, in any community "
+                              "(a re-imported history included), unless you say `opt in`."))
 
 
 @router.command(MY_DATA)
@@ -119,7 +128,10 @@ async def my_data(ctx: Context) -> None:
     """Show, per community, everything kept about the member."""
     mine = await _memberships(ctx)
     if not mine:
-        ctx.reply_privately(ctx._("I keep nothing about you."))
+        if await is_tombstoned(ctx.session, ctx.event.platform, ctx.event.sender.id):
+            ctx.reply_privately(ctx._(NOTHING_BUT_TOMBSTONE))
+        else:
+            ctx.reply_privately(ctx._("I keep nothing about you."))
         return
     lines = [ctx._("Here is what I keep about you:")]
     for member in mine:

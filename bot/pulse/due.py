@@ -150,7 +150,8 @@ async def _close_consultation(session: AsyncSession, config: Config, consultatio
         lines += [f"> {q.replace(chr(10), ' ')[:280]}" for q in quotes]
     consultation.status, consultation.closed_at = "closed", now
     platform, _sep, user = consultation.asked_by.partition(":")
-    out: Outgoing = [(platform, DirectMessage(user=user, text="\n".join(lines)))]
+    # A sponsor who asked to be forgotten left no address (storage/privacy.py): nobody to send the voices to.
+    out: Outgoing = [(platform, DirectMessage(user=user, text="\n".join(lines)))] if user else []
     posted = consultation.message_id or await _posted(session, consultation)
     if posted:
         out.append((consultation.platform, ReplyInThread(

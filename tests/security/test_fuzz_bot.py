@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -95,21 +94,28 @@ async def _session(db: Database, data_dir: Path, steps: list[tuple[str, str, str
 
 
 @pytest.fixture
-def fuzz_db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    asyncio.run(database.upgrade())
-    yield database
-    asyncio.run(database.dispose())
+def fuzz_url(database_url: str) -> str:
+    """A migrated database; each example opens (and closes) its own engine on its own event loop."""
+    async def migrate() -> None:
+        database = Database(database_url)
+        await database.upgrade()
+        await database.dispose()
+
+    asyncio.run(migrate())
+    return database_url
 
 
 @settings(max_examples=150 if BACKEND == "sqlite" else 60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=actions())
-def test_no_input_makes_a_handler_crash(fuzz_db: Database, tmp_path: Path,
+def test_no_input_makes_a_handler_crash(fuzz_url: str, tmp_path: Path,
                                         steps: list[tuple[str, str, str, bool]]) -> None:
     async def run() -> list[str]:
-        fuzz_db.engine.sync_engine.dispose()  # connections of the previous example's loop are not this one's
-        return await _session(fuzz_db, tmp_path, steps)
+        database = Database(fuzz_url)
+        try:
+            return await _session(database, tmp_path, steps)
+        finally:
+            await database.dispose()
 
     said = asyncio.run(run())
     crashed = [t for t in said if SORRY in t or "quelque chose s'est mal passé" in t]
