@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 from bot.adapter import Sink
 from bot.errors import Unsupported
 from bot.events import Event
-from bot.replies import AskForm, Reply, SentRef
+from bot.markup import Markup, plain
+from bot.replies import AskForm, Prerendered, React, Reply, SentRef
 from storage.owners import Liveness
 
 
 class RecordingAdapter:
-    """A complete adapter whose "platform" is a list: what the bot sends is kept in `sent`."""
+    """A complete adapter whose "platform" is a list: what the bot sends is kept in `sent`.
+
+    `sent` shows texts as a reader would, markup kept and what people typed as typed (the literal-span
+    markers of bot/markup.py removed); `raw` keeps the replies exactly as the core sent them.
+    """
 
     def __init__(self, platform: str = "recording", user_id: str = "steward", *, forms: bool = False) -> None:
         self.platform, self.forms = platform, forms
         self.user_id: str | None = user_id
         self.sent: list[Reply] = []
+        self.raw: list[Reply] = []
         self._sink: Sink | None = None
         self._ids = itertools.count(1)
 
@@ -31,7 +38,9 @@ class RecordingAdapter:
             if reply.fallback is None:
                 raise Unsupported("this platform has no forms")
             return await self.send(reply.fallback)
-        self.sent.append(reply)
+        self.raw.append(reply)
+        self.sent.append(reply if isinstance(reply, React | Prerendered) else
+                         dataclasses.replace(reply, text=Markup(plain(reply.text))))
         return SentRef(self.platform, getattr(reply, "channel", ""), f"sent-{next(self._ids)}")
 
     async def stop(self) -> None:

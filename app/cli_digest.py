@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.core import Steward
 from bot.digest.chart import render_chart
-from bot.digest.render import to_html, to_markdown
+from bot.digest.render import markdown_file, to_html
 from bot.digest.report import build_digest
 from bot.errors import InputError
 from bot.features.digest import parse_month
@@ -34,7 +34,7 @@ async def render_digest(steward: Steward, slug: str, month_text: str, fmt: str, 
         _ = translator(lang)
         d = await build_digest(session, community, steward.config.community(slug), month, _)
     data = (await asyncio.to_thread(render_chart, d.history, _) if fmt == "png" else
-            (to_html(d, _, lang) if fmt == "html" else to_markdown(d, _, lang) + "\n").encode())
+            (to_html(d, _, lang) if fmt == "html" else markdown_file(d, _, lang) + "\n").encode())
     if output is not None:
         await asyncio.to_thread(output.write_bytes, data)
     else:

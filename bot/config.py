@@ -31,7 +31,7 @@ KEYS: dict[str, set[str]] = {  # every key the file may hold, by table (config.e
                 "http"},
     "community": {"slug", "name", "locale", "timezone", "founded", "channels", "coordinators", "sponsors",
                   "purpose", "intros", "explore", "rituals", "kudos_reactions", "leaderboard",
-                  "survey_min_answers", "quotes", "core_threshold"},
+                  "survey_min_answers", "quotes", "core_threshold", "kudos_max_people", "kudos_per_hour"},
     "community.rituals": {"kind", "title", "schedule", "channel", "announce_days", "reminders", "followup_hours"},
     "slack": {"transport", "host", "port", "api_url"},
     "matrix": {"homeserver", "user_id", "device_name", "allowed_inviters", "encryption"},
@@ -72,6 +72,8 @@ class CommunityConfig:
     survey_min_answers: int = 5  # k: survey results and stance counts are shown from k answers on (never < 3)
     quotes: bool = False  # members' default for "may Steward quote me to sponsors?" (`quotes on|off`)
     core_threshold: int = 8  # digest: messages + contributions in a month that make a member "core"
+    kudos_max_people: int = 5  # people thanked by one message at most (the first ones; one DM each)
+    kudos_per_hour: int = 10  # kudos (so DMs) one member may give in an hour
 
     def __post_init__(self) -> None:
         if self.survey_min_answers < 3:  # below 3, an aggregate can give away who answered what
@@ -203,12 +205,22 @@ def _community(raw: Any, index: int, locale: str, tz: str) -> CommunityConfig:
     if not isinstance(core, int) or isinstance(core, bool) or not 1 <= core <= 10_000:
         raise ConfigError(f"{key}.core_threshold", core, "a whole number of messages and contributions per month, "
                           "e.g. 8")
+    kudos_max = _count(raw, f"{key}.kudos_max_people", CommunityConfig.kudos_max_people, 1, 50)
+    kudos_hour = _count(raw, f"{key}.kudos_per_hour", CommunityConfig.kudos_per_hour, 1, 1000)
     return CommunityConfig(slug=slug, name=_str(raw, f"{key}.name", slug),
                            locale=_locale(raw, f"{key}.locale", locale), timezone=community_tz, founded=founded,
                            purpose=raw.get("purpose", "") and _str(raw, f"{key}.purpose", ""), intros=intros,
                            explore=explore, rituals=rituals, kudos_reactions=_reactions(raw, f"{key}.kudos_reactions"),
                            leaderboard=_leaderboard(raw, f"{key}.leaderboard"), survey_min_answers=k,
-                           quotes=quotes, core_threshold=core, **refs)
+                           quotes=quotes, core_threshold=core, kudos_max_people=kudos_max,
+                           kudos_per_hour=kudos_hour, **refs)
+
+
+def _count(raw: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = raw.get(key.rpartition(".")[2], default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(key, value, f"a whole number from {low} to {high}, e.g. {default}")
+    return value
 
 
 def _reactions(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:

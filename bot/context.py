@@ -18,7 +18,8 @@ from bot.commands import CommandSpec, ParsedCommand
 from bot.config import CommunityConfig, Config
 from bot.errors import Detail, Msgid
 from bot.events import ChoicePicked, CommandInvoked, Event, MessagePosted, Scheduled
-from bot.i18n import Translate, translator
+from bot.i18n import Translate, markup_translator
+from bot.markup import Markup
 from bot.replies import DirectMessage, Ephemeral, Post, Reply, ReplyInThread
 from bot.routing.registry import IndexUpdate
 from bot.services import Services
@@ -62,17 +63,17 @@ class Context:
     member_looked_up: bool = False  # `member` is what the database said in this transaction (None: no row)
     tombstoned: bool | None = None  # the sender asked not to be kept (storage/tombstones.py); None: not looked up
 
-    def _(self, msgid: str, /, **params: object) -> str:
-        """Translate `msgid` into the member's language and fill its placeholders."""
-        translate = translator(self.locale)
+    def _(self, msgid: str, /, **params: object) -> Markup:
+        """Translate `msgid` into the member's language and fill its placeholders (each one a literal span)."""
+        translate = markup_translator(self.locale)
         values = {k: _translated(translate, v) for k, v in params.items()}
         return translate(msgid, **values)
 
-    def reply(self, text: str) -> None:
+    def reply(self, text: Markup) -> None:
         """Answer where the member spoke: in the thread (or start one), in the DM, or privately."""
         self.outbox.append(self._here(text))
 
-    def reply_privately(self, text: str) -> None:
+    def reply_privately(self, text: Markup) -> None:
         """Answer so only the member sees it (a DM or an ephemeral message)."""
         event = self.event
         if event.is_direct or isinstance(event, Scheduled):
@@ -97,7 +98,7 @@ class Context:
         """Drop every queued reply (a failed or refused handler answers something else instead)."""
         self.outbox, self.tags, self.elsewhere = [], {}, {}
 
-    def direct(self, user: str, text: str) -> None:
+    def direct(self, user: str, text: Markup) -> None:
         """Queue a direct message to another member of the same platform."""
         self.outbox.append(DirectMessage(user=user, text=text))
 
@@ -147,7 +148,7 @@ class Context:
                                      tombstoned=self.tombstoned)
         return self.member
 
-    def _here(self, text: str) -> Reply:
+    def _here(self, text: Markup) -> Reply:
         event = self.event
         if isinstance(event, CommandInvoked):
             return Ephemeral(channel=event.channel, user=event.sender.id, text=text, thread=event.thread)

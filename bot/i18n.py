@@ -2,7 +2,8 @@
 
 Catalogues are compiled in memory from the .po files when first needed, so the repository holds no
 binary .mo files that could drift from their sources. Messages use `{name}` placeholders, filled in
-after translation so translators can move them.
+after translation so translators can move them. Reply text comes from `markup_translator`: the message is
+Steward's markup, each value a literal span (see bot/markup.py); `translator` is for plain-text outputs.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from bot.markup import Markup
 from bot.types import SUPPORTED_LOCALES
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LOCALE = "en"
 
 Translate = Callable[..., str]
+MarkupTranslate = Callable[..., Markup]
 
 
 def N_(msgid: str) -> str:
@@ -56,6 +59,27 @@ def translator(locale: str) -> Translate:
 
     def translate(msgid: str, /, **params: object) -> str:
         text = catalogue.gettext(msgid)
+        return text.format(**params) if params else text
+
+    return translate
+
+
+def as_markup(translate: Translate) -> MarkupTranslate:
+    """A translation function giving `Markup`, whatever `translate` gives: its values become literal spans."""
+
+    def markup(msgid: str, /, **params: object) -> Markup:
+        text = Markup(translate(msgid))  # the translated message itself, placeholders not yet filled
+        return text.format(**params) if params else text
+
+    return markup
+
+
+def markup_translator(locale: str) -> MarkupTranslate:
+    """Like `translator`, for reply text: the message is trusted markup, every value is quoted literally."""
+    catalogue = _catalogue(normalise_locale(locale) or DEFAULT_LOCALE)
+
+    def translate(msgid: str, /, **params: object) -> Markup:
+        text = Markup(catalogue.gettext(msgid))
         return text.format(**params) if params else text
 
     return translate

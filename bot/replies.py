@@ -1,7 +1,9 @@
 """Platform-neutral reply intents: what features return and adapters render.
 
 Text uses a tiny markup every adapter can render: `**bold**`, `_italic_`, `` `code` ``,
-`[label](url)` links and lines starting with `- ` as a list.
+`[label](url)` links (http(s) only) and lines starting with `- ` as a list. It is `Markup`: Steward's
+own, with what people typed inside literal spans (bot/markup.py). Labels, titles and placeholders are
+plain text on every platform.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.markup import Markup, hold, literal
 from bot.types import ChannelId, MessageId, Platform, PlatformUserId
 
 
@@ -19,7 +22,7 @@ class Post:
     """A message in a channel."""
 
     channel: ChannelId
-    text: str
+    text: Markup
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,7 +31,7 @@ class ReplyInThread:
 
     channel: ChannelId
     thread: MessageId
-    text: str
+    text: Markup
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,7 +42,7 @@ class DirectMessage:
     """
 
     user: PlatformUserId
-    text: str
+    text: Markup
     image: bytes | None = field(default=None, repr=False, compare=False)
     image_name: str = "chart.png"
 
@@ -50,7 +53,7 @@ class Ephemeral:
 
     channel: ChannelId
     user: PlatformUserId
-    text: str
+    text: Markup
     thread: MessageId | None = None
 
 
@@ -67,7 +70,7 @@ class AskChoice:
     """A question answered with one tap (buttons, a poll, numbered reactions)."""
 
     channel: ChannelId
-    text: str
+    text: Markup
     options: tuple[Option, ...]
     key: str
     thread: MessageId | None = None
@@ -110,7 +113,7 @@ class AskForm:
     title: str
     fields: tuple[FormField, ...]
     event_id: str
-    text: str = ""  # a short introduction shown above the fields
+    text: Markup = field(default_factory=Markup)  # a short introduction shown above the fields
     thread: MessageId | None = None
     fallback: Reply | None = None
 
@@ -154,16 +157,20 @@ def parse_message_link(url: str) -> tuple[ChannelId, MessageId] | None:
     return (channel, message_id) if channel and message_id else None
 
 
-_NEUTRAL_LINK = re.compile(r"\]\((" + re.escape(LINK_SCHEME) + r"[^)\s]+)\)")
+_LINK_TARGET = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def resolve_links(reply: Reply, to_url: Callable[[ChannelId, MessageId], str]) -> Reply:
-    """The reply with its neutral message links turned into the platform's URLs (adapters call this)."""
+    """The reply with its neutral message links turned into the platform's URLs (adapters call this).
+
+    A link's target may be a literal span (a value filled into `[label]({url})`): it is read as typed.
+    """
     if isinstance(reply, React | AskForm | Prerendered) or LINK_SCHEME not in reply.text:
         return reply
+    held = hold(reply.text)
 
     def swap(match: re.Match[str]) -> str:
-        parsed = parse_message_link(match.group(1))
+        parsed = parse_message_link(held.reveal(match.group(1)))
         return f"]({to_url(*parsed)})" if parsed else match.group(0)
 
-    return dataclasses.replace(reply, text=_NEUTRAL_LINK.sub(swap, reply.text))
+    return dataclasses.replace(reply, text=Markup(held.fill(_LINK_TARGET.sub(swap, held.text), literal)))

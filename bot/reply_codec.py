@@ -11,6 +11,7 @@ import dataclasses
 import json
 from typing import Any
 
+from bot.markup import Markup
 from bot.replies import (
     AskChoice,
     AskForm,
@@ -71,6 +72,8 @@ def _from_dict(data: dict[str, Any]) -> Reply:
         data["options"] = tuple(Option(**o) for o in data["options"])
     if "fields" in data:
         data["fields"] = tuple(FormField(**f) for f in data["fields"])
+    if isinstance(data.get("text"), str):
+        data["text"] = Markup(data["text"])  # stored as rendered by `encode`: literal spans included
     if data.get("fallback") is not None:
         data["fallback"] = _from_dict(data["fallback"])
     reply: Reply = cls(**data)

@@ -64,6 +64,13 @@ async def kudos_since(session: AsyncSession, giver_id: int, member_id: int, sinc
     return int((await session.exec(stmt)).one()) > 0
 
 
+async def kudos_given_since(session: AsyncSession, giver_id: int, since: datetime) -> int:
+    """How many kudos `giver_id` gave after `since` (each one was a DM to the person thanked)."""
+    stmt = select(func.count()).select_from(Contribution).where(
+        col(Contribution.giver_id) == giver_id, col(Contribution.kind) == "thanked", col(Contribution.at) >= since)
+    return int((await session.exec(stmt)).one())
+
+
 def day_number(conn_dialect: str) -> ColumnElement[int]:
     """SQL for the entry's day (days since 1970-01-01, UTC): decay is counted in whole days."""
     at = col(Contribution.at)

@@ -19,6 +19,7 @@ from adapters.console.render import render
 from bot.adapter import Sink
 from bot.errors import Unsupported
 from bot.events import ChoicePicked, MessagePosted, Sender
+from bot.markup import plain
 from bot.replies import AskChoice, AskForm, DirectMessage, Reply, SentRef
 from storage.owners import Liveness
 
@@ -101,7 +102,7 @@ class ConsoleAdapter:
             return None
         text = line.strip().casefold()
         for i, option in enumerate(self._pending.options, 1):
-            if text in (str(i), option.id.casefold(), option.label.casefold()):
+            if text in (str(i), option.id.casefold(), plain(option.label).casefold()):
                 return option.id
         return None
 

@@ -3,10 +3,16 @@
 Blocks are serialised with `to_dict()`, which validates Slack's limits (section text ≤ 3000,
 button text ≤ 75, ≤ 25 buttons per actions block…), so a reply too big for Slack fails here,
 not at Slack. Every message also carries a `text` fallback for notifications and screen readers.
+
+What people typed (the literal spans of bot/markup.py) is escaped (`&`, `<`, `>`), so it can never
+write `<!channel>`, `<!here>`, `<@U…>`, `<#C…>` nor a `<url|label>` link, and `@channel`/`@here`/
+`@everyone` in it get a word joiner so nothing parses them; sections are `verbatim` (no automatic links
+or mentions). Steward's own links render only to http(s) addresses.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -25,6 +31,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from adapters.slack.translate import FORM_PREFIX, choice_action_id
+from bot.markup import hold, plain, web_url
 from bot.replies import AskChoice
 
 SECTION_LIMIT = 3000
@@ -36,14 +43,33 @@ MAX_BLOCKS = 50
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _LIST = re.compile(r"^(\s*)- ", re.MULTILINE)
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters as entities: no `<…>` sequence (mention, link) can come out."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def literal(span: str) -> str:
+    """A person's words, shown as typed: escaped, and `@channel`-like words broken so nothing parses them."""
+    return _BROADCAST.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", escape(span))
 
 
 def mrkdwn(text: str) -> str:
     """The neutral markup (`**bold**`, `[label](url)`, `- ` lists) as Slack mrkdwn, escaped."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", text)
-    text = _BOLD.sub(lambda m: f"*{m.group(1)}*", text)
-    return _LIST.sub(lambda m: f"{m.group(1)}• ", text)
+    held = hold(text)
+
+    def link(match: re.Match[str]) -> str:
+        url = web_url(held.reveal(html.unescape(match.group(2))))
+        if url is None:
+            return match.group(0)  # not a web address: shown as written, never `<!channel|…>`
+        return f"<{escape(url).replace('|', '%7C')}|{match.group(1)}>"
+
+    out = _LINK.sub(link, escape(held.text))
+    out = _BOLD.sub(lambda m: f"*{m.group(1)}*", out)
+    return held.fill(_LIST.sub(lambda m: f"{m.group(1)}• ", out), literal)
 
 
 def _chunks(text: str, limit: int) -> list[str]:
@@ -70,7 +96,8 @@ def _chunks(text: str, limit: int) -> list[str]:
 
 def text_blocks(text: str) -> list[Block]:
     """Sections holding `text` as mrkdwn, split to respect the section limit."""
-    return [SectionBlock(text=MarkdownTextObject(text=piece)) for piece in _chunks(mrkdwn(text), SECTION_LIMIT)]
+    return [SectionBlock(text=MarkdownTextObject(text=piece, verbatim=True))
+            for piece in _chunks(mrkdwn(text), SECTION_LIMIT)]
 
 
 def message(text: str) -> dict[str, Any]:
@@ -81,7 +108,7 @@ def message(text: str) -> dict[str, Any]:
 def choice(ask: AskChoice) -> dict[str, Any]:
     """An `AskChoice` as a question with one button per option."""
     blocks = text_blocks(ask.text)
-    buttons = [ButtonElement(text=PlainTextObject(text=_fit(opt.label, BUTTON_TEXT_LIMIT), emoji=True),
+    buttons = [ButtonElement(text=PlainTextObject(text=_fit(plain(opt.label), BUTTON_TEXT_LIMIT), emoji=True),
                              action_id=choice_action_id(ask.key, i), value=opt.id)
                for i, opt in enumerate(ask.options)]
     for start in range(0, len(buttons), BUTTONS_PER_BLOCK):
@@ -118,11 +145,11 @@ def modal(*, key: str, title: str, fields: tuple[FormField, ...], submit: str = 
     """
     blocks: list[Block] = text_blocks(intro) if intro else []
     for f in fields:
-        element = PlainTextInputElement(action_id="value", multiline=f.multiline,
-                                        placeholder=PlainTextObject(text=f.placeholder) if f.placeholder else None)
-        blocks.append(InputBlock(block_id=f.id, label=PlainTextObject(text=_fit(f.label, 2000)), element=element,
-                                 optional=f.optional))
-    view = View(type="modal", callback_id=f"{FORM_PREFIX}{key}", title=PlainTextObject(text=_fit(title, 24)),
+        element = PlainTextInputElement(action_id="value", multiline=f.multiline, placeholder=PlainTextObject(
+            text=plain(f.placeholder)) if f.placeholder else None)
+        blocks.append(InputBlock(block_id=f.id, label=PlainTextObject(text=_fit(plain(f.label), 2000)),
+                                 element=element, optional=f.optional))
+    view = View(type="modal", callback_id=f"{FORM_PREFIX}{key}", title=PlainTextObject(text=_fit(plain(title), 24)),
                 submit=PlainTextObject(text=_fit(submit, 24)), close=None, blocks=blocks,
                 private_metadata=json.dumps({"channel": channel, "thread": thread}))
     return dict(view.to_dict())

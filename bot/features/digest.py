@@ -14,7 +14,7 @@ from bot.digest.render import to_markdown
 from bot.digest.report import build_digest, shift
 from bot.errors import InputError
 from bot.features.ritual_common import RitualKind, RitualRun, declare
-from bot.i18n import N_
+from bot.i18n import N_, translator
 from bot.replies import DirectMessage
 from bot.router import Router
 from storage.preferences import set_quotes
@@ -43,8 +43,9 @@ def parse_month(text: str) -> date:
 async def digest_message(ctx: Context, month: date, user: str) -> DirectMessage:
     """The digest of `month` as a direct message to `user`, with its chart."""
     assert ctx.community is not None
-    d = await build_digest(ctx.session, ctx.community, ctx.community_config, month, ctx._)
-    chart = await asyncio.to_thread(render_chart, d.history, ctx._)  # ~0.6 s of drawing: off the event loop
+    plain_ = translator(ctx.locale)  # the chart and the stage's signals are plain text
+    d = await build_digest(ctx.session, ctx.community, ctx.community_config, month, plain_)
+    chart = await asyncio.to_thread(render_chart, d.history, plain_)  # ~0.6 s of drawing: off the event loop
     return DirectMessage(user=user, text=to_markdown(d, ctx._, ctx.locale), image=chart,
                          image_name=f"{ctx.community.slug}-{month:%Y-%m}.png")
 

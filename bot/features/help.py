@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.commands import CommandSpec
 from bot.context import Context
-from bot.i18n import N_
+from bot.i18n import N_, translator
+from bot.markup import Markup
 from bot.router import Router
 
 router = Router()
@@ -23,6 +24,7 @@ async def show_help(ctx: Context) -> None:
     for spec in ctx.commands:
         if spec.role != "member" and spec.role not in ctx.roles and "coordinator" not in ctx.roles:
             continue
-        lines.append(f"- `{spec.usage(ctx.locale, ctx._)}`: {ctx._(spec.summary)}")
+        lines.append(Markup("- `{usage}`: {summary}").format(usage=spec.usage(ctx.locale, translator(ctx.locale)),
+                                                            summary=ctx._(spec.summary)))
     lines.append(ctx._("In a channel, mention me or start with `!steward`; in a direct message, just type."))
-    ctx.reply("\n".join(lines))
+    ctx.reply(Markup("\n").join(lines))

@@ -5,23 +5,30 @@ person is told by DM who thanked them and for what. Thanking oneself or a bot is
 same giver thanking the same person again within `KUDOS_WINDOW_HOURS` counts once (anti-gaming).
 A message not addressed to Steward counts when it *starts* with a thanks word and a mention
 ("thanks @ana for …", "merci @ana pour …"): Steward then only reacts ✨ (no reply in the channel).
+
+Each kudos is a DM carrying the giver's words, so kudos are bounded: one message thanks at most
+`kudos_max_people` (the first ones), one giver gives at most `kudos_per_hour` an hour, and the DM quotes the
+reason as plain text with its web addresses replaced by 🔗 (it links to the original message instead).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.commands import Argument, CommandSpec
+from bot.config import CommunityConfig
 from bot.context import Context
 from bot.events import MessagePosted, ReactionAdded
-from bot.i18n import N_, translator
+from bot.i18n import N_, markup_translator
+from bot.markup import Markup
 from bot.replies import DirectMessage, React, message_link
 from bot.reputation.mentions import Kudos, parse_kudos, thanks_in_message
 from bot.reputation.topics import topics_of
 from bot.reputation.weights import KUDOS_WINDOW_HOURS
 from bot.router import Router
-from storage.ledger import kudos_since, record
+from storage.ledger import kudos_given_since, kudos_since, record
 from storage.members import ensure_member, find_member
 from storage.models import Member
 
@@ -40,7 +47,8 @@ class Outcome:
     """What happened to each person of one kudos."""
 
     thanked: list[Member]
-    refused: list[str]  # translated sentences, one per refusal
+    refused: list[Markup]  # translated sentences, one per refusal
+    limited: list[Markup] = field(default_factory=list)  # said even for a channel's thanks: a limit applied
 
 
 @router.command(THANKS)
@@ -65,7 +73,7 @@ async def thanks_command(ctx: Context) -> None:
     if outcome.thanked:
         lines.insert(0, ctx._("Thanks passed on to {names}: I told them, and it counts in their contributions.",
                               names=", ".join(_name(m) for m in outcome.thanked)))
-    ctx.reply_privately("\n".join(lines))
+    ctx.reply_privately(Markup("\n").join(lines))
 
 
 @router.on(MessagePosted)
@@ -81,6 +89,8 @@ async def thanks_in_channel(ctx: Context) -> None:
     outcome = await give(ctx, kudos, source=event.message_id, link=message_link(event.channel, event.message_id))
     if outcome.thanked:
         ctx.send(React(channel=event.channel, message_id=event.message_id, emoji="sparkles"))
+    if outcome.limited:
+        ctx.reply_privately(Markup("\n").join(outcome.limited))
 
 
 @router.on(ReactionAdded)
@@ -113,7 +123,13 @@ async def give(ctx: Context, kudos: Kudos, *, source: str, link: str, topic_text
     own = ctx.svc.own_ids.get(ctx.event.platform) if ctx.services else None
     outcome = Outcome([], [])
     since = ctx.event.at - timedelta(hours=KUDOS_WINDOW_HOURS)
-    for uid in kudos.people:
+    limits = ctx.community_config or CommunityConfig(slug="")
+    people = kudos.people[:limits.kudos_max_people]
+    if len(kudos.people) > len(people):
+        outcome.limited.append(ctx._("I pass thanks on to at most {n} people per message, so I thanked only the "
+                                     "first {n}. Thank the others in another message!", n=len(people)))
+    budget = limits.kudos_per_hour - await kudos_given_since(ctx.session, giver.id, ctx.event.at - timedelta(hours=1))
+    for uid in people:
         if uid == ctx.event.sender.id:
             outcome.refused.append(ctx._("Thanking yourself doesn't count, but I'm glad you're proud of it!"))
             continue
@@ -133,27 +149,45 @@ async def give(ctx: Context, kudos: Kudos, *, source: str, link: str, topic_text
             outcome.refused.append(ctx._("You already thanked {name} in the last {hours} hours: I count it once, "
                                          "but do tell them again!", name=_name(receiver), hours=KUDOS_WINDOW_HOURS))
             continue
+        if budget <= 0:
+            outcome.limited.append(ctx._("That's a lot of thanks in one hour ({n}): I pass more on after a short "
+                                         "break, so please thank {name} again later.", n=limits.kudos_per_hour,
+                                         name=_name(receiver)))
+            break
         added = await record(ctx.session, community_id=ctx.community.id, member_id=receiver.id, kind="thanked",
                              key=f"thanked:{receiver.id}:{giver.id}:{source}", at=ctx.event.at,
                              topic=topics_of(topic_text if topic_text is not None else kudos.reason),
                              message_id=message_id, evidence_url=link, note=kudos.reason, giver_id=giver.id)
         if added:
+            budget -= 1
             outcome.thanked.append(receiver)
             _tell(ctx, giver, receiver, kudos.reason, link)
     if quiet:
         outcome.refused.clear()
+        outcome.limited.clear()
+    outcome.refused += outcome.limited
     return outcome
 
 
+_WEB_ADDRESS = re.compile(r"<?\b(?:https?://|www\.)[^\s<>]*>?", re.IGNORECASE)
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*(<?\b(?:https?://|www\.)[^)\s]*>?)?\s*\)", re.IGNORECASE)
+
+
+def quoted_reason(reason: str) -> str:
+    """The reason as the DM quotes it: plain text (a literal span) where each web address became 🔗."""
+    return _WEB_ADDRESS.sub("🔗", _MARKDOWN_LINK.sub(lambda m: f"{m.group(1)} 🔗", reason))
+
+
 def _tell(ctx: Context, giver: Member, receiver: Member, reason: str, link: str) -> None:
-    """DM the person thanked, in their language."""
-    _ = translator(receiver.locale or ctx.locale)
-    where = _(" ([see]({link}))", link=link) if link else ""
+    """DM the person thanked, in their language: the giver's words quoted, no link of theirs."""
+    _ = markup_translator(receiver.locale or ctx.locale)
+    where = _(" ([see]({link}))", link=link) if link else Markup()
     if reason:
-        text = _("🙏 {giver} thanked you for: {reason}{where}", giver=_name(giver), reason=reason, where=where)
+        text = _("🙏 {giver} thanked you for: {reason}{where}", giver=_name(giver), reason=quoted_reason(reason),
+                 where=where)
     else:
         text = _("🙏 {giver} thanked you for your message{where}", giver=_name(giver), where=where)
-    ctx.send(DirectMessage(user=receiver.platform_user_id, text=text + " " + _(
+    ctx.send(DirectMessage(user=receiver.platform_user_id, text=text + Markup(" ") + _(
         "Say `my contributions` to see everything you're credited with.")))
 
 

@@ -15,6 +15,7 @@ from bot.errors import InputError
 from bot.events import ChoicePicked
 from bot.features.ritual_common import RitualKind, RitualRun, declare, schedule_of, settings_of, when
 from bot.i18n import N_
+from bot.markup import Markup
 from bot.replies import AskChoice, Option, Post
 from bot.router import Router
 from storage.models import Meetup, Ritual
@@ -60,11 +61,12 @@ async def announce(ctx: Context, run: RitualRun) -> None:
     lines = [ctx._("📅 **{title}**: {when}", title=ritual.title, when=at)]
     if items:
         lines.append(ctx._("Agenda:"))
-        lines += [f"- {item.text} ({member.display_name or '?'})" for item, member in items]
+        lines += [Markup("- {item} ({name})").format(item=item.text, name=member.display_name or "?")
+                  for item, member in items]
     else:
         lines.append(ctx._("No agenda items were proposed; bring your questions!"))
     lines.append(ctx._("Will you come?"))
-    ctx.send(AskChoice(channel=ctx.event.channel, key=f"rsvp:{meetup.id}", text="\n".join(lines),
+    ctx.send(AskChoice(channel=ctx.event.channel, key=f"rsvp:{meetup.id}", text=Markup("\n").join(lines),
                        options=_rsvp_options(ctx)))
 
 
@@ -94,7 +96,7 @@ async def follow_up(ctx: Context, run: RitualRun) -> None:
 
 async def post_reminder(ctx: Context, run: RitualRun) -> None:
     """A plain recurring reminder: its title is the message."""
-    ctx.send(Post(channel=ctx.event.channel, text=f"🔔 {run.ritual.title}"))
+    ctx.send(Post(channel=ctx.event.channel, text=Markup("🔔 {title}").format(title=run.ritual.title)))
 
 
 def meetup_steps(ritual: Ritual) -> list[tuple[str, timedelta]]:

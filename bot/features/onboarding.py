@@ -17,6 +17,7 @@ from bot.events import MemberJoined
 from bot.features.meetups import next_meetups
 from bot.features.ritual_common import RitualKind, RitualRun, declare, when
 from bot.i18n import N_
+from bot.markup import Markup
 from bot.replies import DirectMessage
 from bot.router import Router
 from storage.inbound import claim
@@ -39,7 +40,7 @@ async def welcome(ctx: Context) -> None:
         return
     lines = [ctx._("Welcome to **{name}**, {who}! 👋", name=community.name, who=member.display_name or "")]
     if cc is not None and cc.purpose:
-        lines.append(cc.purpose)
+        lines.append(Markup(cc.purpose))  # the operator's config file: markup, like Steward's own
     upcoming = await next_meetups(ctx, ctx.event.at.astimezone(UTC))
     if upcoming:
         ritual, starts = upcoming[0]
@@ -47,7 +48,7 @@ async def welcome(ctx: Context) -> None:
                            when=when(starts, member.timezone or ritual.timezone, ctx.locale)))
     lines.append(ctx._("Questions are welcome: ask in the channel, or ask me `who knows about kubernetes` and I'll "
                        "point you to a colleague. Say `help` to see what I can do."))
-    ctx.send(DirectMessage(user=ctx.event.sender.id, text="\n".join(lines)))
+    ctx.send(DirectMessage(user=ctx.event.sender.id, text=Markup("\n").join(lines)))
     if cc is not None and cc.intros:
         await introduce(ctx, member)
 

@@ -9,6 +9,7 @@ from bot.context import Context
 from bot.events import ChoicePicked
 from bot.expertise import ExpertiseIndex
 from bot.i18n import N_
+from bot.markup import Markup
 from bot.replies import AskChoice, Option
 from bot.router import Router
 from bot.routing.registry import ExpertiseRegistry, IndexUpdate
@@ -145,4 +146,4 @@ async def my_data(ctx: Context) -> None:
             community=slug, name=kept.display_name or "-", locale=kept.locale or "-", tz=kept.timezone or "-",
             status=status, messages=kept.messages, reactions=kept.reactions, contributions=kept.contributions))
     lines.append(ctx._("Say `forget me` to delete all of it, or `opt out` to stop me from indexing you."))
-    ctx.reply_privately("\n".join(lines))
+    ctx.reply_privately(Markup("\n").join(lines))

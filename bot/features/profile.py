@@ -12,6 +12,7 @@ from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.errors import InputError
 from bot.i18n import N_
+from bot.markup import Markup
 from bot.router import Router
 from bot.routing.care import DEFAULT_WEEKLY_CAP, WEEK
 from storage.expertise import declare_topics, declared_topics, forget_topic, recent_requests
@@ -164,7 +165,7 @@ async def profile(ctx: Context) -> None:
     if member.away_until and member.away_until > now.date():
         lines.append(ctx._("- away until {date}", date=member.away_until.isoformat()))
     lines.append(ctx._("Change it with `I know about …`, `forget topic …`, `away until …`, `my cap …`."))
-    ctx.reply_privately("\n".join(lines))
+    ctx.reply_privately(Markup("\n").join(lines))
 
 
 @router.command(WHY_ME)

@@ -17,6 +17,7 @@ from bot.context import Context
 from bot.events import MessagePosted
 from bot.features.ritual_common import RitualKind, RitualRun, declare
 from bot.i18n import N_
+from bot.markup import Markup
 from bot.replies import DirectMessage, Post, React
 from bot.router import Router
 from storage import outbox
@@ -40,7 +41,7 @@ async def renewal_moment(ctx: Context, run: RitualRun) -> None:
     assert community is not None
     founded = community.founded_on
     years = run.occurrence.year - founded.year if founded else 0
-    ctx.send(Post(channel=ctx.event.channel, text="\n".join([
+    ctx.send(Post(channel=ctx.event.channel, text=Markup("\n").join([
         ctx._("🎂 **{name}** is {years} year(s) old today! Thank you all.", name=community.name, years=years),
         ctx._("A short retrospective, in this thread: what helped you most this year? What should we stop, "
               "start or keep?"),
@@ -64,11 +65,12 @@ async def explore_digest(ctx: Context, run: RitualRun) -> None:
     if not ideas or cc is None:
         return
     lines = [ctx._("Ideas for what {name} should explore next:", name=community.name)]
-    lines += [f"- {idea.text} ({member.display_name or '?'})" for idea, member in ideas]
+    lines += [Markup("- {idea} ({name})").format(idea=idea.text, name=member.display_name or "?")
+              for idea, member in ideas]
     for ref in cc.coordinators:
         platform, _, user = ref.partition(":")
         if platform == ctx.event.platform:
-            ctx.send(DirectMessage(user=user, text="\n".join(lines)))
+            ctx.send(DirectMessage(user=user, text=Markup("\n").join(lines)))
     ids = [idea.id for idea, _ in ideas]
     await ctx.session.exec(update(ExploreIdea).where(col(ExploreIdea.id).in_(ids))
                            .values(digested_at=utcnow()))

@@ -14,6 +14,7 @@ from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.errors import InputError
 from bot.i18n import N_
+from bot.markup import Markup
 from bot.reputation.mentions import first_mention
 from bot.reputation.scores import EvidenceLine, Explanation, explain, reputation, top_topics
 from bot.reputation.weights import ENTRY_LABELS, KIND_LABELS, LEVELS, level
@@ -59,14 +60,15 @@ async def _mentioned(ctx: Context, text: str) -> tuple[Member, str]:
     return member, rest
 
 
-def _line(ctx: Context, line: EvidenceLine) -> str:
+def _line(ctx: Context, line: EvidenceLine) -> Markup:
     label = ctx._(ENTRY_LABELS.get(line.kind, line.kind))
-    note = f" “{line.note[:80]}”" if line.note else ""
-    link = f" ([{ctx._('link')}]({line.url}))" if line.url else ""
-    return f"- {line.points:.1f} · {label} · {line.at.date().isoformat()}{note}{link}"
+    note = Markup(" “{note}”").format(note=line.note[:80]) if line.note else Markup()
+    link = Markup(" ([{label}]({url}))").format(label=ctx._("link"), url=line.url) if line.url else Markup()
+    return Markup("- {points:.1f} · {label} · {day}{note}{link}").format(
+        points=line.points, label=label, day=line.at.date().isoformat(), note=note, link=link)
 
 
-def evidence_lines(ctx: Context, explanation: Explanation) -> list[str]:
+def evidence_lines(ctx: Context, explanation: Explanation) -> list[Markup]:
     """The best entries, then the rest summed: what is listed adds up to the score."""
     lines = [_line(ctx, ln) for ln in explanation.lines]
     n, points = explanation.rest
@@ -75,14 +77,14 @@ def evidence_lines(ctx: Context, explanation: Explanation) -> list[str]:
     return lines
 
 
-def _summary(ctx: Context, explanation: Explanation) -> str:
-    parts = [f"{ctx._(KIND_LABELS.get(k, k))} {n}" for k, (n, _pts) in explanation.by_kind.items()]
-    return ", ".join(parts)
+def _summary(ctx: Context, explanation: Explanation) -> Markup:
+    return Markup(", ").join(Markup("{kind} {n}").format(kind=ctx._(KIND_LABELS.get(k, k)), n=n)
+                             for k, (n, _pts) in explanation.by_kind.items())
 
 
-def _score_line(ctx: Context, who: str, explanation: Explanation, topic: str | None = None) -> str:
+def _score_line(ctx: Context, who: str, explanation: Explanation, topic: str | None = None) -> Markup:
     named = explanation.level
-    lvl = f" ({ctx._(named)})" if named else ""
+    lvl = Markup(" ({level})").format(level=ctx._(named)) if named else Markup()
     if topic:
         return ctx._("**{who}** on “{topic}”: {score} points{level}.", who=who, topic=topic,
                      score=f"{explanation.score:.1f}", level=lvl)
@@ -107,7 +109,7 @@ async def my_contributions(ctx: Context) -> None:
              *([private] if surveys else []),
              ctx._("Entries fade with time (half of their worth after 6 months). Say `my record` for a summary "
                    "you can share.")]
-    ctx.reply_privately("\n".join(lines))
+    ctx.reply_privately(Markup("\n").join(lines))
 
 
 @router.command(REPUTATION)
@@ -122,8 +124,8 @@ async def reputation_of(ctx: Context) -> None:
     if not explanation.lines:
         ctx.reply_privately(ctx._("I have no contributions recorded for {who} here.", who=_name(member)))
         return
-    ctx.reply_privately("\n".join([_score_line(ctx, _name(member), explanation), _summary(ctx, explanation),
-                                   *evidence_lines(ctx, explanation)]))
+    ctx.reply_privately(Markup("\n").join([_score_line(ctx, _name(member), explanation), _summary(ctx, explanation),
+                                           *evidence_lines(ctx, explanation)]))
 
 
 @router.command(WHY_SUGGESTED)
@@ -143,8 +145,8 @@ async def why_suggested(ctx: Context) -> None:
                                   "from what they wrote or declared; `who knows about {topic}` explains.",
                                   who=_name(member), topic=topic))
         return
-    ctx.reply_privately("\n".join([_score_line(ctx, _name(member), explanation, topic), _summary(ctx, explanation),
-                                   *evidence_lines(ctx, explanation)]))
+    ctx.reply_privately(Markup("\n").join([_score_line(ctx, _name(member), explanation, topic),
+                                           _summary(ctx, explanation), *evidence_lines(ctx, explanation)]))
 
 
 @router.command(LEADERBOARD)
@@ -165,7 +167,9 @@ async def leaderboard(ctx: Context) -> None:
         lines = [ctx._("Top contributors (recent contributions count most):")]
         for i, m in enumerate(ranked[:10], 1):
             named = level(scores[m.id or 0])
-            lines.append(f"{i}. {_name(m)}: {scores[m.id or 0]:.1f}" + (f" ({ctx._(named)})" if named else ""))
+            lines.append(Markup("{i}. {name}: {score:.1f}{level}").format(
+                i=i, name=_name(m), score=scores[m.id or 0],
+                level=Markup(" ({level})").format(level=ctx._(named)) if named else Markup()))
     else:
         lines = [ctx._("Our contributors, by level:")]
         by_level: dict[str, list[str]] = {}
@@ -176,9 +180,10 @@ async def leaderboard(ctx: Context) -> None:
         for _threshold, named in reversed(LEVELS):
             names = sorted(by_level.get(named, []))
             if names:
-                more = ctx._(" and {n} more", n=len(names) - 20) if len(names) > 20 else ""
-                lines.append(f"**{ctx._(named)}**: {', '.join(names[:20])}{more}")
-    ctx.reply_privately("\n".join(lines))
+                more = ctx._(" and {n} more", n=len(names) - 20) if len(names) > 20 else Markup()
+                lines.append(Markup("**{level}**: {names}{more}").format(
+                    level=ctx._(named), names=", ".join(names[:20]), more=more))
+    ctx.reply_privately(Markup("\n").join(lines))
 
 
 @router.command(MY_RECORD)
@@ -193,7 +198,7 @@ async def my_record(ctx: Context) -> None:
     first = date.fromordinal(date(1970, 1, 1).toordinal() + (explanation.first_day or 0)).isoformat()
     lines = [ctx._("Contributions of **{who}** to **{community}** since {date}:", who=_name(member),
                    community=community, date=first),
-             "- " + _summary(ctx, explanation)]
+             Markup("- ") + _summary(ctx, explanation)]
     topics = await top_topics(ctx.session, member.id or 0)
     if topics:
         lines.append(ctx._("- main topics: {topics}", topics=", ".join(t for t, _n in topics)))
@@ -204,4 +209,4 @@ async def my_record(ctx: Context) -> None:
     if best:
         lines.append(ctx._("Highlights:"))
         lines += [_line(ctx, ln) for ln in best]
-    ctx.reply_privately("\n".join(lines))
+    ctx.reply_privately(Markup("\n").join(lines))

@@ -17,6 +17,7 @@ from bot.errors import InputError
 from bot.events import ChoicePicked
 from bot.features.ritual_common import kind_of, schedule_of, settings_of, when
 from bot.i18n import N_
+from bot.markup import Markup
 from bot.replies import AskChoice, AskForm, FormField, Option
 from bot.router import Router
 from bot.schedule import Schedule, parse_schedule, schedule_from_form
@@ -104,19 +105,19 @@ async def create_draft(ctx: Context, kind: str, title: str, schedule: Schedule, 
     return ritual
 
 
-def dry_run(ctx: Context, ritual: Ritual, schedule: Schedule, key: str, question: str) -> None:
+def dry_run(ctx: Context, ritual: Ritual, schedule: Schedule, key: str, question: Markup) -> None:
     """Show the next three occurrences in the coordinator's time zone (if known) and ask to confirm."""
     tz = (ctx.member.timezone if ctx.member else None) or ctx.event.sender.timezone or schedule.timezone
     upcoming = schedule.next(_today(ctx), 3)
     if not upcoming:
         raise InputError(N_("That schedule has no date left in the future. Write it like `{usage}`."),
                          usage_key="schedule-meetup")
-    lines = [question, *(f"- {when(at, tz, ctx.locale)}" for at in upcoming)]
+    lines = [question, *(Markup("- {when}").format(when=when(at, tz, ctx.locale)) for at in upcoming)]
     if schedule.timezone != tz:
         lines.append(ctx._("(It runs in {tz}: the local time there stays the same across clock changes.)",
                            tz=schedule.timezone))
     ctx.send(AskChoice(channel=ctx.event.channel, thread=ctx.event.thread, user=ctx.event.sender.id, key=key,
-                       text="\n".join(lines),
+                       text=Markup("\n").join(lines),
                        options=(Option(id="yes", label=ctx._("Yes, save it")), Option(id="no", label=ctx._("Cancel")))))
 
 
@@ -225,7 +226,7 @@ async def show_rituals(ctx: Context) -> None:
         lines.append(ctx._("- **{id}** “{title}” ({kind}, {status}): {rule}; next {next}", id=r.id, title=r.title,
                            kind=ctx._(kind.label) if kind else r.kind, status=ctx._(STATUS_NAMES[r.status]),
                            rule=settings_of(r).get("text") or r.rrule, next=nxt))
-    ctx.reply("\n".join(lines))
+    ctx.reply(Markup("\n").join(lines))
 
 
 @router.choice("ritual", role="coordinator")
@@ -266,12 +267,12 @@ DAYS = {"monday": N_("Monday"), "tuesday": N_("Tuesday"), "wednesday": N_("Wedne
 TIMES = ("09:00", "12:00", "16:00", "18:00")
 
 
-def _choice(ctx: Context, key: str, text: str, options: list[tuple[str, str]]) -> AskChoice:
+def _choice(ctx: Context, key: str, text: Markup, options: list[tuple[str, str]]) -> AskChoice:
     return AskChoice(channel=ctx.event.channel, thread=ctx.event.thread, user=ctx.event.sender.id, key=key,
                      text=text, options=tuple(Option(id=i, label=label) for i, label in options))
 
 
-def _ask(ctx: Context, key: str, text: str, options: list[tuple[str, str]]) -> None:
+def _ask(ctx: Context, key: str, text: Markup, options: list[tuple[str, str]]) -> None:
     ctx.send(_choice(ctx, key, text, options))
 
 

@@ -18,7 +18,8 @@ from bot.errors import InputError
 from bot.events import ChoicePicked
 from bot.features.ritual_common import RitualKind, RitualRun, declare, settings_of, when
 from bot.features.rituals import _channel_ref, create_draft, dry_run
-from bot.i18n import N_, Translate
+from bot.i18n import N_, Translate, as_markup
+from bot.markup import Markup
 from bot.pulse.questions import DEFAULT_DURATION, Question, dump, load, parse_questions
 from bot.replies import AskChoice, Option, Post, Reply
 from bot.router import Router
@@ -48,8 +49,10 @@ ANSWER_SURVEY = CommandSpec(
                       max_length=500))
 
 
-def survey_replies(_: Translate, survey: Survey, tz: str, locale: str, *, reminder: bool = False) -> list[Reply]:
+def survey_replies(translate: Translate, survey: Survey, tz: str, locale: str, *, reminder: bool = False
+                   ) -> list[Reply]:
     """The survey's questions, one tap each (a reminder repeats them once)."""
+    _ = as_markup(translate)
     assert survey.id is not None
     closes = when(survey.closes_at, tz, locale)
     head = (_("⏳ Last call for the pulse survey “{title}”: it closes {when}. Anonymous, one tap.",
@@ -61,7 +64,7 @@ def survey_replies(_: Translate, survey: Survey, tz: str, locale: str, *, remind
     for index, q in enumerate(questions):
         if q.kind == "text":
             continue
-        text = f"**{q.text}**" if replies else f"{head}\n**{q.text}**"
+        text = Markup("**{q}**").format(q=q.text) if replies else Markup("{head}\n**{q}**").format(head=head, q=q.text)
         replies.append(AskChoice(channel=survey.channel, key=f"survey:{survey.id}:{index}", text=text,
                                  options=tuple(Option(id=i, label=label) for i, label in q.options)))
     for q in questions:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.events import ChoicePicked, MessagePosted
-from bot.i18n import N_
+from bot.i18n import N_, markup_translator, translator
+from bot.markup import Markup
 from bot.replies import AskChoice, DirectMessage, Option, message_link
 from bot.reputation.scores import reputation
 from bot.router import Router
@@ -58,10 +59,11 @@ async def who_knows(ctx: Context) -> None:
     if chosen:
         lines.append(ctx._("Here is who may know about “{topic}”:", topic=topic))
         for c in chosen:
-            why = reason(c.suggestion.evidence, ctx._, ctx.locale)
+            why = reason(c.suggestion.evidence, translator(ctx.locale), ctx.locale)
             example = next((t for t in c.suggestion.evidence.thread_ids if t in roots), None)
-            link = f" ([{ctx._('example')}]({message_link(roots[example][0], example)}))" if example else ""
-            lines.append(f"- **{_name(c.member)}**: {why}{link}")
+            link = Markup(" ([{label}]({url}))").format(label=ctx._("example"), url=message_link(
+                roots[example][0], example)) if example else Markup()
+            lines.append(Markup("- **{name}**: {why}{link}").format(name=_name(c.member), why=why, link=link))
     if hits:
         found = [h for h in hits if h.thread_id in roots]
         if found:
@@ -69,11 +71,13 @@ async def who_knows(ctx: Context) -> None:
         for h in found:
             channel, text = roots[h.thread_id]
             mark = " ✅" if h.accepted else ""
-            lines.append(f"- [{title(text)}]({message_link(channel, h.thread_id)}){mark}")
-    ctx.reply("\n".join(lines))
+            lines.append(Markup("- [{title}]({url}){mark}").format(title=title(text), url=message_link(
+                channel, h.thread_id), mark=mark))
+    ctx.reply(Markup("\n").join(lines))
     if not chosen:
         return
-    question = await _record(ctx, asker, topic, [(c.member, reason(c.suggestion.evidence, ctx._, ctx.locale))
+    question = await _record(ctx, asker, topic, [(c.member, reason(c.suggestion.evidence, translator(ctx.locale),
+                                                                       ctx.locale))
                                                  for c in chosen])
     here = _thread(ctx)
     ctx.send(AskChoice(channel=ctx.event.channel, thread=None if ctx.event.is_direct else here,
@@ -132,16 +136,14 @@ async def ask_them(ctx: Context) -> None:
 
 async def ask_experts(ctx: Context, question: Question, asker: Member, requests: list[RoutingRequest]) -> list[str]:
     """DM each requested expert (in their language) and mark the requests as asked; returns their names."""
-    from bot.i18n import translator
-
     names = []
     link = message_link(question.channel, question.thread)
     for request in requests:
         expert = await ctx.session.get(Member, request.member_id)
         if expert is None:
             continue
-        _ = translator(expert.locale or ctx.locale)
-        where = "" if question.is_direct else _(" ([the thread]({link}))", link=link)
+        _ = markup_translator(expert.locale or ctx.locale)
+        where = Markup() if question.is_direct else _(" ([the thread]({link}))", link=link)
         ctx.send(DirectMessage(user=expert.platform_user_id, text=_(
             "Hi {name}! {asker} asked: “{question}”{where}. Why you: {why}. "
             "If you can help, reply in the thread or reach out to them. Busy? Say `away until 2026-12-31`; "

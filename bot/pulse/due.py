@@ -19,7 +19,8 @@ from bot.config import Config
 from bot.context import Context
 from bot.events import Scheduled, scheduled
 from bot.features.surveys import survey_replies
-from bot.i18n import translator
+from bot.i18n import markup_translator, translator
+from bot.markup import Markup
 from bot.pulse.results import describe, survey_result
 from bot.replies import DirectMessage, Post, Reply, ReplyInThread
 from bot.router import Router
@@ -98,15 +99,15 @@ async def close_survey(ctx: Context) -> None:
         return
     community, cc, session = ctx.community, ctx.community_config, ctx.session
     k = cc.survey_min_answers if cc else 5
-    _ = translator(community.locale)
+    _ = markup_translator(community.locale)
     result = await survey_result(session, survey, k)
     previous = await surveys.previous_run(session, survey)
     before = await survey_result(session, previous, k) if previous else None
     ctx.send(Post(channel=survey.channel, text=describe(result, before, _)))
     texts = [t for q in result.questions if q.shown for t in q.texts]
     if texts and cc is not None:
-        note = "\n".join([_("Comments from the pulse survey “{title}” (anonymous):", title=survey.title),
-                          *(f"- {t}" for t in texts)])
+        note = Markup("\n").join([_("Comments from the pulse survey “{title}” (anonymous):", title=survey.title),
+                                  *(Markup("- {text}").format(text=t) for t in texts)])
         for ref in cc.coordinators:
             if ref.startswith(survey.platform + ":"):
                 ctx.send(DirectMessage(user=ref.partition(":")[2], text=note))
@@ -132,14 +133,14 @@ async def _close_consultation(session: AsyncSession, config: Config, consultatio
     assert community is not None
     cc = config.community(community.slug)
     k = cc.survey_min_answers if cc else 5
-    _ = translator(community.locale)
+    _ = markup_translator(community.locale)
     voices, by_stance = await consultations.stance_counts(session, consultation.id)
     quotes = await consultations.quotable_words(session, consultation.id, cc.quotes if cc else False)
     lines = [_("📣 Your consultation to {name} has closed: “{question}”", name=community.name or community.slug,
                question=consultation.question), _("{n} voice(s).", n=voices)]
     options = json.loads(consultation.options or "[]")
     if options and voices >= k:
-        lines += [f"- {o}: {by_stance.get(o, 0)}" for o in options]
+        lines += [Markup("- {option}: {n}").format(option=o, n=by_stance.get(o, 0)) for o in options]
         undecided = voices - sum(by_stance.get(o, 0) for o in options)
         if undecided:
             lines.append(_("- no clear stance: {n}", n=undecided))
@@ -147,11 +148,11 @@ async def _close_consultation(session: AsyncSession, config: Config, consultatio
         lines.append(_("Counts by stance appear from {k} voices on, to keep answers anonymous.", k=k))
     if quotes:
         lines.append(_("In their words (members who allow quoting, unnamed):"))
-        lines += [f"> {q.replace(chr(10), ' ')[:280]}" for q in quotes]
+        lines += [Markup("> {quote}").format(quote=q.replace(chr(10), " ")[:280]) for q in quotes]
     consultation.status, consultation.closed_at = "closed", now
     platform, _sep, user = consultation.asked_by.partition(":")
     # A sponsor who asked to be forgotten left no address (storage/privacy.py): nobody to send the voices to.
-    out: Outgoing = [(platform, DirectMessage(user=user, text="\n".join(lines)))] if user else []
+    out: Outgoing = [(platform, DirectMessage(user=user, text=Markup("\n").join(lines)))] if user else []
     posted = consultation.message_id or await _posted(session, consultation)
     if posted:
         out.append((consultation.platform, ReplyInThread(

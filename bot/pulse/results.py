@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Translate
+from bot.i18n import Translate, as_markup
+from bot.markup import Markup
 from bot.pulse.questions import Question, load
 from storage.models import Survey
 from storage.surveys import free_texts, respondents, value_counts
@@ -66,14 +67,15 @@ def pulse_score(result: SurveyResult) -> float | None:
     return None
 
 
-def describe(result: SurveyResult, previous: SurveyResult | None, _: Translate) -> str:
+def describe(result: SurveyResult, previous: SurveyResult | None, translate: Translate) -> Markup:
     """The results post: each question's distribution and the change since the previous run."""
+    _ = as_markup(translate)
     survey = result.survey
     lines = [_("📊 Results of the pulse survey “{title}”: {n} people answered.", title=survey.title,
                n=result.respondents)]
     before = {q.question.text: q for q in previous.questions} if previous else {}
     for q in result.questions:
-        lines.append(f"**{q.question.text}**")
+        lines.append(Markup("**{text}**").format(text=q.question.text))
         if q.question.kind == "text":
             lines.append(_("- {n} comment(s), passed to the coordinators.", n=q.answers) if q.shown else
                          _("- Fewer than {k} comments: kept private.", k=result.k))
@@ -81,7 +83,9 @@ def describe(result: SurveyResult, previous: SurveyResult | None, _: Translate) 
         if not q.shown:
             lines.append(_("- Fewer than {k} answers: results stay hidden to protect anonymity.", k=result.k))
             continue
-        lines += [f"- {label}: {q.counts[i]} ({100 * q.counts[i] / q.answers:.0f}%)" for i, label in q.question.options]
+        lines += [Markup("- {label}: {n} ({pct:.0f}%)").format(label=label, n=q.counts[i],
+                                                               pct=100 * q.counts[i] / q.answers)
+                  for i, label in q.question.options]
         if q.mean is not None:
             lines.append(_("- Average: {mean}", mean=f"{q.mean:.1f}"))
         old = before.get(q.question.text)
@@ -91,5 +95,5 @@ def describe(result: SurveyResult, previous: SurveyResult | None, _: Translate) 
             shifts = [f"{label} {100 * (q.counts[i] / q.answers - old.counts.get(i, 0) / old.answers):+.0f} pt"
                       for i, label in q.question.options]
             lines.append(_("- Change since last time: {delta}", delta=", ".join(shifts)))
-    return "\n".join(lines)
+    return Markup("\n").join(lines)
 

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Config
 from bot.context import Context
 from bot.events import Scheduled, scheduled
-from bot.i18n import translator
+from bot.i18n import markup_translator, translator
 from bot.replies import DirectMessage, Reply, ReplyInThread, message_link
 from bot.router import Router
 from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, Candidate, candidates, spread
@@ -94,15 +94,15 @@ def _ask_next(session: AsyncSession, community: Community, question: Question, a
     link = message_link(question.channel, question.thread)
     for c in fresh:
         locale = c.member.locale or community.locale
-        _ = translator(locale)
-        why = reason(c.suggestion.evidence, _, locale)
+        _ = markup_translator(locale)
+        why = reason(c.suggestion.evidence, translator(locale), locale)
         session.add(RoutingRequest(question_id=question.id or 0, member_id=c.member.id or 0, round=1,
                                    status="asked", reason=why[:500], at=now))
         out.append((question.platform, DirectMessage(user=c.member.platform_user_id, text=_(
             "Hi! A question from {asker} is still waiting for an answer: “{question}” ([the thread]({link})). "
             "Why you: {why}. Can you help?", asker=_name(asker), question=question.text, link=link, why=why))))
     if not question.is_direct:
-        _ = translator(asker.locale or community.locale)
+        _ = markup_translator(asker.locale or community.locale)
         names = ", ".join(_name(c.member) for c in fresh)
         out.append((question.platform, ReplyInThread(channel=question.channel, thread=question.thread,
                                                      text=_("Still open: I've asked {names} too.", names=names))))
@@ -119,7 +119,7 @@ async def _tell_coordinators(session: AsyncSession, config: Config, community: C
         if platform != question.platform:
             continue
         coordinator = await find_member(session, community.id or 0, platform, user)
-        _ = translator((coordinator.locale if coordinator else None) or community.locale)
+        _ = markup_translator((coordinator.locale if coordinator else None) or community.locale)
         out.append((platform, DirectMessage(user=user, text=_(
             "Nobody has answered {asker}'s question in {community} yet: “{question}” ([the thread]({link})). "
             "Could you answer it or point them to someone?", asker=_name(asker),

@@ -26,7 +26,7 @@ def test_posts_threads_reactions() -> None:
     post = render(Post(channel="!r", text="**hi**"))
     assert (post.room, post.event_type) == ("!r", "m.room.message")
     assert post.content == {"msgtype": "m.notice", "body": "**hi**", "format": "org.matrix.custom.html",
-                            "formatted_body": "<strong>hi</strong>"}
+                            "formatted_body": "<strong>hi</strong>", "m.mentions": {}}
     threaded = render(ReplyInThread(channel="!r", thread="$root", text="ok")).content["m.relates_to"]
     assert threaded == {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True,
                         "m.in_reply_to": {"event_id": "$root"}}

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from app.cli_digest import render_digest
 from bot.digest.chart import render_chart
-from bot.digest.render import to_html, to_markdown
+from bot.digest.render import markdown_file, to_html
 from bot.digest.report import build_digest
 from bot.features.ritual_common import schedule_of
 from bot.i18n import translator
@@ -117,7 +117,7 @@ async def test_a_busy_month(survey_bot: Bot) -> None:
     top, second = d.stories
     assert top.thanks == 4 and top.quote == "Use helm diff first, then --atomic." and top.author == "Ana"
     assert second.quote is None and second.author is None  # Bob did not allow quoting
-    text = to_markdown(d, _, "en")
+    text = markdown_file(d, _, "en")
     assert "Active members: 6 (core 1, periphery 5" in text and "median time to a first answer: 30 min" in text
     assert "“How useful?”: average 4.2 (5 answers)" in text and "Helm clinic: 3 attended" in text
     assert "steward://message/C1/" in text and "Bob" not in text and "Stage: potential" in text
@@ -128,9 +128,9 @@ async def test_a_busy_month(survey_bot: Bot) -> None:
 async def test_an_empty_month_has_no_division_by_zero(survey_bot: Bot) -> None:
     d = await _digest(survey_bot, date(2025, 1, 1))
     assert (d.active, d.questions, d.median_first_answer, d.stories, d.surveys) == (0, 0, None, (), ())
-    text = to_markdown(d, _, "en")
+    text = markdown_file(d, _, "en")
     assert "answered: 0 (-)" in text and "No meetup this month" in text and "Stage: potential" in text
-    assert to_markdown(d, translator("fr"), "fr").startswith("**Kubernetes CoP : bilan de janvier 2025**")
+    assert markdown_file(d, translator("fr"), "fr").startswith("**Kubernetes CoP : bilan de janvier 2025**")
     _check_png(render_chart(d.history, _))
 
 
