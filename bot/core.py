@@ -33,6 +33,7 @@ from bot.middleware import (
     dedupe,
     ignore_own,
     load_context,
+    no_community,
 )
 from bot.replies import Reply, SentRef
 from bot.router import Router
@@ -287,6 +288,9 @@ class Steward:
         if deferred is not None:
             raise deferred
         if ctx.command is not None:
+            if ctx.community is None and ctx.command.spec.needs_community:
+                ctx.reply(no_community(ctx))
+                return
             authorise(ctx)
             await self.router.commands[ctx.command.spec.key](ctx)
 

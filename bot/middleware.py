@@ -20,6 +20,20 @@ CallNext = Callable[[], Awaitable[None]]
 Middleware = Callable[[Context, CallNext], Awaitable[None]]
 
 
+# A command that needs a community, from someone Steward cannot place in one (several communities, no
+# membership yet): a kind pointer, never a list of the communities (that would tell strangers what exists).
+UNKNOWN_IN_DM = N_("I don't know which community you're part of yet: I only know people once they've spoken "
+                   "in one of its channels. Ask me there first (mention me or start with `!steward`); "
+                   "after that, direct messages work too.")
+UNKNOWN_CHANNEL = N_("I don't know which community this is. A coordinator can add this channel "
+                     "to Steward's config.")
+
+
+def no_community(ctx: Context) -> str:
+    """What to tell someone whose command needs a community when the event belongs to none."""
+    return ctx._(UNKNOWN_IN_DM if ctx.event.is_direct else UNKNOWN_CHANNEL)
+
+
 class Duplicate(Exception):
     """Raised to stop an event seen before; the core swallows it silently."""
 
