@@ -17,8 +17,8 @@ from storage.db import Database
 from storage.feeds import feed_opens
 from storage.rituals import list_rituals
 
-_SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MEETUP_LENGTH = timedelta(hours=1)
 
 
@@ -80,7 +80,7 @@ def ical_handler(steward: Steward) -> Callable[[web.Request], Awaitable[web.Resp
 
     async def handle(request: web.Request) -> web.Response:
         slug, token = request.match_info.get("community", ""), request.match_info.get("token", "")
-        if not (_SLUG.match(slug) and _TOKEN.match(token)):
+        if not (_SLUG.fullmatch(slug) and _TOKEN.fullmatch(token)):
             return _miss()
         async with steward.db.reader() as conn:
             opens = await feed_opens(conn, slug, token)
