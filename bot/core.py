@@ -35,6 +35,7 @@ from bot.middleware import (
     dedupe,
     ignore_own,
     load_context,
+    no_community,
     refuse_unstorable,
 )
 from bot.replies import Reply, SentRef
@@ -307,6 +308,9 @@ class Steward:
         if deferred is not None:
             raise deferred
         if ctx.command is not None:
+            if ctx.community is None and ctx.command.spec.needs_community:
+                ctx.reply(no_community(ctx))
+                return
             authorise(ctx)
             await self.router.commands[ctx.command.spec.key](ctx)
 

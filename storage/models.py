@@ -474,6 +474,21 @@ class TombstoneKey(SQLModel, table=True):
     secret: str = Field(max_length=64)  # 32 random bytes, hex
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
+
+class CalendarFeed(SQLModel, table=True):
+    """The secret in a community's iCalendar feed address; rotating it replaces `token` (the old address dies).
+
+    Kept as is, not hashed: coordinators ask to see the link again, and whoever reads this database
+    already reads the rituals the feed is made of.
+    """
+
+    __tablename__ = "calendar_feed"
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               primary_key=True))
+    token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
 # Set-based digest queries read a community's messages by month and each author's first message.
 _message = Message.__table__  # type: ignore[attr-defined]
 Index("ix_message_posted", _message.c.community_id, _message.c.posted_at, _message.c.author_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -40,7 +41,17 @@ from bot.adapter import Sink
 from bot.config import Config, MatrixConfig
 from bot.errors import AdapterError, NotPermitted, RateLimited, Transient, Unsupported
 from bot.events import ChoicePicked, Event, MessageDeleted, ReactionAdded, ReactionRemoved
-from bot.replies import AskChoice, AskForm, DirectMessage, Ephemeral, Prerendered, Reply, SentRef, resolve_links
+from bot.replies import (
+    AskChoice,
+    AskForm,
+    DirectMessage,
+    Ephemeral,
+    Post,
+    Prerendered,
+    Reply,
+    SentRef,
+    resolve_links,
+)
 from storage import matrix as store
 from storage.db import Database, database_from_env
 from storage.owners import Liveness
@@ -339,6 +350,11 @@ class MatrixAdapter:
         reply = resolve_links(reply, lambda room, event: f"https://matrix.to/#/{quote(room)}/{quote(event)}")
         user = reply.user if isinstance(reply, DirectMessage | Ephemeral | AskChoice) else None
         out = render(reply, self.directs.room_for(user) if user else None)
+        partner = self.directs.partner(out.room) if out.room and isinstance(reply, Post) else None
+        if partner is not None and self.directs.grown(str(out.room)):
+            # A post meant for a DM that someone joined since: it goes to a new DM with the person, not to the group.
+            log.info("a reply for the DM %s goes to a new DM with %s: the room has more members now", out.room, partner)
+            out = dataclasses.replace(out, room=None, user=partner)
         room_id = out.room or await self.directs.ensure(str(out.user))
         event_id = await send_event(self.client, room_id, out.event_type, out.content, txn_id(self._prefix, key))
         if out.poll is not None:

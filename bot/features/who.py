@@ -37,10 +37,7 @@ async def who_knows(ctx: Context) -> None:
     """Rank members from the community's history, explain each suggestion, offer to ask them."""
     assert ctx.command is not None
     topic = ctx.command.argument
-    if ctx.community is None or ctx.community.id is None:
-        ctx.reply(ctx._("I don't know which community this is. A coordinator can add this channel "
-                        "to Steward's config."))
-        return
+    assert ctx.community is not None and ctx.community.id is not None  # the core asks for a community first
     now = utcnow()
     asker = await ctx.ensure_member()
     index = await ctx.svc.expertise.index(ctx.community.id)
