@@ -185,7 +185,7 @@ async def why_me(ctx: Context) -> None:
         return
     lines = [ctx._("I asked you about these questions (latest first):")]
     for request, question in asked:
-        day = request.at.date().isoformat()
-        lines.append(f"- {day} “{question.text[:200]}”: {render(load(request.facts), ctx._, ctx.locale)}")
+        lines.append(ctx._("- {date} “{question}”: {reason}", date=request.at.date().isoformat(),
+                           question=question.text[:200], reason=render(load(request.facts), ctx._, ctx.locale)))
     lines.append(how)
     ctx.reply_privately("\n".join(lines))

@@ -112,8 +112,9 @@ async def _which(ctx: Context, member: Member) -> Question | None:
         if found is not None:
             return found
     mine = await questions_of(ctx.session, member.id or 0, unsolved=True)
-    if len(mine) == 1:
-        return mine[0]
+    followed = [q for q in mine if q.choice in FOLLOWED]  # a question sent to nobody is rarely the one meant
+    if len(mine) == 1 or len(followed) == 1:
+        return mine[0] if len(mine) == 1 else followed[0]
     if not mine:
         ctx.reply_privately(ctx._("You have no open question. `my questions` lists yours."))
         return None
@@ -154,7 +155,8 @@ def _line(ctx: Context, q: Question, asked: list[str]) -> str:
     who = ctx._(", asked {names}", names=", ".join(asked)) if asked else ""
     link, label = _link(q), ctx._("the thread")
     where = f" ([{label}]({link}))" if link else ""
-    return f"- #{q.id} · {q.asked_at.date().isoformat()} · “{title(q.text)}”: {state}{who}{where}"
+    return ctx._("- #{n} · {date} · “{question}”: {state}{asked}{where}", n=q.id, date=q.asked_at.date().isoformat(),
+                 question=title(q.text), state=state, asked=who, where=where)
 
 
 def _usage(ctx: Context, key: str) -> str:

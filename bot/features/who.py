@@ -128,7 +128,7 @@ def _thread(ctx: Context) -> str:
 async def _record(ctx: Context, asker: Member, text: str, chosen: list[tuple[Member, list[Fact]]]) -> Question:
     """The question and its suggestions; nothing is followed up until the asker chooses to ask."""
     assert ctx.community is not None and ctx.community.id is not None and asker.id is not None
-    now = utcnow()
+    now = ctx.event.at  # the event's time: the terminal's clock moves with `/advance`
     question = Question(community_id=ctx.community.id, asker_id=asker.id, platform=ctx.event.platform,
                         channel=ctx.event.channel, thread=_thread(ctx), is_direct=ctx.event.is_direct, text=text,
                         asked_at=now)
@@ -163,7 +163,7 @@ async def ask_them(ctx: Context) -> None:
     if channel is not None:
         _post(ctx, question, asker, channel)
     question.choice = "post" if channel is not None else "ask"
-    question.next_step_at = utcnow() + UNANSWERED_AFTER
+    question.next_step_at = event.at + UNANSWERED_AFTER
     asked = await ask_experts(ctx, question, asker, [r for r in await requests_for(ctx.session, question.id or 0)
                                                     if r.status == "suggested"])
     names = ", ".join(asked) or "-"
@@ -210,6 +210,6 @@ async def ask_experts(ctx: Context, question: Question, asker: Member, requests:
             "or reach out to them. Can't this time? Say `not me`. Busy? Say `away until 2026-12-31`; `why me?` "
             "explains.", name=_name(expert), asker=_name(asker), question=question.text, where=where,
             why=render(load(request.facts), _, locale))))
-        request.status, request.at = "asked", utcnow()
+        request.status, request.at = "asked", ctx.event.at
         names.append(_name(expert))
     return names

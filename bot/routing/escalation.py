@@ -27,7 +27,7 @@ from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, WEEK, Candida
 from bot.routing.explain import COORDINATOR, dump, facts, render
 from bot.services import Services
 from storage.expertise import available, recent_requests
-from storage.members import find_member
+from storage.members import ensure_member
 from storage.models import Community, Member, Question, RoutingRequest
 from storage.routing import FOLLOWED, due_questions, requests_for, resolve_thread
 
@@ -132,17 +132,16 @@ async def _tell_coordinators(session: AsyncSession, config: Config, community: C
         platform, _sep, user = ref.partition(":")
         if platform != question.platform or user == asker.platform_user_id:
             continue
-        coordinator = await find_member(session, community.id or 0, platform, user)
-        if coordinator is not None:
-            if coordinator.id in requested or not available(coordinator, now.date()):
-                continue
-            cid = coordinator.id or 0
-            asked = (await recent_requests(session, [cid], now - WEEK, "asked")).get(cid, 0)
-            if asked >= (DEFAULT_WEEKLY_CAP if coordinator.weekly_cap is None else coordinator.weekly_cap):
-                continue
-            session.add(RoutingRequest(question_id=question.id or 0, member_id=coordinator.id or 0, round=2,
-                                       status="asked", facts=dump(COORDINATOR), at=now))
-        _ = translator((coordinator.locale if coordinator else None) or community.locale)
+        coordinator = await ensure_member(session, community.id or 0, platform, user)  # named by the config
+        cid = coordinator.id or 0
+        if cid in requested or not available(coordinator, now.date()) or coordinator.opted_out:
+            continue
+        asked = (await recent_requests(session, [cid], now - WEEK, "asked")).get(cid, 0)
+        if asked >= (DEFAULT_WEEKLY_CAP if coordinator.weekly_cap is None else coordinator.weekly_cap):
+            continue
+        session.add(RoutingRequest(question_id=question.id or 0, member_id=cid, round=2, status="asked",
+                                   facts=dump(COORDINATOR), at=now))
+        _ = translator(coordinator.locale or community.locale)
         where = _(" ([the thread]({link}))", link=link) if question.thread and not question.is_direct else ""
         out.append((platform, DirectMessage(user=user, text=_(
             "Nobody has answered {asker}'s question in {community} yet: “{question}”{where}. "
