@@ -3,6 +3,8 @@
 Each kudos is a `thanked` ledger entry for the person thanked, with the giver and the reason; the
 person is told by DM who thanked them and for what. Thanking oneself or a bot is refused kindly; the
 same giver thanking the same person again within `KUDOS_WINDOW_HOURS` counts once (anti-gaming).
+A mention must name a member (bot/mentioned.py): `thanks @nobody` is refused with the nearest names,
+and nobody is created, told or credited.
 A message not addressed to Steward counts when it *starts* with a thanks word and a mention
 ("thanks @ana for …", "merci @ana pour …"): Steward then only reacts ✨ (no reply in the channel).
 """
