@@ -2,6 +2,7 @@
 
 The credit goes to the meetup's latest occurrence (or the next one when it has not met yet), once per
 person per occurrence; the topics come from the meetup's title, the evidence is its notes link if any.
+A name nobody has here credits nobody at all (bot/mentioned.py): the coordinator fixes it and says it again.
 """
 
 from __future__ import annotations
