@@ -26,7 +26,7 @@ from bot.router import Router
 from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, WEEK, Candidate, candidates, spread
 from bot.routing.explain import COORDINATOR, dump, facts, render
 from bot.services import Services
-from storage.expertise import available, recent_requests
+from storage.expertise import available, recent_requests, suggestable
 from storage.members import ensure_member
 from storage.models import Community, Member, Question, RoutingRequest
 from storage.routing import FOLLOWED, due_questions, requests_for, resolve_thread
@@ -134,7 +134,7 @@ async def _tell_coordinators(session: AsyncSession, config: Config, community: C
             continue
         coordinator = await ensure_member(session, community.id or 0, platform, user)  # named by the config
         cid = coordinator.id or 0
-        if cid in requested or not available(coordinator, now.date()) or coordinator.opted_out:
+        if cid in requested or not available(coordinator, now.date()) or not suggestable(coordinator):
             continue
         asked = (await recent_requests(session, [cid], now - WEEK, "asked")).get(cid, 0)
         if asked >= (DEFAULT_WEEKLY_CAP if coordinator.weekly_cap is None else coordinator.weekly_cap):
