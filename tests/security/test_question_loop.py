@@ -372,7 +372,7 @@ async def old_db(empty_url: str) -> AsyncIterator[Database]:
 
 
 async def test_old_reasons_become_facts_read_in_the_readers_language(old_db: Database) -> None:
-    now = utcnow()
+    now = utcnow().replace(tzinfo=None)  # as the UTC columns store it, bound raw here
     async with old_db.engine.begin() as conn:
         await conn.execute(text("INSERT INTO community (id, slug, name, locale, timezone, created_at) "
                                 "VALUES (1, 'k8s', '', 'en', 'UTC', :now)"), {"now": now})
