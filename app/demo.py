@@ -10,10 +10,15 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func
+from sqlmodel import select
+
+from bot.importer import derive_ledger
 from storage.communities import ensure_channel, ensure_community, get_community
 from storage.db import Database
 from storage.members import ensure_member
 from storage.messages import add_reaction, store_message
+from storage.models import Contribution
 
 SLUG = "demo"
 PLATFORM = "console"
@@ -30,13 +35,13 @@ MEMBERS = {  # id: (display name, time zone, topics they answer)
 CHANNELS = {"k8s": ("helm", "kubernetes", "networking", "argo cd"),
             "infra": ("terraform", "aws", "vault", "ci", "github actions"),
             "observability": ("prometheus", "grafana", "loki")}
-QUESTIONS = [
-    "How do you pin chart versions with {t} across environments?",
-    "Has anyone hit a timeout when upgrading {t} in production?",
-    "What is your checklist before a {t} rollout?",
-    "Any good tutorial for getting started with {t}?",
-    "Why would {t} ignore my values override?",
-    "How do you test {t} changes before merging?",
+QUESTIONS = [  # the topic twice, so it is among a thread's topics (bot/reputation/topics.py) as in real threads
+    "Our {t} setup drifts between environments: how do you pin {t} versions?",
+    "Has anyone hit a timeout when upgrading {t} in production? Is the {t} default too short?",
+    "What is your checklist before a {t} rollout, and how do you roll {t} back?",
+    "Any good tutorial for getting started with {t}? The {t} docs feel dense, where do I start?",
+    "Why would {t} ignore my values override? Is there a {t} precedence rule?",
+    "How do you test {t} changes before merging them into the {t} repository?",
 ]
 ANSWERS = [
     "We pin it in a lock file per environment; for {t} the trick is to review the diff in CI first.",
@@ -48,7 +53,14 @@ ANSWERS = [
 
 
 async def ensure_demo(db: Database, seed: int = 7) -> bool:
-    """Create the demo community unless it exists; True when it was created."""
+    """Create the demo community unless it exists; True when it was created.
+
+    Its history then yields contributions, reputation and kudos exactly as an import does
+    (`bot.importer.derive_ledger`), so `why is @ana suggested for helm?` has evidence to show.
+    """
+    missing = await _ledger_missing(db)
+    if missing is not None:
+        await derive_ledger(db, missing)
     async with db.session() as session:
         if await get_community(session, SLUG) is not None:
             return False
@@ -84,4 +96,18 @@ async def ensure_demo(db: Database, seed: int = 7) -> bool:
                 if k == 0 and reply.id is not None:
                     await add_reaction(session, reply.id, people[asker].id or 0, "white_check_mark",
                                        at + timedelta(hours=2))
-        return True
+                    if day % 3 == 0:  # a kudos now and then, as members give them
+                        await add_reaction(session, reply.id, people[asker].id or 0, "pray", at + timedelta(hours=3))
+    await derive_ledger(db, community.id)
+    return True
+
+
+async def _ledger_missing(db: Database) -> int | None:
+    """The demo community's id when its history has no ledger yet (a demo made by an older Steward)."""
+    async with db.session() as session:
+        community = await get_community(session, SLUG)
+        if community is None or community.id is None:
+            return None
+        entries = (await session.exec(select(func.count()).select_from(Contribution).where(
+            Contribution.community_id == community.id))).one()
+        return None if entries else community.id

@@ -224,7 +224,9 @@ class DeclaredTopic(SQLModel, table=True):
 class Question(SQLModel, table=True):
     """A "who knows about X?" question Steward routed, followed until someone answers it."""
 
-    __table_args__ = (Index("ix_question_open", "status", "next_step_at"),)
+    __table_args__ = (Index("ix_question_open", "status", "next_step_at"),
+                      Index("ix_question_asker", "asker_id", "asked_at"),
+                      Index("ix_question_community", "community_id", "status", "asked_at"))
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
                                                nullable=False))
@@ -234,13 +236,17 @@ class Question(SQLModel, table=True):
     thread: str = Field(max_length=255)  # the thread where the question lives (and answers arrive)
     is_direct: bool = False
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
-    status: str = Field(default="open", max_length=16)  # open | answered | escalated | closed
+    status: str = Field(default="open", max_length=16)  # open | answered | escalated | solved
+    # The asker's choice: "" (not yet) | ask (DM the experts) | post (a DM question posted in a channel) | no.
+    # Only ask and post are followed up (escalation, `unanswered`).
+    choice: str = Field(default="", max_length=8)
     round: int = 0  # 0: first suggestions; 1: next candidates asked; 2: coordinators told
     asked_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     next_step_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     answered_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     answered_by: int | None = Field(default=None, sa_column=Column(
         Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True))
+    solved_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class RoutingRequest(SQLModel, table=True):
@@ -254,8 +260,10 @@ class RoutingRequest(SQLModel, table=True):
                                               nullable=False))
     member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
     round: int = 0
-    status: str = Field(default="suggested", max_length=16)  # suggested | asked
-    reason: str = Field(default="", max_length=500)
+    status: str = Field(default="suggested", max_length=16)  # suggested | asked | declined (the member said `not me`)
+    # Why this member, as facts rendered in the reader's language (bot/routing/explain.py), a JSON list
+    # such as [{"kind": "answered_threads", "n": 4, "topic": "helm"}].
+    facts: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 

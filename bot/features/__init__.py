@@ -17,6 +17,7 @@ from bot.features import (
     onboarding,
     privacy,
     profile,
+    questions,
     renewal,
     reputation,
     ritual_steps,
@@ -32,8 +33,8 @@ from bot.routing import escalation
 def build_router() -> Router:
     """Every feature's registrations merged into one router, in a stable order."""
     router = Router()
-    for feature in (indexing, follow_up, help, language, who, profile, privacy, rituals, calendar, meetups, renewal,
-                    onboarding, contributions, kudos, reputation, hosts, surveys, consultations, digest, ritual_steps,
-                    escalation, due):
+    for feature in (indexing, follow_up, help, language, who, questions, profile, privacy, rituals, calendar,
+                    meetups, renewal, onboarding, contributions, kudos, reputation, hosts, surveys, consultations,
+                    digest, ritual_steps, escalation, due):
         router.include(feature.router)
     return router

@@ -2,6 +2,7 @@
 
 The credit goes to the meetup's latest occurrence (or the next one when it has not met yet), once per
 person per occurrence; the topics come from the meetup's title, the evidence is its notes link if any.
+A name nobody has here credits nobody at all (bot/mentioned.py): the coordinator fixes it and says it again.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from bot.context import Context
 from bot.errors import InputError
 from bot.features.ritual_common import schedule_of, when
 from bot.i18n import N_
+from bot.markup import Markup
+from bot.mentioned import Unknown, member_named
 from bot.reputation.mentions import mentions
 from bot.reputation.topics import topics_of
 from bot.router import Router
 from storage.ledger import record
-from storage.members import ensure_member
 from storage.rituals import ensure_meetup, get_ritual, latest_meetup
 
 router = Router()
@@ -42,6 +44,11 @@ async def meetup_host(ctx: Context) -> None:
     if m is None or not people or ctx.community is None or ctx.community.id is None:
         raise InputError(N_("Give the meetup's number and mention who hosted, e.g. `{usage}`."),
                          usage_key="meetup-host")
+    named = [await member_named(ctx, uid) for uid in people]
+    unknown = [n for n in named if isinstance(n, Unknown)]
+    if unknown:  # credit nobody until every name is right: no ghost member, no half-done credit
+        ctx.reply(Markup("\n").join(u.told(ctx) for u in unknown))
+        return
     ritual = await get_ritual(ctx.session, ctx.community.id, int(m.group(1)))
     if ritual is None or ritual.kind != "meetup" or ritual.id is None:
         raise InputError(N_("There is no meetup {id} here. Say `rituals` to see them."), id=m.group(1))
@@ -53,14 +60,13 @@ async def meetup_host(ctx: Context) -> None:
             raise InputError(N_("“{title}” has no date to credit."), title=ritual.title)
         meetup = await ensure_meetup(ctx.session, ritual.id, last)
     names = []
-    for uid in people:
-        member = await ensure_member(ctx.session, ctx.community.id, ctx.event.platform, uid, display_name=uid)
-        if member.opted_out or member.is_bot or member.id is None:
+    for member in named:
+        if isinstance(member, Unknown) or member.opted_out or member.is_bot or member.id is None:
             continue
         await record(ctx.session, community_id=ctx.community.id, member_id=member.id, kind="hosted",
                      key=f"hosted:{member.id}:{meetup.id}", at=meetup.starts_at, topic=topics_of(ritual.title),
                      evidence_url=meetup.notes_url, note=ritual.title)
-        names.append(member.display_name or uid)
+        names.append(member.display_name or member.platform_user_id)
     if not names:
         ctx.reply(ctx._("Nobody to credit: the people mentioned opted out."))
         return
