@@ -60,6 +60,7 @@ class Context:
     after_commit_hooks: list[AfterCommit] = field(default_factory=list)
     claimed: bool = False  # the event id was claimed in this transaction (dedupe passed)
     member_looked_up: bool = False  # `member` is what the database said in this transaction (None: no row)
+    taken: bool = False  # a feature took this message as the answer to its own question: it is no command
 
     def _(self, msgid: str, /, **params: object) -> str:
         """Translate `msgid` into the member's language and fill its placeholders."""

@@ -13,6 +13,7 @@ from bot.features import (
     kudos,
     language,
     meetups,
+    occurrences,
     onboarding,
     privacy,
     profile,
@@ -31,8 +32,8 @@ from bot.routing import escalation
 def build_router() -> Router:
     """Every feature's registrations merged into one router, in a stable order."""
     router = Router()
-    for feature in (indexing, follow_up, help, language, who, profile, privacy, rituals, meetups, renewal, onboarding,
-                    contributions, kudos, reputation, hosts, surveys, consultations, digest, ritual_steps, escalation,
-                    due):
+    for feature in (indexing, follow_up, help, language, who, profile, privacy, rituals, meetups, occurrences, renewal,
+                    onboarding, contributions, kudos, reputation, hosts, surveys, consultations, digest, ritual_steps,
+                    escalation, due):
         router.include(feature.router)
     return router
