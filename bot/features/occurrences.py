@@ -173,8 +173,11 @@ async def skip_occurrence(ctx: Context) -> None:
     """The occurrence does not take place; a meetup's agenda goes to the next one, its RSVPs and hosts stay
     with the skipped one (shown as skipped in its history)."""
     assert ctx.command is not None
-    ritual, at, _rest = await _occurrence(ctx, ctx.command.argument, "skip-occurrence")
+    ritual, at, rest = await _occurrence(ctx, ctx.command.argument, "skip-occurrence")
     assert ritual.id is not None
+    if rest:
+        raise InputError(N_("Which ritual? Give its number, e.g. `{usage}` (say `rituals` to see them)."),
+                         usage_key="skip-occurrence")
     schedule = schedule_of(ritual)
     bump(ritual, moves=moves_text(schedule.with_move(schedule.local(at), None)))
     following = schedule_of(ritual).next(at, 1)
@@ -308,7 +311,10 @@ async def history(ctx: Context) -> None:
     """Past occurrences of a meetup (or of every meetup), latest first: attendance, hosts, notes; skipped ones."""
     assert ctx.command is not None and ctx.community is not None and ctx.community.id is not None
     m = _REF.match(ctx.command.argument)
-    ritual = await _ritual(ctx, m.group(1) if m else None, "ritual-history", meetups_only=True)
+    if m is None or m.group(2) or m.group(3):
+        raise InputError(N_("Which ritual? Give its number, e.g. `{usage}` (say `rituals` to see them)."),
+                         usage_key="ritual-history")
+    ritual = await _ritual(ctx, m.group(1), "ritual-history", meetups_only=True)
     rituals = [ritual] if ritual else [r for r in await list_rituals(ctx.session, ctx.community.id)
                                        if r.kind == "meetup"]
     if not rituals:

@@ -14,6 +14,7 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from icalendar import Calendar
 from sqlmodel import col, select
 
 from bot.digest.report import build_digest
@@ -22,6 +23,7 @@ from bot.features.ritual_common import schedule_of
 from bot.i18n import translator
 from bot.replies import AskChoice, Post
 from bot.scheduling import run_due
+from rituals.ical import community_calendar
 from rituals.jobs import fire_ritual
 from rituals.setup import sync_config_rituals
 from storage.models import Community, Contribution, Meetup, Member, Ritual
@@ -127,6 +129,10 @@ async def test_a_skipped_meetup_never_happens_and_its_agenda_moves_on(ritual_bot
     await platform.inject(later(command(f"history of ritual {ritual.id}", user=COORD), second + DAY))
     history = platform.texts()[-1]
     assert "skipped" in history and "going 0, attended 0" in history
+    async with _steward.db.session() as session:
+        community = (await session.exec(select(Community).where(Community.slug == "k8s"))).one()
+        digest = await build_digest(session, community, None, first.date(), translator("en"))
+    assert len(digest.meetups) == (1 if (first.year, first.month) == (second.year, second.month) else 0)
 
 
 async def test_moving_one_meetup_moves_its_announcement_agenda_and_credits(ritual_bot: Bot) -> None:
@@ -148,6 +154,10 @@ async def test_moving_one_meetup_moves_its_announcement_agenda_and_credits(ritua
     assert await _fire(ritual.id, new - timedelta(hours=1)) == 1  # the reminders follow the new time
     assert await _fire(ritual.id, new + timedelta(hours=2)) == 1
     assert await _hosted(ritual_bot) == [("bruno", new)]
+    [event] = Calendar.from_ical(await community_calendar(ritual_bot[0].db, "k8s")).walk("VEVENT")
+    listed = {kind: [d.dt for value in (event.get(kind) if isinstance(event.get(kind), list) else [event.get(kind)])
+                     for d in value.dts] for kind in ("exdate", "rdate")}
+    assert old in listed["exdate"] and listed["rdate"] == [new]  # calendars see the move too
 
 
 async def test_rename_delete_and_resume_are_understood(ritual_bot: Bot) -> None:
@@ -285,3 +295,32 @@ async def test_config_rituals_refuse_edits_but_keep_a_skip_across_restarts(ritua
     await platform.inject(command(f"skip ritual {built_in.id}", user=COORD))
     await sync_config_rituals(steward.db, steward.config)  # a restart
     assert schedule_of(await _ritual(ritual_bot, built_in.id or 0)).next(datetime.now(UTC), 1) == [second]
+
+
+async def test_bad_input_is_answered_with_how_to_fix_it(ritual_bot: Bot) -> None:
+    _steward, platform = ritual_bot
+    ritual = await make_ritual(ritual_bot, '"Helm clinic" every 2nd tuesday at 16:00 America/Montreal')
+    rid = ritual.id or 0
+    answers = {}
+    for text in (f"move meetup {rid} to blue moon", f"move meetup {rid} friday", f"move meetup {rid} to 2020-01-01",
+                 f"move meetup {rid} to 2027-02-30", "skip ritual 99", f"skip ritual {rid} on 2031-01-01",
+                 f"edit ritual {rid} reminders: lots", f"edit ritual {rid} reminders: 900d", f"rename ritual {rid}",
+                 "agenda helm", "who is coming 99", f"edit ritual {rid}", f"history of ritual {rid}x"):
+        await platform.inject(command(text, user=COORD))
+        answers[text] = platform.texts()[-1]
+    assert "I don't know the word “blue”" in answers[f"move meetup {rid} to blue moon"]
+    assert "`move meetup 3 to friday 16:00`" in answers[f"move meetup {rid} friday"]
+    assert "is already past" in answers[f"move meetup {rid} to 2020-01-01"]
+    assert "is not a date" in answers[f"move meetup {rid} to 2027-02-30"]
+    assert "There is no ritual 99 here" in answers["skip ritual 99"]
+    assert "does not take place on 2031-01-01" in answers[f"skip ritual {rid} on 2031-01-01"]
+    assert "`reminders: 24h 1h`" in answers[f"edit ritual {rid} reminders: lots"]
+    assert "at most 30 days" in answers[f"edit ritual {rid} reminders: 900d"]
+    assert "tell me the new title too" in answers[f"rename ritual {rid}"]
+    assert "`add to agenda: our Helm 4 upgrade story`" in answers["agenda helm"]
+    assert "There is no meetup 99 here" in answers["who is coming 99"]
+    assert "`title: …`" in answers[f"edit ritual {rid}"]
+    assert "`history of ritual 3`" in answers[f"history of ritual {rid}x"]
+    for text, answer in answers.items():
+        assert "Sorry" not in answer and "Traceback" not in answer, (text, answer)
+    assert (await _ritual(ritual_bot, rid)).revision == ritual.revision  # nothing changed
