@@ -324,3 +324,30 @@ async def test_bad_input_is_answered_with_how_to_fix_it(ritual_bot: Bot) -> None
     for text, answer in answers.items():
         assert "Sorry" not in answer and "Traceback" not in answer, (text, answer)
     assert (await _ritual(ritual_bot, rid)).revision == ritual.revision  # nothing changed
+
+
+async def test_each_change_has_its_french_form(ritual_bot: Bot) -> None:
+    _steward, platform = ritual_bot
+    ritual = await make_ritual(ritual_bot, f'"Helm clinic" every 2nd tuesday at 16:00 America/Montreal from '
+                                           f'{_start(20)}')
+    rid = ritual.id or 0
+    schedule = schedule_of(ritual)
+    first, second = schedule.next(datetime.now(UTC), 2)
+    day = schedule.local(second).date()
+    await platform.inject(command("langue fr", user=COORD))
+    for text, expected in ((f"déplacer la rencontre {rid} au vendredi 16h00", "est déplacé du"),
+                           (f"déplacer rituel {rid} le {day} au {day + 3 * DAY} à 18h30", "est déplacé du"),
+                           (f"hôte de la prochaine rencontre {rid} : @ana", "C'est noté : ana animera"),
+                           (f"modifier rituel {rid} hôtes : @bruno", "C'est noté : bruno animera"),
+                           (f"modifier rituel {rid} canal : #C1", "publie désormais dans"),
+                           (f"modifier rituel {rid} rappels : aucun", "n'envoie plus de rappel"),
+                           (f"renommer rituel {rid} : Clinique Helm", "s'appelle désormais « Clinique Helm »"),
+                           (f"historique du rituel {rid}", "n'a pas encore de rencontre passée"),
+                           (f"supprimer le rituel {rid}", "est annulé"),
+                           (f"reprendre rituel {rid}", "reprend")):
+        await platform.inject(command(text, user=COORD))
+        assert expected in platform.texts()[-1], (text, platform.texts()[-1])
+    moved = schedule_of(await _ritual(ritual_bot, rid))
+    assert moved.next(datetime.now(UTC), 2) == [
+        schedule.localise(schedule.local(first).replace(hour=16) + 3 * DAY),
+        schedule.localise(datetime.combine(day + 3 * DAY, schedule.local(second).time()).replace(hour=18, minute=30))]
