@@ -62,6 +62,7 @@ class Context:
     claimed: bool = False  # the event id was claimed in this transaction (dedupe passed)
     member_looked_up: bool = False  # `member` is what the database said in this transaction (None: no row)
     tombstoned: bool | None = None  # the sender asked not to be kept (storage/tombstones.py); None: not looked up
+    taken: bool = False  # a feature took this message as the answer to its own question: it is no command
 
     def _(self, msgid: str, /, **params: object) -> Markup:
         """Translate `msgid` into the member's language and fill its placeholders (each one a literal span)."""

@@ -305,6 +305,8 @@ class Steward:
                 ctx.command = None if help_spec is None else ParsedCommand(help_spec, "", ctx.locale)
         for handler in self.router.handlers_for(event):
             await handler(ctx)
+        if ctx.taken:  # e.g. the title a guided dialogue asked for: not a command, and no "I didn't get that"
+            return
         if deferred is not None:
             raise deferred
         if ctx.command is not None:

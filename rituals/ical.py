@@ -27,7 +27,7 @@ class UnknownCommunity(LookupError):
 
 
 async def community_calendar(db: Database, slug: str, host: str = "steward") -> bytes:
-    """The community's active meetups and reminders as one VCALENDAR, with RRULE and EXDATE per ritual."""
+    """The community's active meetups and reminders as one VCALENDAR, with RRULE, EXDATE and RDATE per ritual."""
     async with db.session() as session:
         community = await get_community(session, slug)
         if community is None or community.id is None:
@@ -54,7 +54,11 @@ async def community_calendar(db: Database, slug: str, host: str = "steward") -> 
         event.add("rrule", recur)
         for day in schedule.exdates:
             event.add("exdate", datetime.combine(day, schedule.dtstart.time(), tzinfo=schedule.zone))
-        text = settings_of(ritual).get("text")
+        for original, new in schedule.moves:  # one date skipped or moved from chat
+            event.add("exdate", original.replace(tzinfo=schedule.zone))
+            if new is not None:
+                event.add("rdate", new.replace(tzinfo=schedule.zone))
+        text = settings_of(ritual).get("message") or settings_of(ritual).get("text")
         if text:
             event.add("description", str(text))
         cal.add_component(event)

@@ -120,12 +120,12 @@ async def routed_questions(session: AsyncSession, community_id: int, start: date
 
 
 async def meetups(session: AsyncSession, community_id: int, start: datetime, end: datetime) -> list[tuple[str, int]]:
-    """Meetups held in [start, end): (title, members who confirmed attending)."""
+    """Meetups held in [start, end): (title, members who confirmed attending); skipped ones are not listed."""
     mt, r, rv = MEETUP.c, RITUAL.c, RSVP.c
     came = func.count(rv.id).filter(rv.attended.is_(True))
     stmt = (select(r.title, came).select_from(MEETUP.join(RITUAL, r.id == mt.ritual_id)
                                               .outerjoin(RSVP, rv.meetup_id == mt.id))
-            .where(r.community_id == community_id, _in(mt.starts_at, start, end))
+            .where(r.community_id == community_id, _in(mt.starts_at, start, end), mt.status == "planned")
             .group_by(mt.id, r.title, mt.starts_at).order_by(mt.starts_at))
     return [(str(t), int(n)) for t, n in (await _run(session, stmt)).all()]
 

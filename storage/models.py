@@ -285,6 +285,9 @@ class Ritual(SQLModel, table=True):
     dtstart: str = Field(max_length=19)  # naive local ISO time, e.g. "2026-03-10T16:00:00"
     timezone: str = Field(max_length=64)
     exdates: str = Field(default="", max_length=1000)  # comma-separated local dates
+    # One-off changes kept across restarts and config syncs: "original>new" (moved) or "original>" (skipped),
+    # comma-separated naive local ISO times; cleared when the rule itself changes.
+    moves: str = Field(default="", sa_column=Column(Text, nullable=False))
     channel: str = Field(default="", max_length=300)  # "platform:channel id"
     settings: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
     status: str = Field(default="draft", max_length=16, index=True)  # draft | active | paused | cancelled
@@ -298,13 +301,19 @@ class Ritual(SQLModel, table=True):
 
 
 class Meetup(SQLModel, table=True):
-    """One occurrence of a meetup ritual: its agenda, RSVPs and notes hang off it."""
+    """One occurrence of a meetup ritual: its agenda, RSVPs, hosts and notes hang off it.
+
+    The row is the occurrence's identity: when the schedule changes or the occurrence moves, `starts_at`
+    moves and everything attached stays. `held_at` is set by the step that runs after it happened.
+    """
 
     __table_args__ = (UniqueConstraint("ritual_id", "starts_at"),)
     id: int | None = Field(default=None, primary_key=True)
     ritual_id: int = Field(sa_column=Column(Integer, ForeignKey("ritual.id", ondelete="CASCADE"),
                                             nullable=False, index=True))
     starts_at: datetime = Field(sa_column=_when())
+    status: str = Field(default="planned", max_length=16)  # planned | skipped | dropped (no longer scheduled)
+    held_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     agenda_closed: bool = False
     notes_url: str = Field(default="", max_length=500)
     notes_by: int | None = Field(default=None, sa_column=Column(
@@ -323,6 +332,17 @@ class MeetupRsvp(SQLModel, table=True):
     answer: str = Field(default="going", max_length=8)
     attended: bool = False
     at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class MeetupHost(SQLModel, table=True):
+    """Someone who hosts or presents at one meetup; credited in the ledger once the meetup has happened."""
+
+    __tablename__ = "meetup_host"
+    __table_args__ = (UniqueConstraint("meetup_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meetup_id: int = Field(sa_column=Column(Integer, ForeignKey("meetup.id", ondelete="CASCADE"), nullable=False))
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"),
+                                            nullable=False, index=True))
 
 
 class AgendaItem(SQLModel, table=True):

@@ -14,6 +14,7 @@ from bot.features import (
     kudos,
     language,
     meetups,
+    occurrences,
     onboarding,
     privacy,
     profile,
@@ -34,7 +35,7 @@ def build_router() -> Router:
     """Every feature's registrations merged into one router, in a stable order."""
     router = Router()
     for feature in (indexing, follow_up, help, language, who, questions, profile, privacy, rituals, calendar,
-                    meetups, renewal, onboarding, contributions, kudos, reputation, hosts, surveys, consultations,
-                    digest, ritual_steps, escalation, due):
+                    meetups, occurrences, renewal, onboarding, contributions, kudos, reputation, hosts, surveys,
+                    consultations, digest, ritual_steps, escalation, due):
         router.include(feature.router)
     return router
