@@ -75,8 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     contrib.add_argument("--since", help="only entries from this date (YYYY-MM-DD)")
     contrib.add_argument("--member", type=int, help="only this member id")
     contrib.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
-    digest = sub.add_parser("digest", parents=[common], help="render a community's sponsor digest for a month")
-    digest.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
+    digest = sub.add_parser("digest", parents=[common], help="render a community's sponsor digest for a month, "
+                            "or every community side by side (--portfolio)")
+    which = digest.add_mutually_exclusive_group(required=True)
+    which.add_argument("--community", help="the community's slug, e.g. k8s")
+    which.add_argument("--portfolio", action="store_true", help="every community's stage, trend and health")
     digest.add_argument("--month", required=True, help="the month, e.g. 2026-10")
     digest.add_argument("--format", choices=("md", "html", "png"), default="md",
                         help="md (the chat text), html (a page) or png (the chart)")
@@ -209,8 +212,10 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         if args.command == "calendar-link":
             return await _calendar_link(steward, args.community, rotate=args.rotate)
         if args.command == "digest":
-            from app.cli_digest import render_digest
+            from app.cli_digest import render_digest, render_portfolio
 
+            if args.portfolio:
+                return await render_portfolio(steward, args.month, args.format, args.output, args.locale)
             return await render_digest(steward, args.community, args.month, args.format, args.output, args.locale)
         if args.command == "chat":
             await runtime.ensure_local_community(steward, args.community)

@@ -18,7 +18,7 @@ from bot.commands import CommandSpec, ParsedCommand
 from bot.config import CommunityConfig, Config
 from bot.errors import Detail, Msgid
 from bot.events import ChoicePicked, CommandInvoked, Event, MessagePosted, Scheduled
-from bot.i18n import Translate, markup_translator
+from bot.i18n import Translate, markup_plural_translator, markup_translator
 from bot.markup import Markup
 from bot.replies import DirectMessage, Ephemeral, Post, Reply, ReplyInThread
 from bot.routing.registry import IndexUpdate
@@ -69,6 +69,10 @@ class Context:
         translate = markup_translator(self.locale)
         values = {k: _translated(translate, v) for k, v in params.items()}
         return translate(msgid, **values)
+
+    def n_(self, singular: str, plural: str, n: int, /, **params: object) -> Markup:
+        """ngettext in the member's language: the form for `n`, its placeholders filled (`{n}` with `n`)."""
+        return markup_plural_translator(self.locale)(singular, plural, n, **params)
 
     def reply(self, text: Markup) -> None:
         """Answer where the member spoke: in the thread (or start one), in the DM, or privately."""

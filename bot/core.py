@@ -79,8 +79,11 @@ class Steward:
         self._starting: dict[str, asyncio.Task[None]] = {}
 
     def add_adapter(self, adapter: Adapter) -> None:
-        """Make a platform reachable for replies."""
+        """Make a platform reachable for replies (and its messages linkable from elsewhere, when it can)."""
         self.adapters[adapter.platform] = adapter
+        web_link = getattr(adapter, "web_link", None)
+        if callable(web_link):
+            self.services.web_links[adapter.platform] = web_link
 
     @property
     def owner(self) -> str:

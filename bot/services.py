@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.directory import Directory
 from bot.routing.registry import ExpertiseRegistry
 from storage.db import Database
+
+WebLink = Callable[[str, str], str | None]  # (channel, message id) → an address a browser opens
 
 
 @dataclass
@@ -17,6 +20,7 @@ class Services:
     own_ids: dict[str, str | None] = field(default_factory=dict)  # platform → Steward's own user id
     directory: Directory = field(default_factory=Directory)  # channels and communities, resolved once
     tombstone_key: bytes | None = None  # the installation's key for tombstones, read once (it never changes)
+    web_links: dict[str, WebLink] = field(default_factory=dict)  # platform → its adapter's `web_link`
 
     @classmethod
     def for_database(cls, db: Database) -> Services:

@@ -458,7 +458,10 @@ class Consultation(SQLModel, table=True):
     deadline: datetime = Field(sa_column=_when())
     status: str = Field(default="open", max_length=16)  # open | closed
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    closed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))  # the summary went then
+    decision: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # the sponsor's answer
+    decided_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    reminded_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))  # the one reminder
 
 
 class ConsultationVoice(SQLModel, table=True):
