@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, Table, and_, delete, func, or_, update
-from sqlmodel import SQLModel, col, select
+from sqlmodel import AutoString, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
@@ -149,7 +149,8 @@ async def scrub_id_everywhere(session: AsyncSession, platform_user_id: str) -> N
     """
     pattern = id_pattern(platform_user_id)
     for table in SQLModel.metadata.sorted_tables:
-        columns = [c for c in table.columns if isinstance(c.type, String) and (table.name, c.name) not in _NOT_SCRUBBED]
+        columns = [c for c in table.columns if isinstance(c.type, String | AutoString)  # sqlmodel's str columns too
+                   and (table.name, c.name) not in _NOT_SCRUBBED]
         if not columns:
             continue
         keys = list(table.primary_key.columns)

@@ -404,3 +404,22 @@ async def test_members_who_opted_out_before_tombstones_existed_get_one_on_upgrad
     async with db.engine.connect() as conn:
         assert await is_tombstoned(conn, "slack", "UOUT") and not await is_tombstoned(conn, "slack", "UIN")
     assert await traces(db, "UOUT") == ["member.platform_user_id: UOUT"]  # the hash holds no id
+
+
+async def test_the_id_scrub_reaches_every_kind_of_text_column(bot: Bot) -> None:
+    """sqlmodel's own `str` columns (AutoString) are text too: the structural scrub must not skip them."""
+    from sqlmodel import select as model_select
+
+    from storage.models import Channel, Community
+
+    steward, platform = bot
+    await platform.inject(said("a helm tip", "UANA"))
+    async with steward.db.session() as session:
+        community = (await session.exec(model_select(Community))).first()
+        assert community is not None and community.id is not None
+        session.add(Channel(community_id=community.id, platform="recording", platform_id="C-UANA-ROOM",
+                            name="ops with <@UANA>"))  # a name (AutoString) that mentions her
+    await forget(platform, "UANA")
+    async with steward.db.session() as session:
+        names = (await session.exec(model_select(Channel.name))).all()
+    assert not any("UANA" in name for name in names), names
