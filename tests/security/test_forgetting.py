@@ -5,8 +5,6 @@ the whole database still holds their platform id or their words (only their tomb
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -50,8 +48,8 @@ from storage.models import (
 from storage.surveys import answer_token
 from storage.types import utcnow
 from tests.routing.test_follow import FAST, eventually, top
+from tests.slack_export import write_export
 
-GENERATOR = Path(__file__).resolve().parents[3] / "shared" / "data" / "gen_synthetic.py"
 WORD = "zorblatt"  # a word only the forgotten person ever writes
 Bot = tuple[Steward, RecordingAdapter]
 _n = iter(range(1, 1_000_000))
@@ -121,12 +119,8 @@ async def member_rows(db: Database, user: str) -> int:
 
 
 def synthetic_export(root: Path) -> Path:
-    """A seeded synthetic Slack export (../shared/data/gen_synthetic.py), plus others mentioning people."""
-    if not GENERATOR.exists():
-        pytest.skip(f"{GENERATOR} is not here")
-    subprocess.run([sys.executable, str(GENERATOR), "--out", str(root), "--members", "40", "--messages", "3000",
-                    "--channels", "3", "--days", "20", "--seed", "7"], check=True, capture_output=True)
-    return root / "export"
+    """A seeded Slack export (40 members, 3 channels, 20 days), plus days the tests add mentioning people."""
+    return write_export(root, members=40, channels=3, days=20, per_day=50, seed=7)
 
 
 def add_day(export: Path, channel: str, day: str, messages: list[dict[str, object]]) -> None:
