@@ -75,6 +75,11 @@ class AskChoice:
     key: str
     thread: MessageId | None = None
     user: PlatformUserId | None = None  # set: only this member is asked (a DM or ephemeral prompt)
+    # No one may see another's answer (an anonymous survey): a platform where a tap in the channel is visible to its
+    # members (Matrix polls) asks each member of the channel in a direct message instead, and posts `private_note`
+    # (if any) in the channel. Slack's buttons and the terminal are private already.
+    private: bool = False
+    private_note: Markup | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -74,6 +74,8 @@ def _from_dict(data: dict[str, Any]) -> Reply:
         data["fields"] = tuple(FormField(**f) for f in data["fields"])
     if isinstance(data.get("text"), str):
         data["text"] = Markup(data["text"])  # stored as rendered by `encode`: literal spans included
+    if isinstance(data.get("private_note"), str):
+        data["private_note"] = Markup(data["private_note"])
     if data.get("fallback") is not None:
         data["fallback"] = _from_dict(data["fallback"])
     reply: Reply = cls(**data)

@@ -61,6 +61,7 @@ TOKEN_KEY = "sync_token"
 DEVICE_KEY = "device_id"
 MAX_GAP_EVENTS = 1000
 REMEMBERED_REACTIONS = 10_000
+MAX_PRIVATE_ASKS = 1000  # a private question fans out to one DM per member: bounded, like every input
 
 
 class MatrixAdapter:
@@ -351,6 +352,9 @@ class MatrixAdapter:
                 raise Unsupported("Matrix has no forms: the feature asks step by step")
             return await self.send(reply.fallback, key)
         reply = resolve_links(reply, matrix_to)
+        if isinstance(reply, AskChoice) and reply.private and reply.user is None \
+                and not self.directs.is_direct(None, reply.channel):
+            return await self._ask_each_privately(reply, key)
         user = reply.user if isinstance(reply, DirectMessage | Ephemeral | AskChoice) else None
         out = render(reply, self.directs.room_for(user) if user else None)
         partner = self.directs.partner(out.room) if out.room and isinstance(reply, Post) else None
@@ -369,6 +373,32 @@ class MatrixAdapter:
         if isinstance(reply, DirectMessage) and reply.image:
             await self._send_image(room_id, reply.image, reply.image_name, key)
         return SentRef(PLATFORM, room_id, event_id)
+
+    async def _ask_each_privately(self, ask: AskChoice, key: str | None) -> SentRef:
+        """A private question for a room: a poll response is a room event every member can read, so each
+        joined member is asked in their DM, and the room gets only the note (no poll, no numbered reactions).
+
+        Every event keeps a transaction id derived from `key` and the member: sent again after a crash or a rate
+        limit, the whole fan-out is recognised by the homeserver, event by event.
+        """
+        assert self.client is not None
+        room_id = ask.channel
+        ref = SentRef(PLATFORM, room_id, "")
+        if ask.private_note is not None:
+            note = render(Post(channel=room_id, text=ask.private_note))
+            event_id = await send_event(self.client, room_id, note.event_type, note.content, txn_id(self._prefix, key))
+            ref = SentRef(PLATFORM, room_id, event_id)
+        joined = await nioclient.call(self.client.joined_members(room_id), "joined_members")
+        members = sorted(m.user_id for m in joined.members if m.user_id != self.client.user_id)
+        if len(members) > MAX_PRIVATE_ASKS:
+            log.warning("room %s has %d members: asking the first %d privately", room_id, len(members),
+                        MAX_PRIVATE_ASKS)
+        for user in members[:MAX_PRIVATE_ASKS]:
+            one = dataclasses.replace(ask, user=user, private=False, private_note=None, thread=None)
+            sent = await self.send(one, f"{key}-to-{user}" if key else None)
+            if not ref.message_id:
+                ref = sent
+        return ref
 
     async def _number_reactions(self, room_id: str, poll_event_id: str, count: int, key: str | None) -> None:
         """The numbered-reaction fallback: clients without polls answer by tapping 1️⃣, 2️⃣…"""

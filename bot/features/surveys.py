@@ -61,12 +61,21 @@ def survey_replies(translate: Translate, survey: Survey, tz: str, locale: str, *
               when=closes))
     replies: list[Reply] = []
     questions = load(survey.questions)
+    first = next((i for i, q in enumerate(questions) if q.kind != "text"), -1)
     for index, q in enumerate(questions):
         if q.kind == "text":
             continue
         text = Markup("**{q}**").format(q=q.text) if replies else Markup("{head}\n**{q}**").format(head=head, q=q.text)
+        # Where a tap in the channel would be seen by its members (Matrix polls), each member is asked in a
+        # direct message and the channel reads only the note (once per survey).
+        note = None if index != first else (
+            _("⏳ Last call for the pulse survey “{title}”: it closes {when}. I've sent each of you its questions "
+              "again in a direct message: one tap there, anonymous.", title=survey.title, when=closes) if reminder else
+            _("📋 Pulse survey “{title}”, anonymous, open until {when}. I've sent each of you its questions in a "
+              "direct message: one tap there, and no one else sees your answer.", title=survey.title, when=closes))
         replies.append(AskChoice(channel=survey.channel, key=f"survey:{survey.id}:{index}", text=text,
-                                 options=tuple(Option(id=i, label=label) for i, label in q.options)))
+                                 options=tuple(Option(id=i, label=label) for i, label in q.options),
+                                 private=True, private_note=note))
     for q in questions:
         if q.kind == "text":
             replies.append(Post(channel=survey.channel, text=_(
