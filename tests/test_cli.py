@@ -56,7 +56,7 @@ def test_demo_session_from_the_readme(env: dict[str, str]) -> None:
 
 
 def test_chat_remembers_between_runs(env: dict[str, str]) -> None:
-    steward(env, "chat", "--as", "zoe", "--community", "guild", stdin="langue fr\n")
+    steward(env, "chat", "--as", "zoe", "--community", "guild", "--create", stdin="langue fr\n")
     result = steward(env, "chat", "--as", "zoe", "--community", "guild", stdin="help\n")
     assert "Bonjour" in result.stdout
 

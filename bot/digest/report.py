@@ -99,6 +99,20 @@ async def _pulse(session: AsyncSession, community_id: int, start: datetime, end:
     return found
 
 
+async def core_group(session: AsyncSession, community_id: int, start: datetime, end: datetime, threshold: int,
+                     bots: set[int] | None = None) -> tuple[set[int], set[int]]:
+    """(core, active) member ids in [start, end), as the digest defines them (`who is core` reads the same):
+    active = non-bot members who wrote or made a contribution; core = those with at least `threshold`
+    messages + contributions."""
+    bots = await q.bot_ids(session, community_id) if bots is None else bots
+    by_author = {a: n for a, n in (await q.messages_by_author(session, community_id, start, end)).items()
+                 if a not in bots}
+    contributions = {a: n for a, n in (await q.contributions_by_member(session, community_id, start, end)).items()
+                     if a not in bots}
+    active = set(by_author) | set(contributions)
+    return {m for m in active if by_author.get(m, 0) + contributions.get(m, 0) >= threshold}, active
+
+
 async def build_digest(session: AsyncSession, community: Community, cc: CommunityConfig | None, month: date,
                        _: Translate) -> Digest:
     """Compute the digest of `month` (any day of it) for `community`."""
@@ -116,10 +130,7 @@ async def build_digest(session: AsyncSession, community: Community, cc: Communit
         scores = [s for _t, s, _n in await _pulse(session, cid, start, end, k) if s is not None]
         history.append(MonthActivity(m, sum(by_author.values()), len(by_author),
                                      statistics.fmean(scores) if scores else None))
-    contributions = {a: n for a, n in (await q.contributions_by_member(session, cid, start, end)).items()
-                     if a not in bots}
-    active = set(by_author) | set(contributions)
-    core = {m for m in active if by_author.get(m, 0) + contributions.get(m, 0) >= threshold}
+    core, active = await core_group(session, cid, start, end, threshold, bots)
     newcomers = (await q.newcomers(session, cid, start, end)) - bots
     threads = await q.question_threads(session, cid, start, end)
     waits = [answered - asked for asked, answered in threads if answered is not None]

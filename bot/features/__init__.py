@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.features import (
+    community,
     consultations,
     contributions,
     digest,
@@ -20,6 +21,7 @@ from bot.features import (
     reputation,
     ritual_steps,
     rituals,
+    survey_manage,
     surveys,
     who,
 )
@@ -33,6 +35,6 @@ def build_router() -> Router:
     router = Router()
     for feature in (indexing, follow_up, help, language, who, profile, privacy, rituals, meetups, renewal, onboarding,
                     contributions, kudos, reputation, hosts, surveys, consultations, digest, ritual_steps, escalation,
-                    due):
+                    due, survey_manage, community):
         router.include(feature.router)
     return router

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.community_settings import effective
 from bot.config import Config
 from bot.context import Context
 from bot.events import Scheduled, scheduled
@@ -111,7 +112,7 @@ def _ask_next(session: AsyncSession, community: Community, question: Question, a
 
 async def _tell_coordinators(session: AsyncSession, config: Config, community: Community, question: Question,
                              asker: Member) -> Outgoing:
-    cc = config.community(community.slug)
+    cc = effective(config, community)
     link = message_link(question.channel, question.thread)
     out: Outgoing = []
     for ref in cc.coordinators if cc else ():
