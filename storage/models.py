@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -473,7 +473,8 @@ class SettingsChange(SQLModel, table=True):
     key: str = Field(max_length=32)
     old_value: str = Field(default="", sa_column=Column(Text, nullable=False))
     new_value: str = Field(default="", sa_column=Column(Text, nullable=False))
-    changed_by: str = Field(default="", max_length=300)
+    # A plain String column: forgetting someone scrubs their id from every String column (storage/privacy.py).
+    changed_by: str = Field(default="", sa_column=Column(String(300), nullable=False))
     at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 

@@ -34,6 +34,7 @@ from bot.router import Router
 from storage.communities import channels_of
 from storage.members import find_member
 from storage.models import Community, Member
+from storage.privacy import FORGOTTEN
 from storage.rituals import list_rituals
 from storage.settings import CONFIG, last_change_per_key, recent_changes
 
@@ -178,10 +179,12 @@ async def _name(ctx: Context, ref: str) -> str:
     if ref == CONFIG:
         return ctx._("the config file")
     platform, _, uid = ref.partition(":")
-    member = await find_member(ctx.session, _community(ctx).id or 0, platform, uid) if uid else None
+    if not uid or uid == FORGOTTEN:  # forgetting scrubs a person's id to this, in every column
+        return ctx._("someone (forgotten)")
+    member = await find_member(ctx.session, _community(ctx).id or 0, platform, uid)
     if member is not None and member.forgotten_at is None and member.display_name:
         return member.display_name
-    return uid or ctx._("someone (forgotten)")
+    return uid
 
 
 async def _shown(ctx: Context, key: str, value: Any) -> Markup:

@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('old_value', sa.Text(), nullable=False),
     sa.Column('new_value', sa.Text(), nullable=False),
-    sa.Column('changed_by', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('changed_by', sa.String(length=300), nullable=False),
     sa.Column('at', storage.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['community_id'], ['community.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
