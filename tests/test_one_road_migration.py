@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from alembic import command
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, Integer, String, column, insert, inspect, table, text
 
 from storage.db import Database, alembic_config
-from storage.models import Community, Ritual
+from storage.models import Ritual
+from storage.types import UTCDateTime, utcnow
 
 OLD = {"inbox_event", "processed_event", "pending_reply", "matrix_outbox", "ritual_delivery"}
 NEW = {"inbound_event", "outbox_reply"}
@@ -22,11 +23,12 @@ async def test_old_rows_are_carried_and_the_way_back_works(db: Database) -> None
     async with db.engine.begin() as conn:
         await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0010_pending_reply"))
         assert OLD <= await conn.run_sync(_tables) and not NEW & await conn.run_sync(_tables)
-    async with db.session() as session:
-        community = Community(slug="k8s", name="K8s")
-        session.add(community)
-        await session.flush()
-        ritual = Ritual(community_id=community.id or 0, kind="explore", rrule="FREQ=MONTHLY",
+    old_community = table("community", column("id", Integer), column("slug", String), column("name", String),
+                          column("locale", String), column("timezone", String), column("created_at", UTCDateTime()))
+    async with db.session() as session:  # the community table as it was then (the model has columns added since)
+        await session.exec(insert(old_community).values(id=1, slug="k8s", name="K8s", locale="en", timezone="UTC",
+                                                        created_at=utcnow()))
+        ritual = Ritual(community_id=1, kind="explore", rrule="FREQ=MONTHLY",
                         dtstart="2026-11-01T10:00:00", timezone="UTC", status="active")
         session.add(ritual)
         await session.flush()
