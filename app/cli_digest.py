@@ -6,6 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from bot.community_settings import effective
 from bot.core import Steward
 from bot.digest.chart import render_chart
 from bot.digest.render import markdown_file, to_html
@@ -32,7 +33,7 @@ async def render_digest(steward: Steward, slug: str, month_text: str, fmt: str, 
             return 2
         lang = locale or community.locale
         _ = translator(lang)
-        d = await build_digest(session, community, steward.config.community(slug), month, _)
+        d = await build_digest(session, community, effective(steward.config, community), month, _)  # chat's too
     data = (await asyncio.to_thread(render_chart, d.history, _) if fmt == "png" else
             (to_html(d, _, lang) if fmt == "html" else markdown_file(d, _, lang) + "\n").encode())
     if output is not None:
