@@ -1,4 +1,4 @@
-# Steward's two entry points (see README): `make demo` and `make test`.
+# Steward's two entry points (see README): `make demo` and `make test`; `make image` builds the container image.
 # Both create .venv and install what they need on a fresh machine.
 
 PYTHON ?= python3
@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck test-sqlite test-postgres venv clean i18n
+.PHONY: demo test lint typecheck test-sqlite test-postgres venv clean i18n image
 
 venv: $(STAMP)
 
@@ -44,6 +44,10 @@ test-postgres: $(STAMP)
 
 i18n: $(STAMP)
 	$(BIN)/python scripts/i18n.py
+
+## Build the container image on a Debian base made with debootstrap, start it and check it (root; README).
+image:
+	scripts/image.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     common.add_argument("--log-format", choices=("text", "json"), default=os.environ.get("STEWARD_LOG_FORMAT", "text"),
                         help="text (default) or json: one JSON object per line, for a log pipeline")
+    common.add_argument("--debug", action="store_true", default=bool(os.environ.get("STEWARD_DEBUG")),
+                        help="on a fault, also print the traceback (or set STEWARD_DEBUG=1)")
     parser = argparse.ArgumentParser(prog="steward", description="Steward: helps communities of practice thrive.")
     parser.add_argument("--version", action="version", version=f"steward {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -65,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument("--batch", type=Path, help="JSONL file of {\"id\", \"text\", \"asker\"} lines (- for stdin)")
     ical = sub.add_parser("ical", parents=[common], help="print a community's iCalendar feed (meetups, reminders)")
     ical.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
+    link = sub.add_parser("calendar-link", parents=[common],
+                          help="print the secret address of a community's iCalendar feed")
+    link.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
+    link.add_argument("--rotate", action="store_true", help="make a new address first (the old one stops working)")
     export = sub.add_parser("export", parents=[common], help="export data (admin tool)")
     export_sub = export.add_subparsers(dest="export_kind", metavar="KIND")
     export_sub.required = True
@@ -79,8 +85,11 @@ def _parser() -> argparse.ArgumentParser:
                                    "anonymity threshold)")
     survey.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
     survey.add_argument("--survey", required=True, type=int, help="the survey's number (say `surveys` in chat)")
-    digest = sub.add_parser("digest", parents=[common], help="render a community's sponsor digest for a month")
-    digest.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
+    digest = sub.add_parser("digest", parents=[common], help="render a community's sponsor digest for a month, "
+                            "or every community side by side (--portfolio)")
+    which = digest.add_mutually_exclusive_group(required=True)
+    which.add_argument("--community", help="the community's slug, e.g. k8s")
+    which.add_argument("--portfolio", action="store_true", help="every community's stage, trend and health")
     digest.add_argument("--month", required=True, help="the month, e.g. 2026-10")
     digest.add_argument("--format", choices=("md", "html", "png"), default="md",
                         help="md (the chat text), html (a page) or png (the chart)")
@@ -133,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, report = doctor.run(args.config, args.manifest)
         print(report)
         return code
+    config: Config | None = None
     try:
         config = load_config(args.config)
         quiet = logging.ERROR if args.command in ("chat", "demo") else logging.WARNING
@@ -151,6 +161,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a fault of the machine around Steward (database, disk): one line, no traceback
+        return _fault(exc, args, config)
+
+
+def _fault(exc: Exception, args: argparse.Namespace, config: Config | None) -> int:
+    """Say what is wrong and how to fix it; the traceback only with --debug (it may quote anything)."""
+    from storage.faults import explain, mask_secrets
+
+    url = os.environ.get("STEWARD_DATABASE_URL") or None
+    data_dir = config.data_dir if config is not None else load_config(None).data_dir
+    if args.debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    message = explain(exc, url, data_dir)
+    if message is None:
+        message = (f"unexpected error: {type(exc).__name__}: {mask_secrets(str(exc), url)}. Run again with --debug "
+                   "to see where; if it looks like a bug, please report it with that output.")
+    print(f"steward: {mask_secrets(message, url)}", file=sys.stderr)
+    return 1
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
@@ -194,9 +224,13 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             return await _chat(steward, "demo", args.user)
         if args.command == "ical":
             return await _ical(steward, args.community)
+        if args.command == "calendar-link":
+            return await _calendar_link(steward, args.community, rotate=args.rotate)
         if args.command == "digest":
-            from app.cli_digest import render_digest
+            from app.cli_digest import render_digest, render_portfolio
 
+            if args.portfolio:
+                return await render_portfolio(steward, args.month, args.format, args.output, args.locale)
             return await render_digest(steward, args.community, args.month, args.format, args.output, args.locale)
         if args.command == "chat":
             await _known_or_created(steward, args.community, create=args.create)
@@ -264,6 +298,26 @@ async def _ical(steward: Steward, community: str) -> int:
     return 0
 
 
+async def _calendar_link(steward: Steward, slug: str, *, rotate: bool) -> int:
+    from bot.features.calendar import feed_link
+    from storage.communities import get_community
+    from storage.feeds import ensure_feed_token, rotate_feed_token
+
+    async with steward.db.session() as session:
+        community = await get_community(session, slug)
+        if community is None or community.id is None:
+            print(f"steward calendar-link: no community {slug!r}; use a slug from the config file", file=sys.stderr)
+            return 2
+        token = await (rotate_feed_token if rotate else ensure_feed_token)(session, community.id)
+    print(feed_link(steward.config, slug, token))
+    if not steward.config.public_url:
+        print("(a path: put the address of Steward's HTTP server before it, or set [steward] public_url)",
+              file=sys.stderr)
+    if rotate:
+        print("The previous address no longer works.", file=sys.stderr)
+    return 0
+
+
 async def _chat(steward: Steward, community: str, user: str, *, read_line: Callable[[str], str] | None = None,
                 out: TextIO | None = None) -> int:
     """The terminal chat, with the scheduler running and `/advance` to move its clock forward."""
@@ -328,14 +382,12 @@ async def _serve(steward: Steward) -> int:
               "(see config.example.toml) and pass it with --config FILE; or try `steward demo` "
               "to chat in the terminal.", file=sys.stderr)
         return 2
-    from aiohttp import web
-
     from app.health import health_routes
-    from rituals.ical import ical_handler
+    from rituals.ical import ical_routes
     from rituals.scheduler import RitualScheduler
 
     rituals = RitualScheduler(steward)
-    routes = [web.get("/ical/{community}.ics", ical_handler(steward)), *health_routes(steward, rituals)]
+    routes = [*ical_routes(steward), *health_routes(steward, rituals)]
     carrier = next((a for a in adapters if getattr(a, "serves_http", False)), None)
     if carrier is not None:  # one HTTP server: the Slack endpoint's carries the others
         carrier.routes.extend(routes)  # type: ignore[attr-defined]

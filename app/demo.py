@@ -13,19 +13,21 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.community_settings import change, effective
+from bot.features.meetups import credit_hosts
+from bot.importer import derive_ledger
 from bot.pulse.questions import dump, parse_questions
-from bot.reputation.topics import topics_of
 from bot.schedule import parse_schedule
 from storage.communities import ensure_channel, ensure_community, get_community
 from storage.db import Database
-from storage.ledger import record
 from storage.members import ensure_member
 from storage.messages import add_reaction, store_message
-from storage.models import Community, Member, Ritual
-from storage.rituals import add_agenda_item, ensure_meetup, set_rsvp
+from storage.models import Community, Contribution, Member, Ritual
+from storage.rituals import add_agenda_item, ensure_meetup, set_hosts, set_rsvp
 from storage.surveys import answer_token, create_survey, record_answer, seal
 
 SLUG = "demo"
@@ -43,13 +45,13 @@ MEMBERS = {  # id: (display name, time zone, topics they answer)
 CHANNELS = {"k8s": ("helm", "kubernetes", "networking", "argo cd"),
             "infra": ("terraform", "aws", "vault", "ci", "github actions"),
             "observability": ("prometheus", "grafana", "loki")}
-QUESTIONS = [
-    "How do you pin chart versions with {t} across environments?",
-    "Has anyone hit a timeout when upgrading {t} in production?",
-    "What is your checklist before a {t} rollout?",
-    "Any good tutorial for getting started with {t}?",
-    "Why would {t} ignore my values override?",
-    "How do you test {t} changes before merging?",
+QUESTIONS = [  # the topic twice, so it is among a thread's topics (bot/reputation/topics.py) as in real threads
+    "Our {t} setup drifts between environments: how do you pin {t} versions?",
+    "Has anyone hit a timeout when upgrading {t} in production? Is the {t} default too short?",
+    "What is your checklist before a {t} rollout, and how do you roll {t} back?",
+    "Any good tutorial for getting started with {t}? The {t} docs feel dense, where do I start?",
+    "Why would {t} ignore my values override? Is there a {t} precedence rule?",
+    "How do you test {t} changes before merging them into the {t} repository?",
 ]
 ANSWERS = [
     "We pin it in a lock file per environment; for {t} the trick is to review the diff in CI first.",
@@ -61,9 +63,16 @@ ANSWERS = [
 
 
 async def ensure_demo(db: Database, seed: int = 7, now: datetime | None = None) -> bool:
-    """Create the demo community unless it exists; True when it was created. A demo made by an older
-    Steward gets its roles, meetup and survey added (`ensure_showcase`)."""
+    """Create the demo community unless it exists; True when it was created.
+
+    Its history then yields contributions, reputation and kudos exactly as an import does
+    (`bot.importer.derive_ledger`), so `why is @ana suggested for helm?` has evidence to show. A demo made by
+    an older Steward gets its ledger, and its roles, meetup and survey (`ensure_showcase`), added.
+    """
     now = now or datetime.now(UTC)
+    missing = await _ledger_missing(db)
+    if missing is not None:
+        await derive_ledger(db, missing)
     async with db.session() as session:
         existing = await get_community(session, SLUG)
         if existing is not None:
@@ -101,8 +110,11 @@ async def ensure_demo(db: Database, seed: int = 7, now: datetime | None = None) 
                 if k == 0 and reply.id is not None:
                     await add_reaction(session, reply.id, people[asker].id or 0, "white_check_mark",
                                        at + timedelta(hours=2))
+                    if day % 3 == 0:  # a kudos now and then, as members give them
+                        await add_reaction(session, reply.id, people[asker].id or 0, "pray", at + timedelta(hours=3))
         await ensure_showcase(session, community, now)
-        return True
+    await derive_ledger(db, community.id)
+    return True
 
 
 def _months_before(now: datetime, months: int) -> datetime:
@@ -165,12 +177,12 @@ async def seed_meetup(session: AsyncSession, community: Community, people: dict[
             rsvp = await set_rsvp(session, meetup.id, people[uid].id or 0, "going")
             rsvp.attended = held and uid != "hiro"
         await add_agenda_item(session, meetup.id, people["ana"].id or 0, AGENDA[n % len(AGENDA)])
-        if held:
+        host = people[("ana", "hiro", "bruno", "chloe")[n % 4]]
+        await set_hosts(session, meetup.id, [host.id or 0])
+        if held:  # held, with its notes: the hosts are credited as after a real one (`credit_hosts`)
             meetup.notes_url = f"https://wiki.example.org/helm-clinic/{starts_at:%Y-%m-%d}"
-            host = people[("ana", "hiro", "bruno")[n % 3]]
-            await record(session, community_id=community.id, member_id=host.id or 0, kind="hosted",
-                         key=f"hosted:{host.id}:{meetup.id}", at=starts_at, topic=topics_of(title),
-                         evidence_url=meetup.notes_url, note=title)
+            meetup.held_at = starts_at
+            await credit_hosts(session, ritual, meetup)
 
 
 async def seed_survey(session: AsyncSession, community: Community, opened: datetime) -> None:
@@ -188,3 +200,14 @@ async def seed_survey(session: AsyncSession, community: Community, opened: datet
         for question, value in enumerate(answers):
             await record_answer(session, survey.id, question, token, value)
     await seal(session, survey, survey.closes_at)
+
+
+async def _ledger_missing(db: Database) -> int | None:
+    """The demo community's id when its history has no ledger yet (a demo made by an older Steward)."""
+    async with db.session() as session:
+        community = await get_community(session, SLUG)
+        if community is None or community.id is None:
+            return None
+        entries = (await session.exec(select(func.count()).select_from(Contribution).where(
+            Contribution.community_id == community.id))).one()
+        return None if entries else community.id

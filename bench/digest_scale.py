@@ -68,7 +68,7 @@ async def bench_digest(url: str, slug: str, month: date) -> None:
         started = time.perf_counter()
         async with db.session() as session:
             d = await build_digest(session, community, None, month, _)
-            text = to_markdown(d, _, "en")
+            text = to_markdown(d, "en")
         figures = time.perf_counter() - started
         png = render_chart(d.history, _)
         total = time.perf_counter() - started

@@ -25,7 +25,9 @@ class Adapter(Protocol):
 
     Optional: `async def already_sent(self, reply, key) -> SentRef | None` when the platform can find a
     reply it accepted by its key (Slack message metadata): the core asks it before sending again a reply
-    a crashed process left, which makes those resends exactly once too.
+    a crashed process left, which makes those resends exactly once too. And `def web_link(self, channel,
+    message_id) -> str | None`: a web address of a message, for a reader on another platform (a digest's
+    stories); without it, such a reader gets no link.
 
     `user_id` is Steward's own id on the platform once started (own events are ignored by the core).
     """

@@ -45,6 +45,7 @@ class CommandSpec:
     summary: str
     argument: Argument | None = None
     role: Role = "member"
+    needs_community: bool = True  # False: it works for someone no community knows yet (help, my data, forget me)
 
     def usage(self, locale: str, translate: Callable[..., str]) -> str:
         """The first form in `locale` with the example argument, e.g. `who knows about kubernetes`."""

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
-from bot.errors import ConfigError
+from bot.errors import NOT_SHOWN, ConfigError
 from bot.i18n import normalise_locale
 from bot.types import SUPPORTED_LOCALES
 
@@ -28,7 +28,7 @@ PLATFORMS = ("console", "slack", "matrix")
 KEYS: dict[str, set[str]] = {  # every key the file may hold, by table (config.example.toml documents each)
     "": {"steward", "community", "slack", "matrix"},
     "steward": {"data_dir", "locale", "timezone", "log_level", "misfire_grace_time", "index_follow_seconds",
-                "http"},
+                "http", "public_url"},
     "community": {"slug", "name", "locale", "timezone", "founded", "channels", "coordinators", "sponsors",
                   "purpose", "intros", "explore", "rituals", "kudos_reactions", "leaderboard",
                   "survey_min_answers", "quotes", "core_threshold", "kudos_max_people", "kudos_per_hour"},
@@ -113,6 +113,7 @@ class Config:
     misfire_grace_time: int = 3600  # seconds: a ritual step missed by less still fires (once)
     index_follow_seconds: float = 2.0  # between two reads of the changes other processes stored
     http: str = "127.0.0.1:8080"  # health, metrics and calendars when no Slack HTTP endpoint carries them
+    public_url: str = ""  # where members reach Steward's HTTP server (calendar links); "" when unknown
     communities: tuple[CommunityConfig, ...] = ()
     slack: SlackConfig | None = None
     matrix: MatrixConfig | None = None
@@ -170,9 +171,35 @@ def parse_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
     for slug in slugs:
         if slugs.count(slug) > 1:
             raise ConfigError("community.slug", slug, "each community to have its own slug")
+    _one_community_per_channel(communities)
     return Config(data_dir=data_dir, locale=locale, timezone=tz, log_level=level, misfire_grace_time=grace,
-                  index_follow_seconds=float(follow), http=http, communities=communities,
+                  index_follow_seconds=float(follow), http=http, public_url=_public_url(steward),
+                  communities=communities,
                   slack=_slack(raw), matrix=_matrix(raw), source=source)
+
+
+def _one_community_per_channel(communities: tuple[CommunityConfig, ...]) -> None:
+    """A channel belongs to one community: declared in two, which one it answers for would be a silent guess."""
+    owner: dict[str, str] = {}
+    for index, community in enumerate(communities):
+        for ref in community.channels:
+            first = owner.setdefault(ref, community.slug)
+            if first != community.slug:
+                raise ConfigError(f"community[{index}].channels", ref,
+                                  f"a channel of this community only, but {ref} is declared in both communities "
+                                  f"\"{first}\" and \"{community.slug}\": keep it in one of them")
+
+
+def _public_url(steward: Mapping[str, Any]) -> str:
+    """`[steward] public_url`, without a trailing `/`; "" when absent."""
+    if "public_url" not in steward:
+        return ""
+    value = _str(steward, "steward.public_url", None)
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError("steward.public_url", value, "the http(s) address where members reach Steward's HTTP "
+                          "server, e.g. https://steward.example.org")
+    return value.rstrip("/")
 
 
 def _community(raw: Any, index: int, locale: str, tz: str) -> CommunityConfig:
@@ -332,7 +359,7 @@ def _refuse_secrets(raw: Mapping[str, Any], prefix: str) -> None:
     for key, value in raw.items():
         path = f"{prefix}.{key}" if prefix else key
         if any(word in key.lower() for word in SECRET_WORDS):
-            raise ConfigError(path, "***", "no secret in the config file: set it in the environment "
+            raise ConfigError(path, NOT_SHOWN, "no secret in the config file: set it in the environment "
                               "(SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, MATRIX_ACCESS_TOKEN "
                               "or MATRIX_PASSWORD)")
         if isinstance(value, Mapping):
@@ -344,7 +371,7 @@ def _known(raw: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
         if key not in allowed:
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f"did you mean `{close[0]}`?" if close else "one of " + ", ".join(sorted(allowed))
-            raise ConfigError(f"{prefix}.{key}" if prefix else key, raw[key], f"a known key: {hint}")
+            raise ConfigError(f"{prefix}.{key}" if prefix else key, NOT_SHOWN, f"a known key: {hint}")
 
 
 def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:

@@ -18,7 +18,7 @@ from bot.commands import CommandSpec, ParsedCommand
 from bot.config import CommunityConfig, Config
 from bot.errors import Detail, Msgid
 from bot.events import ChoicePicked, CommandInvoked, Event, MessagePosted, Scheduled
-from bot.i18n import Translate, markup_translator
+from bot.i18n import Translate, markup_plural_translator, markup_translator
 from bot.markup import Markup
 from bot.replies import DirectMessage, Ephemeral, Post, Reply, ReplyInThread
 from bot.routing.registry import IndexUpdate
@@ -62,12 +62,17 @@ class Context:
     claimed: bool = False  # the event id was claimed in this transaction (dedupe passed)
     member_looked_up: bool = False  # `member` is what the database said in this transaction (None: no row)
     tombstoned: bool | None = None  # the sender asked not to be kept (storage/tombstones.py); None: not looked up
+    taken: bool = False  # a feature took this message as the answer to its own question: it is no command
 
     def _(self, msgid: str, /, **params: object) -> Markup:
         """Translate `msgid` into the member's language and fill its placeholders (each one a literal span)."""
         translate = markup_translator(self.locale)
         values = {k: _translated(translate, v) for k, v in params.items()}
         return translate(msgid, **values)
+
+    def n_(self, singular: str, plural: str, n: int, /, **params: object) -> Markup:
+        """ngettext in the member's language: the form for `n`, its placeholders filled (`{n}` with `n`)."""
+        return markup_plural_translator(self.locale)(singular, plural, n, **params)
 
     def reply(self, text: Markup) -> None:
         """Answer where the member spoke: in the thread (or start one), in the DM, or privately."""

@@ -35,6 +35,7 @@ from bot.middleware import (
     dedupe,
     ignore_own,
     load_context,
+    no_community,
     refuse_unstorable,
 )
 from bot.replies import Reply, SentRef
@@ -78,8 +79,11 @@ class Steward:
         self._starting: dict[str, asyncio.Task[None]] = {}
 
     def add_adapter(self, adapter: Adapter) -> None:
-        """Make a platform reachable for replies."""
+        """Make a platform reachable for replies (and its messages linkable from elsewhere, when it can)."""
         self.adapters[adapter.platform] = adapter
+        web_link = getattr(adapter, "web_link", None)
+        if callable(web_link):
+            self.services.web_links[adapter.platform] = web_link
 
     @property
     def owner(self) -> str:
@@ -304,9 +308,14 @@ class Steward:
                 ctx.command = None if help_spec is None else ParsedCommand(help_spec, "", ctx.locale)
         for handler in self.router.handlers_for(event):
             await handler(ctx)
+        if ctx.taken:  # e.g. the title a guided dialogue asked for: not a command, and no "I didn't get that"
+            return
         if deferred is not None:
             raise deferred
         if ctx.command is not None:
+            if ctx.community is None and ctx.command.spec.needs_community:
+                ctx.reply(no_community(ctx))
+                return
             authorise(ctx)
             await self.router.commands[ctx.command.spec.key](ctx)
 

@@ -17,12 +17,16 @@ class StewardError(Exception):
     """Base of every error Steward raises on purpose."""
 
 
+NOT_SHOWN = object()  # a ConfigError value never echoed (an unknown key may hold a misplaced secret)
+
+
 class ConfigError(StewardError):
     """The configuration is refused; the message names the key and what is expected."""
 
     def __init__(self, key: str, value: object, expected: str) -> None:
         self.key, self.value, self.expected = key, value, expected
-        super().__init__(f"config key `{key}` = {value!r}: expected {expected}")
+        shown = "" if value is NOT_SHOWN else f" = {value!r}"
+        super().__init__(f"config key `{key}`{shown}: expected {expected}")
 
 
 class Msgid(str):

@@ -49,13 +49,16 @@ class MessagePosted(Event):
     """A message: a thread root when `thread` is None or equals `message_id`, else a reply.
 
     `addressed` is True when the message speaks to Steward (a DM, a mention, a `!steward` prefix);
-    `command_text` is then the text with the address stripped.
+    `command_text` is then the text with the address stripped. `mentions` are the people the platform
+    itself marks as mentioned (Slack `<@U…>`, Matrix pills and `m.mentions`), Steward excepted: real
+    accounts, unlike a typed `@name`.
     """
 
     message_id: MessageId
     text: str
     addressed: bool = False
     command_text: str = ""
+    mentions: tuple[PlatformUserId, ...] = ()
 
     @property
     def is_reply(self) -> bool:
@@ -112,6 +115,7 @@ class CommandInvoked(Event):
 
     text: str
     name: str = "steward"
+    mentions: tuple[PlatformUserId, ...] = ()  # as MessagePosted's
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,6 +4,7 @@ Catalogues are compiled in memory from the .po files when first needed, so the r
 binary .mo files that could drift from their sources. Messages use `{name}` placeholders, filled in
 after translation so translators can move them. Reply text comes from `markup_translator`: the message is
 Steward's markup, each value a literal span (see bot/markup.py); `translator` is for plain-text outputs.
+Counted things go through ngettext (`n_(singular, plural, n)`, `ctx.n_`): "1 voice", "2 voices", "1 voix".
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ DEFAULT_LOCALE = "en"
 
 Translate = Callable[..., str]
 MarkupTranslate = Callable[..., Markup]
+PluralTranslate = Callable[..., str]  # (singular, plural, n, /, **params)
+MarkupPluralTranslate = Callable[..., Markup]
 
 
 def N_(msgid: str) -> str:
@@ -83,3 +86,23 @@ def markup_translator(locale: str) -> MarkupTranslate:
         return text.format(**params) if params else text
 
     return translate
+
+
+def plural_translator(locale: str) -> PluralTranslate:
+    """ngettext for plain text: `n_("{n} voice", "{n} voices", n)`; `{n}` is filled with `n` unless given."""
+    catalogue = _catalogue(normalise_locale(locale) or DEFAULT_LOCALE)
+
+    def n_(singular: str, plural: str, n: int, /, **params: object) -> str:
+        return catalogue.ngettext(singular, plural, n).format(**{"n": n, **params})
+
+    return n_
+
+
+def markup_plural_translator(locale: str) -> MarkupPluralTranslate:
+    """ngettext for reply text: the message is trusted markup, every value a literal span (numbers stay)."""
+    catalogue = _catalogue(normalise_locale(locale) or DEFAULT_LOCALE)
+
+    def n_(singular: str, plural: str, n: int, /, **params: object) -> Markup:
+        return Markup(catalogue.ngettext(singular, plural, n)).format(**{"n": n, **params})
+
+    return n_

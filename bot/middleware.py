@@ -14,6 +14,7 @@ from bot.directory import Directory
 from bot.errors import InputError
 from bot.events import ChoicePicked, CommandInvoked, Event, MessagePosted, Scheduled
 from bot.i18n import N_, normalise_locale
+from bot.markup import Markup
 from storage import limits, members
 from storage.inbound import claim
 from storage.models import Community
@@ -23,6 +24,20 @@ log = logging.getLogger(__name__)
 
 CallNext = Callable[[], Awaitable[None]]
 Middleware = Callable[[Context, CallNext], Awaitable[None]]
+
+
+# A command that needs a community, from someone Steward cannot place in one (several communities, no
+# membership yet): a kind pointer, never a list of the communities (that would tell strangers what exists).
+UNKNOWN_IN_DM = N_("I don't know which community you're part of yet: I only know people once they've spoken "
+                   "in one of its channels. Ask me there first (mention me or start with `!steward`); "
+                   "after that, direct messages work too.")
+UNKNOWN_CHANNEL = N_("I don't know which community this is. A coordinator can add this channel "
+                     "to Steward's config.")
+
+
+def no_community(ctx: Context) -> Markup:
+    """What to tell someone whose command needs a community when the event belongs to none."""
+    return ctx._(UNKNOWN_IN_DM if ctx.event.is_direct else UNKNOWN_CHANNEL)
 
 
 class Duplicate(Exception):

@@ -8,11 +8,13 @@ by the same parser: French words are mapped onto English tokens first.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date, format_skeleton, get_day_names
+from babel.lists import format_list
 from dateutil.rrule import rrule, rruleset, rrulestr
 
 from bot.commands import fold
@@ -53,12 +55,17 @@ _ONCE = re.compile(r"^\s*(?:on|le)\s+" + _DATE + r"\s*$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Schedule:
-    """When a ritual happens: an RRULE over local times from `dtstart`, in `timezone`, minus `exdates`."""
+    """When a ritual happens: an RRULE over local times from `dtstart`, in `timezone`, minus `exdates`,
+    with one-off `moves` (an original local time to its new one, or to None when that occurrence is skipped).
+
+    Pickled into the job store: a field added later needs a default (old pickles read it from the class).
+    """
 
     rrule: str
     dtstart: datetime  # naive, local
     timezone: str
     exdates: tuple[date, ...] = ()
+    moves: tuple[tuple[datetime, datetime | None], ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -73,7 +80,30 @@ class Schedule:
         rules.rrule(parsed)
         for day in self.exdates:
             rules.exdate(datetime.combine(day, self.dtstart.time()))
+        for original, new in self.moves:
+            rules.exdate(original)
+            if new is not None:
+                rules.rdate(new)
         return rules
+
+    def local(self, at: datetime) -> datetime:
+        """An aware instant as naive local wall-clock time (how rules and moves are written)."""
+        return at.astimezone(self.zone).replace(tzinfo=None)
+
+    def with_move(self, original: datetime, new: datetime | None) -> Schedule:
+        """The schedule with the occurrence at local `original` moved to local `new` (None: skipped).
+
+        `original` may itself be a moved occurrence: its first original is kept, so moving it back undoes it.
+        """
+        moves = dict(self.moves)
+        first = next((o for o, n in moves.items() if n == original), original)
+        moves.pop(first, None)
+        if new is not None and new in moves and moves[new] is None:  # onto a skipped date: it comes back,
+            moves.pop(new)                                             # and this one's own date is skipped
+            moves[first] = None
+        elif new != first:
+            moves[first] = new
+        return replace(self, moves=tuple(sorted(moves.items())))
 
     def localise(self, local: datetime) -> datetime:
         """A naive local time as an aware UTC instant (a time skipped by DST moves forward by the gap)."""
@@ -167,6 +197,13 @@ def _date(text: str) -> date:
 
 
 def _time(text: str) -> tuple[time, str]:
+    found, rest = _find_time(text)
+    if found is None:
+        raise _problem(N_("tell me the time, e.g. “at 16:00”"))
+    return found, rest
+
+
+def _find_time(text: str) -> tuple[time | None, str]:
     for m in _TIME.finditer(text):
         # A bare number is a time only when introduced by at/à or written as 16:00, 16h, 4pm.
         introduced = m.group(0).strip().split()[0].casefold() in ("at", "a", "à")
@@ -180,7 +217,7 @@ def _time(text: str) -> tuple[time, str]:
         if hour > 23 or minute > 59:
             raise _problem(N_("“{text}” is not a time (write 16:00)"), text=m.group(0).strip())
         return time(hour, minute), text[:m.start()] + text[m.end():]
-    raise _problem(N_("tell me the time, e.g. “at 16:00”"))
+    return None, text
 
 
 def _recurrence(text: str) -> str:
@@ -265,3 +302,110 @@ def schedule_from_form(fields: dict[str, str], *, default_tz: str, today: date) 
             raise _problem(N_("“{zone}” is not a time zone I know (e.g. Europe/Paris)"), zone=tz) from None
         schedule = replace(schedule, timezone=tz)
     return schedule, fields.get("channel") or channel
+
+
+BAD_MOMENT = N_("I couldn't read that new date: {problem}. Write it like `{usage}`.")
+_MOMENT_FILLERS = {"to", "on", "at", "the", "au", "a", "le", "la", "pour", "for", "next", "prochain", "prochaine"}
+
+
+def parse_moment(text: str, *, around: datetime) -> datetime:
+    """A new local time for one occurrence, near its current local time `around` (naive).
+
+    `friday 16:00`, `vendredi 16h`, `2026-12-11 at 18:00`, `18:30` (same day): a weekday is the one
+    nearest to the occurrence (up to three days before or after); without a time the time stays.
+    """
+    def problem(msgid: str, **params: object) -> InputError:
+        return InputError(BAD_MOMENT, usage_key="move-meetup", problem=Detail(msgid, **params))
+
+    at_time, rest = _find_time(text)
+    day: date | None = None
+    if m := re.search(_DATE, rest):
+        try:
+            day = date.fromisoformat(m.group(1))
+        except ValueError:
+            raise problem(N_("“{text}” is not a date (write YYYY-MM-DD)"), text=m.group(1)) from None
+        rest = rest[:m.start()] + rest[m.end():]
+    for word in fold(rest).replace(",", " ").split():
+        if word in _MOMENT_FILLERS:
+            continue
+        if word in WEEKDAYS and day is None:
+            wanted = list(WEEKDAYS_ORDER).index(WEEKDAYS[word])
+            shift = (wanted - around.weekday() + 3) % 7 - 3
+            day = around.date() + timedelta(days=shift)
+            continue
+        raise problem(N_("I don't know the word “{word}”"), word=word)
+    if day is None and at_time is None:
+        raise problem(N_("say the day, the time or both, e.g. “friday 16:00”"))
+    return datetime.combine(day or around.date(), at_time or around.time())
+
+
+WEEKDAYS_ORDER = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_ORDINAL_NAMES = {1: N_("first"), 2: N_("second"), 3: N_("third"), 4: N_("fourth"), 5: N_("fifth"), -1: N_("last")}
+_BYDAY = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
+
+
+def describe(schedule: Schedule, _: Callable[..., str], locale: str) -> str:
+    """The schedule as people read it, in `locale`: `every second Tuesday of the month at 16:00`.
+
+    Rules the parser does not write (e.g. edited by hand in the database) are shown as they are stored.
+    """
+    try:
+        return _describe(schedule, _, locale)
+    except (KeyError, ValueError):
+        return schedule.rrule
+
+
+def _describe(schedule: Schedule, _: Callable[..., str], locale: str) -> str:
+    parts = dict(p.split("=", 1) for p in schedule.rrule.split(";") if "=" in p)
+    freq, interval = parts["FREQ"], int(parts.get("INTERVAL", "1"))
+    start, at = schedule.dtstart, schedule.dtstart.strftime("%H:%M")
+    names = get_day_names("wide", locale=locale)
+
+    def days(raw: str) -> str:
+        phrases = []
+        for item in raw.split(","):
+            m = _BYDAY.match(item)
+            if m is None:
+                raise ValueError(item)
+            day = names[WEEKDAYS_ORDER.index(m.group(2))]
+            ordinal = int(m.group(1)) if m.group(1) else None
+            phrases.append(day if ordinal is None else _("{ordinal} {day}", ordinal=_(_ORDINAL_NAMES[ordinal]),
+                                                            day=day))
+        return format_list(phrases, locale=locale)
+
+    if parts.get("COUNT") == "1":
+        return _("once, on {date} at {time}", date=format_date(start.date(), "long", locale=locale), time=at)
+    if freq == "DAILY":
+        text = _("every day at {time}", time=at) if interval == 1 else _("every {n} days at {time}", n=interval,
+                                                                          time=at)
+    elif freq == "WEEKLY":
+        on = days(parts.get("BYDAY") or WEEKDAYS_ORDER[start.weekday()])
+        text = _("every {days} at {time}", days=on, time=at) if interval == 1 else _(
+            "every {n} weeks on {days} at {time}", n=interval, days=on, time=at)
+    elif freq == "MONTHLY" and "BYDAY" in parts:
+        on = days(parts["BYDAY"])
+        text = _("every {days} of the month at {time}", days=on, time=at) if interval == 1 else _(
+            "the {days} of every {n} months at {time}", days=on, n=interval, time=at)
+    elif freq == "MONTHLY":
+        monthdays = [int(d) for d in parts.get("BYMONTHDAY", str(start.day)).split(",")]
+        if monthdays == [-1]:
+            text = _("every month on the last day at {time}", time=at) if interval == 1 else _(
+                "every {n} months on the last day at {time}", n=interval, time=at)
+        else:
+            on = format_list([str(d) for d in monthdays], locale=locale)
+            text = _("every month on day {days} at {time}", days=on, time=at) if interval == 1 else _(
+                "every {n} months on day {days} at {time}", n=interval, days=on, time=at)
+    elif freq == "YEARLY" and "BYDAY" not in parts:
+        month = int(parts.get("BYMONTH", str(start.month)))
+        day = int(parts.get("BYMONTHDAY", str(start.day)))
+        on = format_skeleton("MMMMd", date(2000, month, day), locale=locale)
+        text = _("every year on {date} at {time}", date=on, time=at) if interval == 1 else _(
+            "every {n} years on {date} at {time}", n=interval, date=on, time=at)
+    else:
+        raise ValueError(freq)
+    if "UNTIL" in parts:
+        until = datetime.strptime(parts["UNTIL"][:8], "%Y%m%d").date()
+        text = _("{rule}, until {date}", rule=text, date=format_date(until, "long", locale=locale))
+    elif "COUNT" in parts:
+        text = _("{rule}, {n} times", rule=text, n=int(parts["COUNT"]))
+    return text

@@ -14,6 +14,8 @@ from storage.models import Community
 
 SettingsFollower = Callable[[AsyncSession, Community], Awaitable[None]]
 
+WebLink = Callable[[str, str], str | None]  # (channel, message id) → an address a browser opens
+
 
 @dataclass
 class Services:
@@ -23,6 +25,7 @@ class Services:
     own_ids: dict[str, str | None] = field(default_factory=dict)  # platform → Steward's own user id
     directory: Directory = field(default_factory=Directory)  # channels and communities, resolved once
     tombstone_key: bytes | None = None  # the installation's key for tombstones, read once (it never changes)
+    web_links: dict[str, WebLink] = field(default_factory=dict)  # platform → its adapter's `web_link`
     # What follows a community's settings when chat changes them (its built-in rituals: the wiring sets it).
     settings_changed: SettingsFollower | None = None
 

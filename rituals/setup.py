@@ -1,8 +1,10 @@
 """Rituals that come from the config file: declared ones, and each community's built-in moments.
 
 Built-in: the renewal moment on the founding anniversary, the "what should we explore next?" prompt
-(`explore`, quarterly by default) and the daily check of members' anniversaries. They are upserted by
-`source_key`, so a restart changes nothing unless the config changed (then their revision moves).
+(`explore`, quarterly by default) and the daily check of members' anniversaries; their titles are
+messages, shown in the reader's language. They are upserted by `source_key`, so a restart changes
+nothing unless the config changed (then their revision moves); one-off skips and moves made in chat
+are kept unless the rule itself changed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bot.config import CommunityConfig, Config
 from bot.features.digest import DIGEST_KIND
 from bot.features.onboarding import ANNIVERSARIES
 from bot.features.renewal import EXPLORE, RENEWAL
+from bot.i18n import N_
 from bot.schedule import Schedule, parse_schedule
 from storage.communities import get_community
 from storage.db import Database
@@ -37,13 +40,13 @@ def _wanted(cc: CommunityConfig, today: date) -> dict[str, tuple[str, str, Sched
         wanted["system:renewal"] = (RENEWAL.name, cc.name or cc.slug, parse_schedule(
             text, default_tz=cc.timezone, today=today)[0], "", {"text": text})
     explore = parse_schedule(cc.explore, default_tz=cc.timezone, today=today)[0]
-    wanted["system:explore"] = (EXPLORE.name, "What next?", explore, "", {"text": cc.explore})
+    wanted["system:explore"] = (EXPLORE.name, N_("What next?"), explore, "", {"text": cc.explore})
     text = f"every day at {_SYSTEM_HOUR}"
-    wanted["system:anniversaries"] = (ANNIVERSARIES.name, "Anniversaries", parse_schedule(
+    wanted["system:anniversaries"] = (ANNIVERSARIES.name, N_("Anniversaries"), parse_schedule(
         text, default_tz=cc.timezone, today=today)[0], "", {"text": text})
     if cc.sponsors:  # the sponsor digest, on the 1st of each month, about the month before
         text = f"every month on the 1st at {_SYSTEM_HOUR}"
-        wanted["system:digest"] = (DIGEST_KIND.name, "Sponsor digest", parse_schedule(
+        wanted["system:digest"] = (DIGEST_KIND.name, N_("Sponsor digest"), parse_schedule(
             text, default_tz=cc.timezone, today=today)[0], "", {"text": text})
     for rc in cc.rituals:
         schedule, _ = parse_schedule(rc.schedule, default_tz=cc.timezone, today=today)
@@ -88,6 +91,7 @@ async def sync_rituals_of(config: Config, session: AsyncSession, community: Comm
             start = datetime.fromisoformat(ritual.dtstart)
             if start.time() != schedule.dtstart.time() or ritual.rrule != schedule.rrule:
                 fields["dtstart"] = schedule.dtstart.isoformat(timespec="seconds")
+                fields["moves"] = ""  # one-off moves and skips were made for the old rule
             bump(ritual, status="active" if ritual.status == "cancelled" else ritual.status, **fields)
     for source_key, ritual in existing.items():
         if source_key not in wanted and ritual.status != "cancelled":

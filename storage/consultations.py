@@ -67,3 +67,27 @@ async def due(session: AsyncSession, now: datetime) -> list[Consultation]:
     """Open consultations past their deadline (locked for this transaction on PostgreSQL)."""
     stmt = select(Consultation).where(Consultation.status == "open", col(Consultation.deadline) <= now)
     return list((await session.exec(stmt.order_by(col(Consultation.id)).with_for_update(skip_locked=True))).all())
+
+
+async def of_community(session: AsyncSession, community_id: int, past: int = 10) -> list[Consultation]:
+    """The community's open consultations (soonest deadline first), then its `past` latest closed ones."""
+    base = select(Consultation).where(Consultation.community_id == community_id)
+    opened = (await session.exec(base.where(Consultation.status == "open")
+                                 .order_by(col(Consultation.deadline), col(Consultation.id)))).all()
+    closed = (await session.exec(base.where(Consultation.status != "open")
+                                 .order_by(col(Consultation.closed_at).desc(), col(Consultation.id).desc())
+                                 .limit(past))).all()
+    return [*opened, *closed]
+
+
+async def waiting_for_decision(session: AsyncSession, summary_before: datetime) -> list[Consultation]:
+    """Closed consultations whose summary went before `summary_before`, with no answer and no reminder yet."""
+    stmt = select(Consultation).where(Consultation.status == "closed", col(Consultation.decision).is_(None),
+                                      col(Consultation.reminded_at).is_(None),
+                                      col(Consultation.closed_at) <= summary_before)
+    return list((await session.exec(stmt.order_by(col(Consultation.id)))).all())
+
+
+def decide(consultation: Consultation, decision: str, now: datetime) -> None:
+    """Keep the sponsor's answer (their words, what the community reads)."""
+    consultation.decision, consultation.decided_at = decision, now

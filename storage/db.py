@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import limits, sqlite_driver
+from storage.faults import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,16 @@ def resolve_url(url: str | None, data_dir: Path) -> str:
     if not url:
         data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite+aiosqlite:///{data_dir / 'steward.db'}"
+    if url.count("@") > 1:  # a password with a bare `@`: the parser would take part of it for the host
+        raise DatabaseUrlError(
+            f"STEWARD_DATABASE_URL ({mask_url(url)}) holds more than one `@`: percent-encode the password's "
+            "special characters (@ as %40, / as %2F, : as %3A), e.g. postgresql://user:p%40ss@127.0.0.1:5432/steward")
     try:
         parsed = make_url(url)
-    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse text
-        raise DatabaseUrlError(
-            f"STEWARD_DATABASE_URL={url!r} is not a database URL; expected e.g. "
-            "postgresql://user@127.0.0.1:5432/steward or sqlite:////var/lib/steward/steward.db") from exc
+    except Exception:  # sqlalchemy raises ArgumentError with a terse text
+        raise DatabaseUrlError(  # never echo the password: the URL is shown masked
+            f"STEWARD_DATABASE_URL ({mask_url(url)}) is not a database URL; expected e.g. "
+            "postgresql://user@127.0.0.1:5432/steward or sqlite:////var/lib/steward/steward.db") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return str(parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Executable, Result, Table, and_, exists, func, select
+from sqlalchemy import ColumnElement, Executable, Result, Table, and_, exists, func, select, union
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Channel, Contribution, Meetup, MeetupRsvp, Member, Message, Question, Reaction, Ritual
@@ -21,14 +21,32 @@ THANKS = ("pray", "+1", "white_check_mark", "heavy_check_mark", "raised_hands", 
 
 @dataclass(frozen=True)
 class Story:
-    """A much-thanked message of the month."""
+    """A much-thanked message of the month, with the question it answered when it sits in a thread."""
 
     message_id: int
     author_id: int
+    platform: str
     channel: str  # platform channel id
+    channel_name: str
     platform_message_id: str
+    thread_id: str | None  # the thread root's platform id, for a reply
     text: str
-    thanks: int
+    thanks: int  # people who thanked it, each once
+    root_author_id: int | None = None  # the thread root's author and words, when the root is stored
+    root_text: str | None = None
+
+
+@dataclass(frozen=True)
+class MeetupHeld:
+    """One meetup of the month: when, and how many came (confirmed) or said they would."""
+
+    meetup_id: int
+    title: str
+    starts_at: datetime
+    timezone: str
+    exdates: str  # the ritual's skipped local dates, comma-separated
+    attended: int
+    going: int
 
 
 def _t(model: type[Any]) -> Table:
@@ -119,34 +137,63 @@ async def routed_questions(session: AsyncSession, community_id: int, start: date
     return int(asked), int(found or 0)
 
 
-async def meetups(session: AsyncSession, community_id: int, start: datetime, end: datetime) -> list[tuple[str, int]]:
-    """Meetups held in [start, end): (title, members who confirmed attending)."""
+async def meetups(session: AsyncSession, community_id: int, start: datetime, end: datetime) -> list[MeetupHeld]:
+    """Meetups starting in [start, end), oldest first, with who confirmed attending and who said they would come;
+    skipped ones are not listed."""
     mt, r, rv = MEETUP.c, RITUAL.c, RSVP.c
     came = func.count(rv.id).filter(rv.attended.is_(True))
-    stmt = (select(r.title, came).select_from(MEETUP.join(RITUAL, r.id == mt.ritual_id)
-                                              .outerjoin(RSVP, rv.meetup_id == mt.id))
-            .where(r.community_id == community_id, _in(mt.starts_at, start, end))
-            .group_by(mt.id, r.title, mt.starts_at).order_by(mt.starts_at))
-    return [(str(t), int(n)) for t, n in (await _run(session, stmt)).all()]
+    going = func.count(rv.id).filter(rv.answer == "going")
+    stmt = (select(mt.id, r.title, mt.starts_at, r.timezone, r.exdates, came, going)
+            .select_from(MEETUP.join(RITUAL, r.id == mt.ritual_id).outerjoin(RSVP, rv.meetup_id == mt.id))
+            .where(r.community_id == community_id, _in(mt.starts_at, start, end), mt.status == "planned")
+            .group_by(mt.id, r.title, mt.starts_at, r.timezone, r.exdates).order_by(mt.starts_at, mt.id))
+    return [MeetupHeld(int(i), str(t), _aware(at) or start, str(tz), str(ex or ""), int(n), int(g))
+            for i, t, at, tz, ex, n, g in (await _run(session, stmt)).all()]
 
 
-async def stories(session: AsyncSession, community_id: int, start: datetime, end: datetime,
+async def stories(session: AsyncSession, community_id: int, start: datetime, end: datetime, *,
+                  reactions: tuple[str, ...] = THANKS, leave_out: set[int] | None = None,
                   limit: int = 3) -> list[Story]:
-    """The month's most-thanked messages: thanks reactions plus accepted/thanked contributions on them."""
+    """The month's most-thanked messages. A message's thanks are the people who thanked it, each once however
+    they did: a thanks reaction, a kudos on it (a 🙏 is both a reaction and a kudos: one thanks), or its
+    thread's asker accepting it. Nobody thanks their own message; `leave_out` (the bots) thank nobody."""
     m, rc, c, ch = MESSAGE.c, REACTION.c, CONTRIBUTION.c, CHANNEL.c
-    reactions = (select(rc.message_id.label("mid"), func.count().label("n"))
-                 .select_from(REACTION.join(MESSAGE, m.id == rc.message_id))
-                 .where(m.community_id == community_id, _in(m.posted_at, start, end), rc.emoji.in_(THANKS))
-                 .group_by(rc.message_id))
-    credits = (select(c.message_id.label("mid"), func.count().label("n"))
-               .where(c.community_id == community_id, _in(c.at, start, end), c.kind.in_(("accepted", "thanked")),
-                      c.message_id.is_not(None)).group_by(c.message_id))
-    both = reactions.union_all(credits).subquery()
-    score = func.sum(both.c.n)
-    top = select(both.c.mid, score.label("score")).group_by(both.c.mid).order_by(score.desc(), both.c.mid)
-    top_q = top.limit(limit).subquery()
-    stmt = (select(m.id, m.author_id, ch.platform_id, m.platform_id, m.text, top_q.c.score)
+    answer_t, root = MESSAGE.alias("answer"), MESSAGE.alias("root")
+    answer = answer_t.c
+    by_reaction = (select(rc.message_id.label("mid"), rc.member_id.label("who"))
+                   .select_from(REACTION.join(MESSAGE, m.id == rc.message_id))
+                   .where(m.community_id == community_id, _in(m.posted_at, start, end), rc.emoji.in_(reactions),
+                          rc.member_id != m.author_id))
+    by_kudos = (select(c.message_id.label("mid"), c.giver_id.label("who"))
+                .where(c.community_id == community_id, _in(c.at, start, end), c.kind == "thanked",
+                       c.message_id.is_not(None), c.giver_id.is_not(None)))
+    by_accepting = (select(c.message_id.label("mid"), root.c.author_id.label("who"))
+                    .select_from(CONTRIBUTION.join(answer_t, answer.id == c.message_id)
+                                 .join(root, and_(root.c.community_id == answer.community_id,
+                                                  root.c.channel_id == answer.channel_id,
+                                                  root.c.platform_id == answer.thread_id)))
+                    .where(c.community_id == community_id, _in(c.at, start, end), c.kind == "accepted"))
+    pairs = union(by_reaction, by_kudos, by_accepting).subquery()  # UNION: each (message, person) once
+    score = func.count()
+    top = select(pairs.c.mid, score.label("score"))
+    if leave_out:
+        top = top.where(pairs.c.who.not_in(sorted(leave_out)))
+    top_q = top.group_by(pairs.c.mid).order_by(score.desc(), pairs.c.mid).limit(limit).subquery()
+    stmt = (select(m.id, m.author_id, ch.platform, ch.platform_id, ch.name, m.platform_id, m.thread_id, m.channel_id,
+                   m.text, top_q.c.score)
             .select_from(MESSAGE.join(top_q, top_q.c.mid == m.id).join(CHANNEL, ch.id == m.channel_id))
             .order_by(top_q.c.score.desc(), m.id))
-    return [Story(int(i), int(a), str(cid), str(p), str(t), int(s)) for i, a, cid, p, t, s in
-            (await _run(session, stmt)).all()]
+    rows = (await _run(session, stmt)).all()
+    roots: dict[tuple[int, str], tuple[int, str]] = {}
+    for channel_id, thread in {(int(r[7]), str(r[6])) for r in rows if r[6]}:
+        found = (await _run(session, select(m.author_id, m.text).where(
+            m.community_id == community_id, m.channel_id == channel_id, m.platform_id == thread))).first()
+        if found is not None:
+            roots[(channel_id, thread)] = (int(found[0]), str(found[1]))
+    out = []
+    for i, a, platform, cid, name, p, thread, channel_id, t, score_ in rows:
+        known = roots.get((int(channel_id), str(thread))) if thread else None
+        out.append(Story(int(i), int(a), str(platform), str(cid), str(name or ""), str(p),
+                         str(thread) if thread else None, str(t), int(score_),
+                         known[0] if known else None, known[1] if known else None))
+    return out

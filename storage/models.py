@@ -226,7 +226,9 @@ class DeclaredTopic(SQLModel, table=True):
 class Question(SQLModel, table=True):
     """A "who knows about X?" question Steward routed, followed until someone answers it."""
 
-    __table_args__ = (Index("ix_question_open", "status", "next_step_at"),)
+    __table_args__ = (Index("ix_question_open", "status", "next_step_at"),
+                      Index("ix_question_asker", "asker_id", "asked_at"),
+                      Index("ix_question_community", "community_id", "status", "asked_at"))
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
                                                nullable=False))
@@ -236,13 +238,17 @@ class Question(SQLModel, table=True):
     thread: str = Field(max_length=255)  # the thread where the question lives (and answers arrive)
     is_direct: bool = False
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
-    status: str = Field(default="open", max_length=16)  # open | answered | escalated | closed
+    status: str = Field(default="open", max_length=16)  # open | answered | escalated | solved
+    # The asker's choice: "" (not yet) | ask (DM the experts) | post (a DM question posted in a channel) | no.
+    # Only ask and post are followed up (escalation, `unanswered`).
+    choice: str = Field(default="", max_length=8)
     round: int = 0  # 0: first suggestions; 1: next candidates asked; 2: coordinators told
     asked_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     next_step_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     answered_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     answered_by: int | None = Field(default=None, sa_column=Column(
         Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True))
+    solved_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class RoutingRequest(SQLModel, table=True):
@@ -256,8 +262,10 @@ class RoutingRequest(SQLModel, table=True):
                                               nullable=False))
     member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
     round: int = 0
-    status: str = Field(default="suggested", max_length=16)  # suggested | asked
-    reason: str = Field(default="", max_length=500)
+    status: str = Field(default="suggested", max_length=16)  # suggested | asked | declined (the member said `not me`)
+    # Why this member, as facts rendered in the reader's language (bot/routing/explain.py), a JSON list
+    # such as [{"kind": "answered_threads", "n": 4, "topic": "helm"}].
+    facts: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
@@ -279,6 +287,9 @@ class Ritual(SQLModel, table=True):
     dtstart: str = Field(max_length=19)  # naive local ISO time, e.g. "2026-03-10T16:00:00"
     timezone: str = Field(max_length=64)
     exdates: str = Field(default="", max_length=1000)  # comma-separated local dates
+    # One-off changes kept across restarts and config syncs: "original>new" (moved) or "original>" (skipped),
+    # comma-separated naive local ISO times; cleared when the rule itself changes.
+    moves: str = Field(default="", sa_column=Column(Text, nullable=False))
     channel: str = Field(default="", max_length=300)  # "platform:channel id"
     settings: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
     status: str = Field(default="draft", max_length=16, index=True)  # draft | active | paused | cancelled
@@ -292,13 +303,19 @@ class Ritual(SQLModel, table=True):
 
 
 class Meetup(SQLModel, table=True):
-    """One occurrence of a meetup ritual: its agenda, RSVPs and notes hang off it."""
+    """One occurrence of a meetup ritual: its agenda, RSVPs, hosts and notes hang off it.
+
+    The row is the occurrence's identity: when the schedule changes or the occurrence moves, `starts_at`
+    moves and everything attached stays. `held_at` is set by the step that runs after it happened.
+    """
 
     __table_args__ = (UniqueConstraint("ritual_id", "starts_at"),)
     id: int | None = Field(default=None, primary_key=True)
     ritual_id: int = Field(sa_column=Column(Integer, ForeignKey("ritual.id", ondelete="CASCADE"),
                                             nullable=False, index=True))
     starts_at: datetime = Field(sa_column=_when())
+    status: str = Field(default="planned", max_length=16)  # planned | skipped | dropped (no longer scheduled)
+    held_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     agenda_closed: bool = False
     notes_url: str = Field(default="", max_length=500)
     notes_by: int | None = Field(default=None, sa_column=Column(
@@ -317,6 +334,17 @@ class MeetupRsvp(SQLModel, table=True):
     answer: str = Field(default="going", max_length=8)
     attended: bool = False
     at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class MeetupHost(SQLModel, table=True):
+    """Someone who hosts or presents at one meetup; credited in the ledger once the meetup has happened."""
+
+    __tablename__ = "meetup_host"
+    __table_args__ = (UniqueConstraint("meetup_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meetup_id: int = Field(sa_column=Column(Integer, ForeignKey("meetup.id", ondelete="CASCADE"), nullable=False))
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"),
+                                            nullable=False, index=True))
 
 
 class AgendaItem(SQLModel, table=True):
@@ -433,7 +461,10 @@ class Consultation(SQLModel, table=True):
     deadline: datetime = Field(sa_column=_when())
     status: str = Field(default="open", max_length=16)  # open | closed
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    closed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))  # the summary went then
+    decision: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # the sponsor's answer
+    decided_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    reminded_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))  # the one reminder
 
 
 class ConsultationVoice(SQLModel, table=True):
@@ -494,6 +525,21 @@ class TombstoneKey(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     secret: str = Field(max_length=64)  # 32 random bytes, hex
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class CalendarFeed(SQLModel, table=True):
+    """The secret in a community's iCalendar feed address; rotating it replaces `token` (the old address dies).
+
+    Kept as is, not hashed: coordinators ask to see the link again, and whoever reads this database
+    already reads the rituals the feed is made of.
+    """
+
+    __tablename__ = "calendar_feed"
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               primary_key=True))
+    token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
 
 # Set-based digest queries read a community's messages by month and each author's first message.
 _message = Message.__table__  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.util.concurrency import await_
 
 
 class _Done:
@@ -155,8 +156,19 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     """The DBAPI module to give the engine (`module=`): connections as SQLAlchemy makes them, one-trip cursors."""
 
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
-        made = super().connect(*arg, **kw)
-        return OneTripConnection(self, made._connection)
+        if "async_creator_fn" in kw:
+            return OneTripConnection(self, super().connect(*arg, **kw)._connection)
+        pending = self.aiosqlite.connect(*arg, **kw)
+        pending._thread.daemon = True  # as SQLAlchemy's adapter sets it
+        try:
+            made = await_(pending)
+        except BaseException:
+            # aiosqlite stops its worker thread after a failed connect (a locked, unreadable or unwritable
+            # file) without waiting: the thread then reports to the event loop, and if `asyncio.run` has
+            # closed that loop by then, it prints a traceback under the CLI's one-line message.
+            pending._thread.join(timeout=1.0)
+            raise
+        return OneTripConnection(self, made)
 
 
 def dbapi() -> OneTripDBAPI:

@@ -81,7 +81,7 @@ async def test_a_restart_keeps_chat_changes_and_a_config_edit_wins_again(db: Dat
     bot = (steward, platform)
     await _say(bot, "set time zone Europe/Paris")
     await _say(bot, "set purpose We help each other run Kubernetes well")
-    await _say(bot, "add coordinator @UANA")
+    await _say(bot, "add coordinator <@UANA>")
     await sync_communities(steward)  # a restart with the same config file
     assert await _community_tz(steward) == "Europe/Paris"
     shown = await _say(bot, "settings", user="UANA")  # Ana is a coordinator now, after the restart too
@@ -106,16 +106,17 @@ async def test_a_restart_keeps_chat_changes_and_a_config_edit_wins_again(db: Dat
 
 
 async def test_coordinators_and_sponsors_are_managed_in_chat(bot: Bot) -> None:
-    assert "Only this community's" in await _say(bot, "add coordinator @UANA", user="UANA")
-    assert (await _say(bot, "add coordinator @UANA")).startswith("✅ Coordinators: Ucoord, UANA.")
+    assert "Only this community's" in await _say(bot, "add coordinator <@UANA>", user="UANA")
+    assert (await _say(bot, "add coordinator <@UANA>")).startswith("✅ Coordinators: Ucoord, UANA.")
     assert "⚙️" in await _say(bot, "settings", user="UANA")  # she is a coordinator now
-    assert (await _say(bot, "add sponsor @UGRACE", user="UANA")).startswith("✅ Sponsors: USPONSOR, UGRACE.")
+    assert (await _say(bot, "add sponsor <@UGRACE>", user="UANA")).startswith("✅ Sponsors: USPONSOR, UGRACE.")
     assert "Core group" in await _say(bot, "who is core", user="UGRACE")
-    assert "already listed" in await _say(bot, "add sponsor @UGRACE")
-    assert "is not a sponsor here" in await _say(bot, "remove sponsor @UBOB")
-    assert (await _say(bot, "remove coordinator @UCOORD", user="UANA")).startswith("✅ Coordinators: Uana.")
+    assert "already listed" in await _say(bot, "add sponsor <@UGRACE>")
+    assert "is not a sponsor here" in await _say(bot, "remove sponsor <@UCOORD>")
+    assert "I don't know @UBOB" in await _say(bot, "remove sponsor <@UBOB>")
+    assert (await _say(bot, "remove coordinator <@UCOORD>", user="UANA")).startswith("✅ Coordinators: UANA.")
     assert "Only this community's sponsors and coordinators" in await _say(bot, "settings history")  # not any more
-    assert "at least one coordinator" in await _say(bot, "remove coordinator @UANA", user="UANA")
+    assert "at least one coordinator" in await _say(bot, "remove coordinator <@UANA>", user="UANA")
     assert "Mention who" in await _say(bot, "add coordinator Ana", user="UANA")
 
 
@@ -133,7 +134,7 @@ async def test_a_sponsor_added_in_chat_gets_the_monthly_digest(db: Database, con
             return (await session.exec(select(Ritual).where(Ritual.source_key == "system:digest"))).first()
 
     assert await digest_ritual() is None
-    await _say((steward, platform), "add sponsor @UGRACE")
+    await _say((steward, platform), "add sponsor <@UGRACE>")
     ritual = await digest_ritual()
     assert ritual is not None and ritual.status == "active"
     await sync_config_rituals(db, unsponsored)  # a restart keeps it: the sponsor set in chat is a setting
@@ -219,6 +220,10 @@ async def test_the_terminal_runs_a_local_community_until_it_has_coordinators(db:
 
     steward = Steward(db, Config(data_dir=tmp_path), build_router())  # type: ignore[arg-type]
     await ensure_local_community(steward, "guild")
+    async with db.session() as session:  # Bruno is someone this community knows
+        guild = await get_community(session, "guild")
+        assert guild is not None and guild.id is not None
+        await ensure_member(session, guild.id, "console", "bruno", display_name="Bruno")
     platform = RecordingAdapter("console")
     steward.add_adapter(platform)
     await steward.start_adapters()
@@ -230,7 +235,8 @@ async def test_the_terminal_runs_a_local_community_until_it_has_coordinators(db:
         return platform.texts()[-1]
 
     assert "initial value" in await say("settings", "sam")
-    assert (await say("add coordinator @bruno", "sam")).startswith("✅ Coordinators: bruno.")
+    assert "I don't know @brunno" in await say("add coordinator @brunno", "sam")  # a typo names no one
+    assert (await say("add coordinator @bruno", "sam")).startswith("✅ Coordinators: Bruno.")
     assert "Only this community's" in await say("settings", "sam")  # sam is no longer in charge
     assert "⚙️" in await say("settings", "bruno")
     async with db.session() as session:

@@ -21,15 +21,24 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "rituals", "adapters", "storage")  # every package a member-facing message can come from
 
 
-def _code_msgids() -> set[str]:
-    found = [
+def _extracted() -> list[str | tuple[str, ...]]:
+    return [
         msgid
         for package in PACKAGES
         for _file, _line, msgid, _comments, _ctx in extract_from_dir(
-            str(ROOT / package), method_map=[("**.py", "python")], keywords={"_": None, "N_": None}
+            str(ROOT / package), method_map=[("**.py", "python")],
+            keywords={"_": None, "N_": None, "n_": (1, 2)}
         )
     ]
-    return {msgid for msgid in found if isinstance(msgid, str) and msgid}
+
+
+def _code_msgids() -> set[str]:
+    return {msgid for msgid in _extracted() if isinstance(msgid, str) and msgid}
+
+
+def _code_plurals() -> set[tuple[str, str]]:
+    """(singular, plural) of every `n_(…)` call."""
+    return {(str(m[0]), str(m[1])) for m in _extracted() if isinstance(m, tuple) and len(m) >= 2 and m[0]}
 
 
 def _fields(text: str) -> set[str]:
@@ -39,12 +48,18 @@ def _fields(text: str) -> set[str]:
 def test_every_message_is_translated_to_french_with_the_same_placeholders() -> None:
     with (ROOT / "bot" / "locale" / "fr.po").open("rb") as po:
         catalog = read_po(po)
-    translated = {m.id: m.string for m in catalog if m.id and not m.fuzzy}
+    translated = {m.id: m.string for m in catalog if m.id and not m.fuzzy and isinstance(m.id, str)}
     missing = sorted(msgid for msgid in _code_msgids() if not translated.get(msgid))
     assert missing == [], "run `make i18n` and translate these in bot/locale/fr.po"
     for msgid, text in translated.items():
         assert _fields(msgid) == _fields(str(text)), msgid
         assert re.findall(r"`[^`]*`", str(text)) or not re.findall(r"`[^`]*`", msgid), msgid
+    plurals = {tuple(m.id): tuple(m.string) for m in catalog if isinstance(m.id, tuple | list) and not m.fuzzy}
+    missing_plurals = sorted(p for p in _code_plurals() if not all(plurals.get(p, ("",))))
+    assert missing_plurals == [], "translate both French forms of these ngettext messages in bot/locale/fr.po"
+    for (singular, plural), forms in plurals.items():
+        assert _fields(singular) <= _fields(plural), singular
+        assert all(_fields(str(form)) == _fields(plural) for form in forms), plural
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("fr_CA", "fr"), ("fr-FR", "fr"), ("EN", "en"), ("de", None),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -18,7 +19,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from nio import (
     AsyncClient,
@@ -32,7 +32,7 @@ from nio import (
 
 from adapters.matrix import client as nioclient
 from adapters.matrix.emoji import number_emoji, number_index
-from adapters.matrix.render import reaction, render
+from adapters.matrix.render import matrix_to, reaction, render
 from adapters.matrix.rooms import DirectRooms
 from adapters.matrix.sending import send_event, txn_id, txn_prefix
 from adapters.matrix.translate import PLATFORM, PollAnswer, RoomView, translate
@@ -40,7 +40,17 @@ from bot.adapter import Sink
 from bot.config import Config, MatrixConfig
 from bot.errors import AdapterError, NotPermitted, RateLimited, Transient, Unsupported
 from bot.events import ChoicePicked, Event, MessageDeleted, ReactionAdded, ReactionRemoved
-from bot.replies import AskChoice, AskForm, DirectMessage, Ephemeral, Prerendered, Reply, SentRef, resolve_links
+from bot.replies import (
+    AskChoice,
+    AskForm,
+    DirectMessage,
+    Ephemeral,
+    Post,
+    Prerendered,
+    Reply,
+    SentRef,
+    resolve_links,
+)
 from storage import matrix as store
 from storage.db import Database, database_from_env
 from storage.owners import Liveness
@@ -321,6 +331,10 @@ class MatrixAdapter:
 
     # -- outbound ----------------------------------------------------------------------------------
 
+    def web_link(self, room: str, event: str) -> str:
+        """A web address of a message, for readers elsewhere (a digest read on another platform)."""
+        return matrix_to(room, event)
+
     async def send(self, reply: Reply, key: str | None = None) -> SentRef:
         """Send a reply as one Matrix event (plus a poll's numbered reactions, a chart), each with a
         transaction id derived from `key`: a resend after a crash is recognised by the homeserver.
@@ -336,9 +350,14 @@ class MatrixAdapter:
             if reply.fallback is None:
                 raise Unsupported("Matrix has no forms: the feature asks step by step")
             return await self.send(reply.fallback, key)
-        reply = resolve_links(reply, lambda room, event: f"https://matrix.to/#/{quote(room)}/{quote(event)}")
+        reply = resolve_links(reply, matrix_to)
         user = reply.user if isinstance(reply, DirectMessage | Ephemeral | AskChoice) else None
         out = render(reply, self.directs.room_for(user) if user else None)
+        partner = self.directs.partner(out.room) if out.room and isinstance(reply, Post) else None
+        if partner is not None and self.directs.grown(str(out.room)):
+            # A post meant for a DM that someone joined since: it goes to a new DM with the person, not to the group.
+            log.info("a reply for the DM %s goes to a new DM with %s: the room has more members now", out.room, partner)
+            out = dataclasses.replace(out, room=None, user=partner)
         room_id = out.room or await self.directs.ensure(str(out.user))
         event_id = await send_event(self.client, room_id, out.event_type, out.content, txn_id(self._prefix, key))
         if out.poll is not None:

@@ -12,6 +12,7 @@ NAMES: dict[str, str] = {
     "😢": "cry", "😮": "open_mouth", "👋": "wave", "❌": "x", "⭐": "star", "💡": "bulb",
     "❓": "question", "❗": "exclamation", "🆗": "ok", "👌": "ok_hand", "💪": "muscle",
     "🤝": "handshake", "📌": "pushpin", "📝": "memo", "🐛": "bug", "⚠": "warning", "➕": "heavy_plus_sign",
+    "✨": "sparkles", "🌟": "star2", "🏆": "trophy", "🎯": "dart",
     "1⃣": "one", "2⃣": "two", "3⃣": "three", "4⃣": "four", "5⃣": "five",
     "6⃣": "six", "7⃣": "seven", "8⃣": "eight", "9⃣": "nine", "🔟": "keycap_ten",
 }

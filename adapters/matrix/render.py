@@ -15,6 +15,7 @@ import html
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from adapters.matrix.emoji import emoji_for, number_emoji
 from bot.errors import Unsupported
@@ -183,3 +184,8 @@ def _poll(ask: AskChoice, dm_room: str | None) -> Outgoing:
     if ask.thread:
         content |= thread_relation(ask.thread)
     return Outgoing(ask.channel, None, POLL_START, content, meta)
+
+
+def matrix_to(room: str, event: str) -> str:
+    """A web address of an event that any Matrix client (or a browser) opens: matrix.to."""
+    return f"https://matrix.to/#/{quote(room)}/{quote(event)}"

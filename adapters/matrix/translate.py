@@ -10,7 +10,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html import unescape
 from typing import Any
+from urllib.parse import unquote
 
 from adapters.matrix.emoji import emoji_name
 from bot.events import (
@@ -28,6 +30,9 @@ PLATFORM = "matrix"
 PREFIX = "!steward"
 POLL_RESPONSE_TYPES = ("org.matrix.msc3381.poll.response", "m.poll.response")
 _REPLY_HTML = re.compile(r"<mx-reply>.*?</mx-reply>", re.DOTALL)
+_PILL = re.compile(r"<a\s[^>]*href=[\"']https://matrix\.to/#/(?P<id>(?:@|%40)[^\"'/?]+)[^\"']*[\"'][^>]*>"
+                   r"(?P<label>.*?)</a>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +110,41 @@ def _message(content: Mapping[str, Any], relation: Mapping[str, Any], room: Room
     elif isinstance(reply_to, Mapping) and isinstance(reply_to.get("event_id"), str):
         thread = reply_to["event_id"]
         body = strip_reply_fallback(body)
+    body, mentioned = with_mentions(body, content, room)
     addressed, command = address(body, content, room)
     return MessagePosted(**base, message_id=base["event_id"], text=body, thread=thread,
-                         addressed=addressed, command_text=command)
+                         addressed=addressed, command_text=command, mentions=mentioned)
+
+
+def with_mentions(body: str, content: Mapping[str, Any], room: RoomView) -> tuple[str, tuple[str, ...]]:
+    """The text with each person's pill written as their user id, and who the message mentions.
+
+    Element writes a mention as a pill: the display name in `body`, a `matrix.to` link in `formatted_body`,
+    the user id in `m.mentions`. The core reads user ids where the pill stood ("thanks @ana:example.org
+    for …"); Steward's own pill is left for `address`.
+    """
+    html = content.get("formatted_body")
+    pills: list[tuple[str, str]] = []
+    if isinstance(html, str) and "matrix.to" in html:
+        for m in _PILL.finditer(strip_reply_html(html)):
+            label = unescape(_TAG.sub("", m.group("label"))).strip()
+            pills.append((unquote(m.group("id")), label))
+    listed = content.get("m.mentions")
+    ids = listed.get("user_ids") if isinstance(listed, Mapping) else None
+    users = [u for u in ids if isinstance(u, str)] if isinstance(ids, list) else []
+    pilled = {uid for uid, _label in pills}
+    people = tuple(dict.fromkeys(uid for uid in [*(u for u, _l in pills), *users] if uid != room.own_user_id))
+    text, pos = body, 0
+    for uid, label in [*pills, *((u, room.display_names.get(u, "")) for u in users if u not in pilled)]:
+        if uid == room.own_user_id or not label or label == uid:
+            continue
+        at = text.find(label, pos)
+        if at < 0:
+            continue  # e.g. the person a rich reply answers: in m.mentions, not in the text
+        start = at - 1 if at > 0 and text[at - 1] == "@" else at
+        text = text[:start] + uid + text[at + len(label):]
+        pos = start + len(uid)
+    return text, people
 
 
 def address(body: str, content: Mapping[str, Any], room: RoomView) -> tuple[bool, str]:

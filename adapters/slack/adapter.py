@@ -248,8 +248,11 @@ class SlackAdapter:
 
     def permalink(self, channel: str, ts: str) -> str:
         """A link to a message (Slack's `archives` form, on the workspace `auth.test` named)."""
-        base = self.workspace_url if self.workspace_url.endswith("/") else self.workspace_url + "/"
-        return f"{base}archives/{channel}/p{ts.replace('.', '')}"
+        return render.permalink(self.workspace_url, channel, ts)
+
+    def web_link(self, channel: str, ts: str) -> str:
+        """A web address of a message, for readers elsewhere (a digest read on another platform)."""
+        return self.permalink(channel, ts)
 
     async def send(self, reply: Reply, key: str | None = None) -> SentRef:
         """Deliver one reply, in order per channel, paced, retried on 429.

@@ -153,3 +153,9 @@ def modal(*, key: str, title: str, fields: tuple[FormField, ...], submit: str = 
                 submit=PlainTextObject(text=_fit(submit, 24)), close=None, blocks=blocks,
                 private_metadata=json.dumps({"channel": channel, "thread": thread}))
     return dict(view.to_dict())
+
+
+def permalink(workspace_url: str, channel: str, ts: str) -> str:
+    """A link to a message in Slack's `archives` form; `https://slack.com/` opens the reader's own workspace."""
+    base = workspace_url if workspace_url.endswith("/") else workspace_url + "/"
+    return f"{base}archives/{channel}/p{ts.replace('.', '')}"

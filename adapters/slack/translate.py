@@ -132,12 +132,22 @@ def message(body: dict[str, Any], identity: Identity) -> Event | None:
     user = event.get("user") or event.get("bot_id") or ""
     if not user:
         return None
-    text = _plain(event.get("text", ""))
+    raw = event.get("text", "")
+    text = _plain(raw)
     addressed, command_text = _address(text, identity, bool(common["is_direct"]))
     return MessagePosted(event_id=f"slack:{team}:msg:{channel}:{event.get('ts', '')}",
                          sender=Sender(id=user, is_bot=is_bot), message_id=event.get("ts", ""),
                          thread=event.get("thread_ts"), text=text, addressed=addressed,
-                         command_text=command_text, **common)
+                         command_text=command_text, mentions=mentioned(raw, identity), **common)
+
+
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def mentioned(raw: str, identity: Identity) -> tuple[str, ...]:
+    """The user ids Slack itself wrote as mentions, read before unescaping (a typed `&lt;@U1&gt;` is text)."""
+    found = dict.fromkeys(m.group(1) for m in _USER_MENTION.finditer(raw) if m.group(1) != identity.bot_user_id)
+    return tuple(found)
 
 
 def _plain(text: str) -> str:
@@ -157,7 +167,8 @@ def _address(text: str, identity: Identity, is_direct: bool) -> tuple[bool, str]
 def command(body: dict[str, Any], identity: Identity) -> CommandInvoked | None:
     """A slash command: `/steward <text>`, or `/who <topic>` meaning "who knows about <topic>"."""
     name = str(body.get("command", "")).lstrip("/").lower()
-    text = " ".join(str(body.get("text", "")).split())
+    raw = str(body.get("text", ""))
+    text = " ".join(raw.split())
     if name == "who":
         text = f"who knows about {text}".strip()
     elif name != "steward":
@@ -167,7 +178,7 @@ def command(body: dict[str, Any], identity: Identity) -> CommandInvoked | None:
                           channel=channel, sender=Sender(id=str(body.get("user_id", "")),
                                                          display_name=str(body.get("user_name", ""))),
                           is_direct=channel.startswith("D") or body.get("channel_name") == "directmessage",
-                          text=text, name=name, raw=body)
+                          text=text, name=name, mentions=mentioned(raw, identity), raw=body)
 
 
 def choice_action_id(key: str, index: int) -> str:

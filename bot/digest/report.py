@@ -1,12 +1,17 @@
 """The figures of a sponsor digest for one community and one month (set-based queries, see storage/digest.py).
 
-Definitions (also in README "Surveys and digests"):
-- active: non-bot members who wrote a message or made a contribution in the month;
+Each figure has one definition, computed here once and read by every output — the digest's sections, its
+stage and signals, its chart, the portfolio (also in README "Surveys and digests"):
+- messages: messages written by non-bot members in the month;
+- active: non-bot members who wrote a message or made a contribution in the month (every month of the
+  chart, the stage's signals and the portfolio count the same way);
 - core: active members with at least `core_threshold` messages + contributions in the month; periphery: the
   other active members;
 - newcomers: members who joined, or wrote their first message, in the month;
 - questions: thread roots ending with "?", answered when someone else replied in the thread (median time to
-  that first reply); routed questions: `who knows` questions Steward routed, answered when someone answered.
+  that first reply); routed questions: `who knows` questions Steward routed, answered when someone answered;
+- thanks: the people who thanked a message, each once (storage.digest.stories);
+- meetups: occurrences that started in the month and before the digest was made, each with its date.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ from bot.config import CommunityConfig
 from bot.digest.stage import Signals, Stage, read_stage
 from bot.i18n import Translate
 from bot.pulse.results import pulse_score, survey_result
-from bot.replies import message_link
+from bot.reputation.topics import topics_of
 from storage import digest as q
 from storage.models import Community, Member, Message
 from storage.preferences import quotable
 from storage.surveys import closed_between
 
 HISTORY_MONTHS = 6
+TITLE_LENGTH, QUOTE_LENGTH = 120, 200
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,33 @@ class MonthActivity:
 
 @dataclass(frozen=True)
 class StoryLine:
-    """A story of the month: a link, its thanks, and words/name only when the author allows quoting."""
+    """A story of the month: what was asked, who helped whom, the words — named and quoted only with consent.
 
-    link: str
+    `question` holds the asker's words only when they allow quoting, else `topics` says what it was about;
+    `helper` and `asker` are names only for members who allow quoting (None: "a member").
+    """
+
+    platform: str
+    channel: str  # platform channel id
+    channel_name: str
+    message: str  # the message a link opens: the thread's root for a reply (opens the thread on every platform)
     thanks: int
+    answer: bool  # a reply in someone else's question thread: "helper helped asker"
+    question: str | None
+    topics: str
+    helper: str | None
+    asker: str | None
     quote: str | None
-    author: str | None
+
+
+@dataclass(frozen=True)
+class MeetupLine:
+    """A meetup held in the month: its day in the ritual's time zone and its attendance."""
+
+    title: str
+    day: date
+    attended: int
+    going: int
 
 
 @dataclass(frozen=True)
@@ -58,7 +85,9 @@ class Digest:
     """Everything the digest says."""
 
     name: str
+    slug: str
     month: date
+    messages: int
     active: int
     core: int
     periphery: int
@@ -69,11 +98,14 @@ class Digest:
     median_first_answer: timedelta | None
     routed: int
     routed_answered: int
-    meetups: tuple[tuple[str, int], ...]
+    meetups: tuple[MeetupLine, ...]
     surveys: tuple[tuple[str, float | None, int], ...]  # (title, pulse score or None below k, respondents)
     history: tuple[MonthActivity, ...]
     stories: tuple[StoryLine, ...]
     stage: Stage
+    age_months: int
+    peak: int  # most active members in a month of the history
+    first_month: date | None  # the first month with history (founding date or first message)
 
 
 def month_bounds(month: date, timezone: str) -> tuple[datetime, datetime]:
@@ -99,61 +131,118 @@ async def _pulse(session: AsyncSession, community_id: int, start: datetime, end:
     return found
 
 
-async def core_group(session: AsyncSession, community_id: int, start: datetime, end: datetime, threshold: int,
-                     bots: set[int] | None = None) -> tuple[set[int], set[int]]:
-    """(core, active) member ids in [start, end), as the digest defines them (`who is core` reads the same):
-    active = non-bot members who wrote or made a contribution; core = those with at least `threshold`
-    messages + contributions."""
-    bots = await q.bot_ids(session, community_id) if bots is None else bots
-    by_author = {a: n for a, n in (await q.messages_by_author(session, community_id, start, end)).items()
-                 if a not in bots}
-    contributions = {a: n for a, n in (await q.contributions_by_member(session, community_id, start, end)).items()
-                     if a not in bots}
+def split_core(by_author: dict[int, int], contributions: dict[int, int], threshold: int) -> tuple[set[int], set[int]]:
+    """(core, active) from a month's messages and contributions per member (bots left out): active = members who
+    wrote or made a contribution; core = those with at least `threshold` of both together. The one definition
+    the digest, `stats` and `who is core` use."""
     active = set(by_author) | set(contributions)
     return {m for m in active if by_author.get(m, 0) + contributions.get(m, 0) >= threshold}, active
 
 
+async def core_group(session: AsyncSession, community_id: int, start: datetime, end: datetime,
+                     threshold: int) -> tuple[set[int], set[int]]:
+    """(core, active) member ids in [start, end), as the digest counts them (`split_core`)."""
+    bots = await q.bot_ids(session, community_id)
+    by_author = {a: n for a, n in (await q.messages_by_author(session, community_id, start, end)).items()
+                 if a not in bots}
+    contributions = {a: n for a, n in (await q.contributions_by_member(session, community_id, start, end)).items()
+                     if a not in bots}
+    return split_core(by_author, contributions, threshold)
+
+
+async def first_month(session: AsyncSession, community: Community) -> date | None:
+    """The month the community's history starts: its founding date, else its first stored message."""
+    if community.founded_on is not None:
+        return community.founded_on.replace(day=1)
+    first = (await q.run(session, select(func.min(col(Message.posted_at))).where(
+        col(Message.community_id) == community.id))).scalar()
+    if isinstance(first, str):  # SQLite hands an aggregate back as text
+        first = datetime.fromisoformat(first)
+    if not isinstance(first, datetime):
+        return None
+    aware = first if first.tzinfo else first.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(community.timezone)).date().replace(day=1)
+
+
 async def build_digest(session: AsyncSession, community: Community, cc: CommunityConfig | None, month: date,
-                       _: Translate) -> Digest:
-    """Compute the digest of `month` (any day of it) for `community`."""
+                       _: Translate | None = None, *, now: datetime | None = None) -> Digest:
+    """Compute the digest of `month` (any day of it) for `community`, as of `now` (meetups to come are left out)."""
     assert community.id is not None
-    cid, month = community.id, month.replace(day=1)
+    cid, month, now = community.id, month.replace(day=1), now or datetime.now(UTC)
     k = cc.survey_min_answers if cc else 5
     threshold = cc.core_threshold if cc else 8
     bots = await q.bot_ids(session, cid)
     history: list[MonthActivity] = []
     by_author: dict[int, int] = {}
+    contributions: dict[int, int] = {}
+    surveys: list[tuple[str, float | None, int]] = []
+    start = end = now
     for back in range(HISTORY_MONTHS - 1, -1, -1):  # the loop ends on the digest's own month
         m = shift(month, -back)
         start, end = month_bounds(m, community.timezone)
         by_author = {a: n for a, n in (await q.messages_by_author(session, cid, start, end)).items() if a not in bots}
-        scores = [s for _t, s, _n in await _pulse(session, cid, start, end, k) if s is not None]
-        history.append(MonthActivity(m, sum(by_author.values()), len(by_author),
+        contributions = {a: n for a, n in (await q.contributions_by_member(session, cid, start, end)).items()
+                         if a not in bots}
+        surveys = await _pulse(session, cid, start, end, k)
+        scores = [s for _t, s, _n in surveys if s is not None]
+        history.append(MonthActivity(m, sum(by_author.values()), len(set(by_author) | set(contributions)),
                                      statistics.fmean(scores) if scores else None))
-    core, active = await core_group(session, cid, start, end, threshold, bots)
+    core, active = split_core(by_author, contributions, threshold)
     newcomers = (await q.newcomers(session, cid, start, end)) - bots
     threads = await q.question_threads(session, cid, start, end)
     waits = [answered - asked for asked, answered in threads if answered is not None]
     routed, routed_answered = await q.routed_questions(session, cid, start, end)
-    stories = await q.stories(session, cid, start, end)
-    allowed = await quotable(session, {s.author_id for s in stories}, cc.quotes if cc else False)
-    names = await _names(session, allowed)
-    lines = tuple(StoryLine(message_link(s.channel, s.platform_message_id), s.thanks,
-                            _short(s.text) if s.author_id in allowed else None, names.get(s.author_id))
-                  for s in stories)
-    first = (await q.run(session, select(func.min(col(Message.posted_at))).where(
-        col(Message.community_id) == cid))).scalar()
-    born = community.founded_on or (first.date() if isinstance(first, datetime) else None) or month
-    age = max(0, (end.year - born.year) * 12 + end.month - born.month)
+    reactions = tuple(dict.fromkeys((*q.THANKS, *(cc.kudos_reactions if cc else ()))))
+    stories = await _stories(session, cid, start, end, reactions, bots, cc.quotes if cc else False)
+    born = await first_month(session, community)
+    age = max(0, (end.year - (born or month).year) * 12 + end.month - (born or month).month)
     signals = Signals(age, tuple(h.active for h in history), len(core), len(newcomers),
                       len(waits) / len(threads) if threads else None)
-    return Digest(name=community.name or community.slug, month=month, active=len(active), core=len(core),
-                  periphery=len(active - core), newcomers=len(newcomers), core_threshold=threshold,
-                  questions=len(threads), answered=len(waits),
-                  median_first_answer=_median(waits), routed=routed,
-                  routed_answered=routed_answered, meetups=tuple(await q.meetups(session, cid, start, end)),
-                  surveys=tuple(await _pulse(session, cid, start, end, k)), history=tuple(history),
-                  stories=lines, stage=read_stage(signals, _))
+    return Digest(name=community.name or community.slug, slug=community.slug, month=month,
+                  messages=history[-1].messages, active=len(active), core=len(core), periphery=len(active - core),
+                  newcomers=len(newcomers), core_threshold=threshold, questions=len(threads), answered=len(waits),
+                  median_first_answer=_median(waits), routed=routed, routed_answered=routed_answered,
+                  meetups=await _meetups(session, cid, start, min(end, now)), surveys=tuple(surveys),
+                  history=tuple(history), stories=stories, stage=read_stage(signals), age_months=age,
+                  peak=max(h.active for h in history), first_month=born)
+
+
+async def _meetups(session: AsyncSession, community_id: int, start: datetime, end: datetime) -> tuple[MeetupLine, ...]:
+    """Meetups held: once each (a ritual's occurrence), on their local day, skipped occurrences left out."""
+    seen: set[tuple[str, datetime]] = set()
+    lines: list[MeetupLine] = []
+    if end <= start:
+        return ()
+    for held in await q.meetups(session, community_id, start, end):
+        day = held.starts_at.astimezone(ZoneInfo(held.timezone)).date()
+        if day.isoformat() in {d.strip() for d in held.exdates.split(",")} or (held.title, held.starts_at) in seen:
+            continue
+        seen.add((held.title, held.starts_at))
+        lines.append(MeetupLine(held.title, day, held.attended, held.going))
+    return tuple(lines)
+
+
+async def _stories(session: AsyncSession, community_id: int, start: datetime, end: datetime,
+                   reactions: tuple[str, ...], bots: set[int], default_quotes: bool) -> tuple[StoryLine, ...]:
+    stories = await q.stories(session, community_id, start, end, reactions=reactions, leave_out=bots)
+    people = {s.author_id for s in stories} | {s.root_author_id for s in stories if s.root_author_id is not None}
+    allowed = await quotable(session, people, default_quotes)
+    names = await _names(session, allowed)
+    lines = []
+    for s in stories:
+        root_text = s.root_text if s.root_text is not None else (None if s.thread_id else s.text)
+        asked_by = s.root_author_id if s.thread_id else s.author_id
+        is_question = root_text is not None and root_text.rstrip().endswith("?")
+        answer = bool(s.thread_id) and is_question and asked_by is not None and asked_by != s.author_id
+        question = (_short(root_text, TITLE_LENGTH) if answer and root_text is not None and asked_by in allowed
+                    else None)
+        lines.append(StoryLine(
+            platform=s.platform, channel=s.channel, channel_name=s.channel_name,
+            message=s.thread_id or s.platform_message_id, thanks=s.thanks, answer=answer, question=question,
+            topics=", ".join(topics_of(root_text if answer and root_text else s.text).split()),
+            helper=names.get(s.author_id), asker=names.get(asked_by) if answer and asked_by is not None else None,
+            quote=_short(s.text, QUOTE_LENGTH) if s.author_id in allowed else None))
+    return tuple(lines)
 
 
 def _median(waits: list[timedelta]) -> timedelta | None:
@@ -164,7 +253,7 @@ def _median(waits: list[timedelta]) -> timedelta | None:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def _short(text: str, limit: int = 200) -> str:
+def _short(text: str, limit: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 

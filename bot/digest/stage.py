@@ -5,13 +5,16 @@
 - coalescing: the core group is still small (fewer than 5), or the community is under a year and growing;
 - maturing: growing by more than 10% with newcomers making at least a tenth of the active members;
 - stewardship: otherwise — steady activity sustained by a core group.
+
+The signals are the digest's own figures (bot/digest/report.py), so what the stage says and what the
+digest counts cannot disagree; the text of the signals is written by bot/digest/render.py from them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.i18n import N_, Translate
+from bot.i18n import N_
 
 STAGES = {"potential": N_("potential"), "coalescing": N_("coalescing"), "maturing": N_("maturing"),
           "stewardship": N_("stewardship"), "transformation": N_("transformation")}
@@ -30,31 +33,26 @@ class Signals:
 
 @dataclass(frozen=True)
 class Stage:
-    """A stage and the signals behind it, as short translated sentences."""
+    """A stage, the signals it was read from, and the activity trend among them."""
 
     name: str
-    signals: tuple[str, ...]
+    signals: Signals
+    trend: float | None  # active members, last 3 months against the 3 before (-0.3 = down 30%)
 
 
-def _trend(active: tuple[int, ...]) -> float | None:
+def activity_trend(active: tuple[int, ...]) -> float | None:
+    """Active members of the last 3 months against the 3 before; None without 6 months or from zero."""
     if len(active) < 6:
         return None
     before, recent = sum(active[-6:-3]), sum(active[-3:])
     return None if before == 0 else (recent - before) / before
 
 
-def read_stage(s: Signals, _: Translate) -> Stage:
-    """The stage the signals suggest, with the reasons in words."""
-    trend = _trend(s.active_by_month)
+def read_stage(s: Signals) -> Stage:
+    """The stage the signals suggest."""
+    trend = activity_trend(s.active_by_month)
     peak = max(s.active_by_month, default=0)
     active = s.active_by_month[-1] if s.active_by_month else 0
-    reasons = [_("{months} month(s) of history", months=s.age_months),
-               _("{n} active members this month (peak {peak} over 6 months)", n=active, peak=peak),
-               _("core group of {n}", n=s.core)]
-    if trend is not None:
-        reasons.append(_("activity {trend} over the last 3 months against the 3 before", trend=f"{100 * trend:+.0f}%"))
-    if s.answer_rate is not None:
-        reasons.append(_("{rate} of question threads answered", rate=f"{100 * s.answer_rate:.0f}%"))
     if s.age_months < 3 or peak <= 5:
         name = "potential"
     elif trend is not None and trend <= -0.3:
@@ -65,4 +63,4 @@ def read_stage(s: Signals, _: Translate) -> Stage:
         name = "maturing"
     else:
         name = "stewardship"
-    return Stage(name, tuple(reasons))
+    return Stage(name, s, trend)

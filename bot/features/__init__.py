@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.features import (
+    calendar,
     community,
     consultations,
     contributions,
@@ -14,9 +15,11 @@ from bot.features import (
     kudos,
     language,
     meetups,
+    occurrences,
     onboarding,
     privacy,
     profile,
+    questions,
     renewal,
     reputation,
     ritual_steps,
@@ -33,8 +36,8 @@ from bot.routing import escalation
 def build_router() -> Router:
     """Every feature's registrations merged into one router, in a stable order."""
     router = Router()
-    for feature in (indexing, follow_up, help, language, who, profile, privacy, rituals, meetups, renewal, onboarding,
-                    contributions, kudos, reputation, hosts, surveys, consultations, digest, ritual_steps, escalation,
-                    due, survey_manage, community):
+    for feature in (indexing, follow_up, help, language, who, questions, profile, privacy, rituals, calendar,
+                    meetups, occurrences, renewal, onboarding, contributions, kudos, reputation, hosts, surveys,
+                    consultations, digest, ritual_steps, escalation, due, survey_manage, community):
         router.include(feature.router)
     return router

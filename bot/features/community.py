@@ -29,6 +29,7 @@ from bot.features.digest import parse_month
 from bot.features.ritual_common import when
 from bot.i18n import N_, normalise_locale, translator
 from bot.markup import Markup
+from bot.mentioned import Unknown, member_named
 from bot.reputation.mentions import mentions
 from bot.router import Router
 from storage.communities import channels_of
@@ -294,13 +295,33 @@ async def set_setting(ctx: Context) -> None:
     ctx.reply_privately(Markup("\n").join(lines))
 
 
+async def _refs(ctx: Context, refs: list[str], adding: bool) -> list[str] | Unknown:
+    """The "platform:id" of each person mentioned: members Steward knows (never a ghost: a typo names no
+    one, bot/mentioned.py); to remove someone, also a reference already in the list (a configured one)."""
+    assert ctx.command is not None
+    found: list[str] = []
+    for uid in mentions(ctx.command.argument):
+        ref = f"{ctx.event.platform}:{uid}"
+        if not adding and ref in refs:
+            found.append(ref)
+            continue
+        member = await member_named(ctx, uid, keep=adding)
+        if isinstance(member, Unknown):
+            return member
+        found.append(f"{member.platform}:{member.platform_user_id}")
+    return list(dict.fromkeys(found))
+
+
 async def _people(ctx: Context, key: str, adding: bool) -> None:
     assert ctx.command is not None
     community = _community(ctx)
-    mentioned = [f"{ctx.event.platform}:{uid}" for uid in mentions(ctx.command.argument)]
+    refs: list[str] = list(community_settings.current(ctx.config, community)[key])
+    mentioned = await _refs(ctx, refs, adding)
+    if isinstance(mentioned, Unknown):
+        ctx.reply_privately(mentioned.told(ctx))
+        return
     if not mentioned:
         raise InputError(N_("Mention who, e.g. `{usage}`."), usage_key=ctx.command.spec.key)
-    refs: list[str] = list(community_settings.current(ctx.config, community)[key])
     label = ctx._(LABELS[key])
     if adding:
         new = refs + [r for r in mentioned if r not in refs]
@@ -383,8 +404,8 @@ async def stats(ctx: Context) -> None:
     community = _community(ctx)
     plain_ = translator(ctx.locale)
     this = ctx.event.at.astimezone(ZoneInfo(community.timezone)).date().replace(day=1)
-    now = await build_digest(ctx.session, community, ctx.community_config, this, plain_)
-    last = await build_digest(ctx.session, community, ctx.community_config, shift(this, -1), plain_)
+    now = await build_digest(ctx.session, community, ctx.community_config, this, plain_, now=ctx.event.at)
+    last = await build_digest(ctx.session, community, ctx.community_config, shift(this, -1), plain_, now=ctx.event.at)
     cid = community.id or 0
     members = (await ctx.session.exec(select(func.count()).select_from(Member).where(
         Member.community_id == cid, col(Member.is_bot).is_(False), col(Member.forgotten_at).is_(None)))).one()
@@ -397,7 +418,7 @@ async def stats(ctx: Context) -> None:
         (N_("Active members"), lambda d: d.active), (N_("Core group"), lambda d: d.core),
         (N_("Newcomers"), lambda d: d.newcomers), (N_("Questions asked"), lambda d: d.questions),
         (N_("Questions answered"), lambda d: d.answered), (N_("Questions routed with `who knows`"), lambda d: d.routed),
-        (N_("Meetups"), lambda d: len(d.meetups)), (N_("Pulse surveys closed"), lambda d: len(d.surveys))]
+        (N_("Meetups held"), lambda d: len(d.meetups)), (N_("Pulse surveys closed"), lambda d: len(d.surveys))]
     lines += [_("- {label}: {now} ({month}: {last})", label=_(label), now=figure(now), month=previous,
                 last=figure(last)) for label, figure in pairs]
     lines.append(_("- Members known: {members}; channels: {channels}; active rituals: {rituals}", members=int(members),

@@ -1,11 +1,14 @@
-"""Following routed questions: answers in the thread, the asker's ✅, and the index kept current."""
+"""Following routed questions: answers in the thread, the asker's ✅ (solved), and the index kept current."""
 
 from __future__ import annotations
+
+import re
 
 from bot.context import Context
 from bot.events import MessagePosted, ReactionAdded
 from bot.expertise import Post
-from bot.replies import message_link
+from bot.i18n import markup_translator
+from bot.replies import DirectMessage, React, message_link
 from bot.reputation.topics import topics_of
 from bot.router import Router
 from storage.ledger import record
@@ -16,25 +19,43 @@ from storage.types import utcnow
 router = Router()
 
 ACCEPT = {"white_check_mark", "heavy_check_mark", "ballot_box_with_check"}  # = bot.reputation.rules.ACCEPT
+# The asker's own reply in the thread that closes it, without addressing Steward ("solved, thanks!").
+SOLVED_WORDS = re.compile(r"^\W*(?:it[’']?s\s+|c[’']?est\s+)?(?:solved|r[ée]solue?)\b", re.IGNORECASE)
 
 
 @router.on(MessagePosted)
 async def answer_in_thread(ctx: Context) -> None:
-    """A reply by someone else in a routed question's thread answers it, and counts as a contribution."""
+    """A reply by someone else in a routed question's thread answers it, and counts as a contribution;
+    the asker's own "solved" there closes it."""
     event = ctx.event
     assert isinstance(event, MessagePosted)
-    if ctx.command is not None or not event.is_reply or ctx.community is None or ctx.community.id is None:
+    community = ctx.community
+    if ctx.command is not None or not event.is_reply or community is None or community.id is None:
         return
     question = await open_question_in_thread(ctx.session, event.platform, event.channel, event.thread or "")
     if question is None or (ctx.tombstoned and ctx.member is None):
         return  # an account that asked not to be kept gets no row for a passing reply
     member = await ctx.ensure_member()
-    if member.id == question.asker_id or member.opted_out:
+    if member.id == question.asker_id:
+        if SOLVED_WORDS.match(event.text):
+            question.status, question.solved_at, question.next_step_at = "solved", event.at, None
+            ctx.send(React(channel=event.channel, message_id=event.message_id, emoji="white_check_mark"))
         return
-    question.status, question.answered_at, question.answered_by = "answered", event.at, member.id
-    question.next_step_at = None
+    if member.opted_out:
+        return
+    if question.status != "answered":
+        question.status, question.answered_at, question.answered_by = "answered", event.at, member.id
+        question.next_step_at = None
+        if question.choice == "post":  # asked in a DM: the asker may not be watching the channel
+            asker = await ctx.session.get(Member, question.asker_id)
+            if asker is not None:
+                _ = markup_translator(asker.locale or community.locale)
+                ctx.send(DirectMessage(user=asker.platform_user_id, text=_(
+                    "{name} answered your question “{question}” ([see the thread]({link})). Say `solved` when it "
+                    "is.", name=member.display_name or member.platform_user_id, question=question.text,
+                    link=message_link(event.channel, question.thread))))
     stored = await ctx.message_row(event.message_id)
-    await record(ctx.session, community_id=ctx.community.id, member_id=member.id or 0, kind="answered",
+    await record(ctx.session, community_id=community.id, member_id=member.id or 0, kind="answered",
                  key=f"answered:{member.id}:{event.thread}", message_id=stored.id if stored else None, at=event.at,
                  evidence_url=message_link(event.channel, event.message_id), topic=topics_of(question.text))
 
@@ -55,9 +76,10 @@ async def accepted_answer(ctx: Context) -> None:
         return
     if message.author_id == question.asker_id:
         return
-    if question.status != "answered":
-        question.status, question.answered_at, question.answered_by = "answered", event.at, message.author_id
-        question.next_step_at = None
+    if question.status != "solved":  # the asker's ✅ on an answer closes the loop, as `solved` does
+        question.answered_at = question.answered_at or event.at
+        question.answered_by = question.answered_by or message.author_id
+        question.status, question.solved_at, question.next_step_at = "solved", event.at, None
     await record(ctx.session, community_id=ctx.community.id, member_id=message.author_id, kind="accepted",
                  key=f"accepted:{message.author_id}:{message.platform_id}", message_id=message.id,
                  at=event.at or utcnow(), evidence_url=message_link(event.channel, event.message_id),

@@ -14,6 +14,7 @@ HELP = CommandSpec(
     key="help",
     forms={"en": ("help", "commands", "?"), "fr": ("aide", "commandes")},
     summary=N_("what I can do for you"),
+    needs_community=False,
 )
 
 

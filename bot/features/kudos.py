@@ -3,6 +3,8 @@
 Each kudos is a `thanked` ledger entry for the person thanked, with the giver and the reason; the
 person is told by DM who thanked them and for what. Thanking oneself or a bot is refused kindly; the
 same giver thanking the same person again within `KUDOS_WINDOW_HOURS` counts once (anti-gaming).
+A mention must name a member (bot/mentioned.py): `thanks @nobody` is refused with the nearest names,
+and nobody is created, told or credited.
 A message not addressed to Steward counts when it *starts* with a thanks word and a mention
 ("thanks @ana for …", "merci @ana pour …"): Steward then only reacts ✨ (no reply in the channel).
 
@@ -23,13 +25,13 @@ from bot.context import Context
 from bot.events import MessagePosted, ReactionAdded
 from bot.i18n import N_, markup_translator
 from bot.markup import Markup
+from bot.mentioned import Unknown, member_named
 from bot.replies import DirectMessage, React, message_link
 from bot.reputation.mentions import Kudos, parse_kudos, thanks_in_message
 from bot.reputation.topics import topics_of
 from bot.reputation.weights import KUDOS_WINDOW_HOURS
 from bot.router import Router
 from storage.ledger import kudos_given_since, kudos_since, record
-from storage.members import ensure_member, find_member
 from storage.models import Member
 
 router = Router()
@@ -130,16 +132,18 @@ async def give(ctx: Context, kudos: Kudos, *, source: str, link: str, topic_text
                                      "first {n}. Thank the others in another message!", n=len(people)))
     budget = limits.kudos_per_hour - await kudos_given_since(ctx.session, giver.id, ctx.event.at - timedelta(hours=1))
     for uid in people:
-        if uid == ctx.event.sender.id:
+        found = None if uid == own else await member_named(ctx, uid)
+        if isinstance(found, Unknown):  # a typo or a stranger: no member is made, told or credited
+            outcome.refused.append(found.told(ctx))
+            continue
+        if found is not None and found.platform_user_id == ctx.event.sender.id:
             outcome.refused.append(ctx._("Thanking yourself doesn't count, but I'm glad you're proud of it!"))
             continue
-        found = await find_member(ctx.session, ctx.community.id, ctx.event.platform, uid)
-        if uid == own or (found is not None and found.is_bot):
+        if found is None or found.is_bot:
             outcome.refused.append(ctx._("Kudos are for people: bots (me included) don't collect them. "
                                          "Thank you anyway!"))
             continue
-        receiver = found or await ensure_member(ctx.session, ctx.community.id, ctx.event.platform, uid,
-                                                display_name=uid)
+        receiver = found
         assert receiver.id is not None
         if receiver.opted_out:
             outcome.refused.append(ctx._("{name} opted out, so I keep no record for them: tell them directly!",

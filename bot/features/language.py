@@ -6,6 +6,7 @@ from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.errors import InputError
 from bot.i18n import N_, normalise_locale
+from bot.middleware import no_community
 from bot.router import Router
 from bot.types import SUPPORTED_LOCALES
 
@@ -26,6 +27,7 @@ LANGUAGE = CommandSpec(
     forms={"en": ("language {code}",), "fr": ("langue {code}",)},
     summary=N_("choose the language I use with you (en, fr)"),
     argument=Argument("code", N_("a language code"), N_("fr"), max_length=20, validate=_locale),
+    needs_community=False,  # answered in the language asked for, even by someone no community knows yet
 )
 
 
@@ -33,6 +35,10 @@ LANGUAGE = CommandSpec(
 async def set_language(ctx: Context) -> None:
     """Keep the member's language and answer in it straight away."""
     assert ctx.command is not None
+    if ctx.community is None:  # nowhere to keep it: say so in the language they asked for
+        ctx.locale = ctx.command.argument
+        ctx.reply(no_community(ctx))
+        return
     member = await ctx.ensure_member()
     member.locale = ctx.locale = ctx.command.argument
     ctx.reply(ctx._("Done: I'll speak English with you. Say `help` to see what I can do."))

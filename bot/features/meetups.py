@@ -1,4 +1,4 @@
-"""Meetups: announcement (with the agenda and an RSVP), reminders, the follow-up, agenda and notes.
+"""Meetups: announcement (with the agenda and an RSVP), reminders, the follow-up (hosts credited), agenda, notes.
 
 The step functions (`announce`, `remind`, `follow_up`, `post_reminder`) are run by the ritual
 scheduler with a `Context` bound to the ritual's channel; the commands and choices by members in chat.
@@ -9,21 +9,26 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.errors import InputError
 from bot.events import ChoicePicked
 from bot.features.ritual_common import RitualKind, RitualRun, declare, schedule_of, settings_of, when
-from bot.i18n import N_
-from bot.markup import Markup
+from bot.i18n import N_, markup_translator
+from bot.markup import Markup, quote
 from bot.replies import AskChoice, Option, Post
+from bot.reputation.topics import topics_of
 from bot.router import Router
-from storage.models import Meetup, Ritual
+from storage.ledger import record
+from storage.models import Meetup, Member, Ritual
 from storage.rituals import (
     add_agenda_item,
     agenda,
     ensure_meetup,
     get_ritual,
+    hosts_of,
     latest_meetup,
     list_rituals,
     rsvp_counts,
@@ -50,24 +55,41 @@ def _rsvp_options(ctx: Context) -> tuple[Option, ...]:
     return tuple(Option(id=k, label=ctx._(v)) for k, v in ANSWERS.items())
 
 
+async def announcement(ctx: Context, ritual: Ritual, meetup: Meetup, channel: str, locale: str,
+                       moved_from: datetime | None = None) -> AskChoice:
+    """The announcement of one occurrence, in `locale`: its date (new date and old one when it moved), its
+    text, its agenda, and who comes. Closes the agenda: what is proposed later goes to the next one."""
+    _ = markup_translator(locale)
+    meetup.agenda_closed = True
+    items = await agenda(ctx.session, meetup.id or 0)
+    at = when(meetup.starts_at, ritual.timezone, locale)
+    if moved_from is None:
+        lines = [_("📅 **{title}**: {when}", title=ritual.title, when=at)]
+    else:
+        lines = [_("📅 New date for **{title}**: {when} (instead of {before}).", title=ritual.title, when=at,
+                   before=when(moved_from, ritual.timezone, locale))]
+    if message := settings_of(ritual).get("message"):
+        lines.append(quote(str(message)))  # the coordinator's words: shown as typed
+    hosts = await hosts_of(ctx.session, meetup.id or 0)
+    if hosts:
+        lines.append(_("Hosted by {names}.", names=", ".join(h.display_name or "?" for h in hosts)))
+    if items:
+        lines.append(_("Agenda:"))
+        lines += [Markup("- {item} ({name})").format(item=item.text, name=member.display_name or "?")
+                  for item, member in items]
+    else:
+        lines.append(_("No agenda items were proposed; bring your questions!"))
+    lines.append(_("Will you come?"))
+    return AskChoice(channel=channel, key=f"rsvp:{meetup.id}", text=Markup("\n").join(lines),
+                     options=tuple(Option(id=k, label=_(v)) for k, v in ANSWERS.items()))
+
+
 async def announce(ctx: Context, run: RitualRun) -> None:
     """N days before: close the agenda, announce with it, and ask who comes."""
     ritual = run.ritual
     assert ritual.id is not None
     meetup = await ensure_meetup(ctx.session, ritual.id, run.occurrence)
-    meetup.agenda_closed = True
-    items = await agenda(ctx.session, meetup.id or 0)
-    at = when(run.occurrence, ritual.timezone, ctx.locale)
-    lines = [ctx._("📅 **{title}**: {when}", title=ritual.title, when=at)]
-    if items:
-        lines.append(ctx._("Agenda:"))
-        lines += [Markup("- {item} ({name})").format(item=item.text, name=member.display_name or "?")
-                  for item, member in items]
-    else:
-        lines.append(ctx._("No agenda items were proposed; bring your questions!"))
-    lines.append(ctx._("Will you come?"))
-    ctx.send(AskChoice(channel=ctx.event.channel, key=f"rsvp:{meetup.id}", text=Markup("\n").join(lines),
-                       options=_rsvp_options(ctx)))
+    ctx.send(await announcement(ctx, ritual, meetup, ctx.event.channel, ctx.locale))
 
 
 async def remind(ctx: Context, run: RitualRun) -> None:
@@ -83,10 +105,13 @@ async def remind(ctx: Context, run: RitualRun) -> None:
 
 
 async def follow_up(ctx: Context, run: RitualRun) -> None:
-    """After the meetup: thank, ask who was there, and invite notes or a recording link."""
+    """After the meetup: it has happened, so its hosts are credited; thank, ask who was there, and invite
+    notes or a recording link."""
     ritual = run.ritual
     assert ritual.id is not None
     meetup = await ensure_meetup(ctx.session, ritual.id, run.occurrence)
+    meetup.held_at = meetup.held_at or run.now
+    await credit_hosts(ctx.session, ritual, meetup)
     ctx.send(AskChoice(
         channel=ctx.event.channel, key=f"attended:{meetup.id}",
         options=(Option(id="yes", label=ctx._("I was there")),),
@@ -95,8 +120,33 @@ async def follow_up(ctx: Context, run: RitualRun) -> None:
 
 
 async def post_reminder(ctx: Context, run: RitualRun) -> None:
-    """A plain recurring reminder: its title is the message."""
-    ctx.send(Post(channel=ctx.event.channel, text=Markup("🔔 {title}").format(title=run.ritual.title)))
+    """A plain recurring reminder: its title, then its text when it has one."""
+    message = settings_of(run.ritual).get("message")
+    text = (Markup("🔔 {title}").format(title=run.ritual.title) if not message else
+            Markup("🔔 **{title}**\n{message}").format(title=run.ritual.title, message=str(message)))
+    ctx.send(Post(channel=ctx.event.channel, text=text))
+
+
+def has_happened(ritual: Ritual, meetup: Meetup, now: datetime) -> bool:
+    """A meetup has happened once its follow-up ran (or its follow-up time is past: a step missed while
+    Steward was down). A skipped or dropped one never happens."""
+    if meetup.status != "planned":
+        return False
+    after = timedelta(hours=float(settings_of(ritual)["followup_hours"]))
+    return meetup.held_at is not None or meetup.starts_at + after <= now
+
+
+async def credit_hosts(session: AsyncSession, ritual: Ritual, meetup: Meetup) -> list[Member]:
+    """A `hosted` ledger entry for each host of a meetup that happened (once per person per meetup)."""
+    credited = []
+    for member in await hosts_of(session, meetup.id or 0):
+        if member.opted_out or member.is_bot or member.id is None:
+            continue
+        await record(session, community_id=ritual.community_id, member_id=member.id, kind="hosted",
+                     key=f"hosted:{member.id}:{meetup.id}", at=meetup.starts_at, topic=topics_of(ritual.title),
+                     evidence_url=meetup.notes_url, note=ritual.title)
+        credited.append(member)
+    return credited
 
 
 def meetup_steps(ritual: Ritual) -> list[tuple[str, timedelta]]:

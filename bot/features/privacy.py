@@ -24,13 +24,17 @@ NOTHING_BUT_TOMBSTONE = N_("I keep nothing about you, only a note that you opted
                            "account, not its id), so that I never index you. Say `opt in` to remove it.")
 
 OPT_OUT = CommandSpec(key="opt-out", summary=N_("stop me from indexing your messages or suggesting you"),
-                      forms={"en": ("opt out", "optout"), "fr": ("me désinscrire", "désinscription")})
+                      forms={"en": ("opt out", "optout"), "fr": ("me désinscrire", "désinscription")},
+                      needs_community=False)  # a tombstone: it holds before any community knows them
+
 OPT_IN = CommandSpec(key="opt-in", summary=N_("let me index your messages and suggest you again"),
-                     forms={"en": ("opt in", "optin"), "fr": ("me réinscrire", "réinscription")})
+                     forms={"en": ("opt in", "optin"), "fr": ("me réinscrire", "réinscription")},
+                     needs_community=False)
 FORGET = CommandSpec(key="forget-me", summary=N_("delete everything I keep about you"),
-                     forms={"en": ("forget me",), "fr": ("oublie-moi", "oublie moi", "oubliez-moi")})
+                     forms={"en": ("forget me",), "fr": ("oublie-moi", "oublie moi", "oubliez-moi")},
+                     needs_community=False)  # across every community the person is known in
 MY_DATA = CommandSpec(key="my-data", summary=N_("see what I keep about you"),
-                      forms={"en": ("my data",), "fr": ("mes données",)})
+                      forms={"en": ("my data",), "fr": ("mes données",)}, needs_community=False)
 
 
 async def _memberships(ctx: Context) -> list[Member]:

@@ -15,9 +15,10 @@ from bot.i18n import N_
 from bot.markup import Markup
 from bot.router import Router
 from bot.routing.care import DEFAULT_WEEKLY_CAP, WEEK
+from bot.routing.explain import load, render
 from storage.expertise import declare_topics, declared_topics, forget_topic, recent_requests
-from storage.models import Message, Question
-from storage.routing import latest_request_to
+from storage.models import Message
+from storage.routing import asked_of
 from storage.types import utcnow
 
 router = Router()
@@ -170,12 +171,22 @@ async def profile(ctx: Context) -> None:
 
 @router.command(WHY_ME)
 async def why_me(ctx: Context) -> None:
-    """Explain the latest request Steward made to this member."""
-    request = await latest_request_to(ctx.session, ctx.member.id or 0) if ctx.member else None
-    question = await ctx.session.get(Question, request.question_id) if request else None
-    if request is None or question is None:
-        ctx.reply_privately(ctx._("I haven't suggested you for any question yet."))
+    """Explain the questions Steward actually asked this member about (never a mere suggestion), in their
+    language: the one, or the latest few."""
+    asked = await asked_of(ctx.session, ctx.member.id or 0) if ctx.member else []
+    if not asked:
+        ctx.reply_privately(ctx._("I haven't asked you about any question yet."))
         return
-    ctx.reply_privately(ctx._("I suggested you for “{question}”. Why you: {reason}. Suggestions come from "
-                              "who answered similar threads, accepted answers, what you declared and "
-                              "recent activity.", question=question.text, reason=request.reason or "-"))
+    how = ctx._("Suggestions come from who answered similar threads, accepted answers, what you declared and "
+                "recent activity.")
+    if len(asked) == 1:
+        request, question = asked[0]
+        ctx.reply_privately(ctx._("I asked you about “{question}”. Why you: {reason}.", question=question.text,
+                                  reason=render(load(request.facts), ctx._, ctx.locale)) + " " + how)
+        return
+    lines = [ctx._("I asked you about these questions (latest first):")]
+    for request, question in asked:
+        lines.append(ctx._("- {date} “{question}”: {reason}", date=request.at.date().isoformat(),
+                           question=question.text[:200], reason=render(load(request.facts), ctx._, ctx.locale)))
+    lines.append(how)
+    ctx.reply_privately(Markup("\n").join(lines))

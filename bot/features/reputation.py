@@ -15,12 +15,13 @@ from bot.context import Context
 from bot.errors import InputError
 from bot.i18n import N_
 from bot.markup import Markup
+from bot.mentioned import Unknown, member_named
 from bot.reputation.mentions import first_mention
 from bot.reputation.scores import EvidenceLine, Explanation, explain, reputation, top_topics
 from bot.reputation.weights import ENTRY_LABELS, KIND_LABELS, LEVELS, level
 from bot.router import Router
 from storage.ledger import count_of
-from storage.members import find_member, list_members
+from storage.members import list_members
 from storage.models import Member
 
 router = Router()
@@ -53,9 +54,10 @@ async def _mentioned(ctx: Context, text: str) -> tuple[Member, str]:
         raise InputError(N_("Mention the member, e.g. `{usage}`."),
                          usage_key=ctx.command.spec.key if ctx.command else None)
     uid, end = found
-    member = await find_member(ctx.session, ctx.community.id, ctx.event.platform, uid)
-    if member is None or member.forgotten_at is not None:
-        raise InputError(N_("I have no contributions recorded for {who} here."), who=uid)
+    member = await member_named(ctx, uid, keep=False)
+    if isinstance(member, Unknown):
+        msgid, params = member.message()
+        raise InputError(msgid, **params)
     rest = text[end:]
     return member, rest
 

@@ -38,9 +38,25 @@ class RitualRun:
 
 
 def schedule_of(ritual: Ritual) -> Schedule:
-    """The ritual's schedule as stored."""
+    """The ritual's schedule as stored, with its one-off moves and skips."""
     exdates = tuple(date.fromisoformat(d) for d in ritual.exdates.split(",") if d)
-    return Schedule(ritual.rrule, datetime.fromisoformat(ritual.dtstart), ritual.timezone, exdates)
+    moves = []
+    for item in (ritual.moves or "").split(","):
+        original, sep, new = item.partition(">")
+        if sep:
+            moves.append((datetime.fromisoformat(original), datetime.fromisoformat(new) if new else None))
+    return Schedule(ritual.rrule, datetime.fromisoformat(ritual.dtstart), ritual.timezone, exdates, tuple(moves))
+
+
+def moves_text(schedule: Schedule) -> str:
+    """How `Ritual.moves` stores a schedule's one-off changes."""
+    return ",".join(f"{o.isoformat(timespec='seconds')}>{n.isoformat(timespec='seconds') if n else ''}"
+                    for o, n in schedule.moves)
+
+
+def title_of(ritual: Ritual, _: Callable[..., str]) -> str:
+    """The ritual's title as people read it: built-in rituals' titles are messages, in the reader's language."""
+    return _(ritual.title) if ritual.source == "system" and ritual.title else ritual.title
 
 
 def settings_of(ritual: Ritual) -> dict[str, Any]:

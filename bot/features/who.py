@@ -7,13 +7,14 @@ from bot.context import Context
 from bot.events import ChoicePicked, MessagePosted
 from bot.i18n import N_, markup_translator, translator
 from bot.markup import Markup
-from bot.replies import AskChoice, DirectMessage, Option, message_link
+from bot.replies import AskChoice, DirectMessage, Option, Post, message_link
 from bot.reputation.scores import reputation
 from bot.router import Router
 from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, candidates, spread
-from bot.routing.explain import reason, title
+from bot.routing.explain import Fact, dump, facts, load, reason, render, title
+from storage.communities import channels_of
 from storage.models import Member, Question, RoutingRequest
-from storage.routing import requests_for, thread_roots
+from storage.routing import FOLLOWED, POSTED, requests_for, thread_roots
 from storage.types import utcnow
 
 router = Router()
@@ -24,8 +25,14 @@ PAST_THREADS = 3
 WHO = CommandSpec(
     key="who",
     forms={
-        "en": ("who knows about {topic}", "who knows {topic}", "who can help with {topic}"),
-        "fr": ("qui connaît {topic}", "qui s'y connaît en {topic}", "qui peut m'aider sur {topic}"),
+        "en": ("who knows about {topic}", "who knows {topic}", "who can help with {topic}",
+               "anyone know about {topic}", "anyone know {topic}", "anybody know about {topic}",
+               "anybody know {topic}", "does anyone know about {topic}", "does anyone know {topic}",
+               "does anybody know about {topic}", "does anybody know {topic}", "anyone familiar with {topic}"),
+        "fr": ("qui connaît {topic}", "qui s'y connaît en {topic}", "qui peut m'aider sur {topic}",
+               "qui s'y connaît {topic}", "qui connaît bien {topic}", "quelqu'un connaît {topic}",
+               "quelqu'un connaît-il {topic}", "quelqu'un s'y connaît en {topic}", "quelqu'un s'y connaît {topic}",
+               "est-ce que quelqu'un connaît {topic}", "y a-t-il quelqu'un qui connaît {topic}"),
     },
     summary=N_("find colleagues who know a topic, or a past thread that answers it"),
     argument=Argument("topic", N_("a topic or a question"), N_("kubernetes"), max_length=2000),
@@ -37,10 +44,7 @@ async def who_knows(ctx: Context) -> None:
     """Rank members from the community's history, explain each suggestion, offer to ask them."""
     assert ctx.command is not None
     topic = ctx.command.argument
-    if ctx.community is None or ctx.community.id is None:
-        ctx.reply(ctx._("I don't know which community this is. A coordinator can add this channel "
-                        "to Steward's config."))
-        return
+    assert ctx.community is not None and ctx.community.id is not None  # the core asks for a community first
     now = utcnow()
     asker = await ctx.ensure_member()
     index = await ctx.svc.expertise.index(ctx.community.id)
@@ -76,15 +80,38 @@ async def who_knows(ctx: Context) -> None:
     ctx.reply(Markup("\n").join(lines))
     if not chosen:
         return
-    question = await _record(ctx, asker, topic, [(c.member, reason(c.suggestion.evidence, translator(ctx.locale),
-                                                                       ctx.locale))
-                                                 for c in chosen])
-    here = _thread(ctx)
-    ctx.send(AskChoice(channel=ctx.event.channel, thread=None if ctx.event.is_direct else here,
-                       user=ctx.event.sender.id, key=f"route:{question.id}",
-                       text=ctx._("Shall I ask them for you? They'll get a direct message with your question."),
-                       options=(Option(id="ask", label=ctx._("Ask them")),
-                                Option(id="no", label=ctx._("No thanks")))))
+    question = await _record(ctx, asker, topic, [(c.member, facts(c.suggestion.evidence)) for c in chosen])
+    ctx.send(await _offer(ctx, question))
+
+
+async def _offer(ctx: Context, question: Question) -> AskChoice:
+    """Ask the asker whether to ask the experts; a question asked in a DM may also go to the community
+    channel, so it has a thread anyone can answer in."""
+    key, no = f"route:{question.id}", Option(id="no", label=ctx._("No thanks"))
+    if ctx.event.is_direct and await community_channel(ctx) is not None:
+        return AskChoice(channel=ctx.event.channel, user=ctx.event.sender.id, key=key, text=ctx._(
+            "Shall I ask them for you? I can post your question in the community channel, where anyone can answer "
+            "in its thread, or keep it to direct messages with them."),
+            options=(Option(id="post", label=ctx._("Post it in the channel and ask them")),
+                     Option(id="ask", label=ctx._("Ask them privately")), no))
+    return AskChoice(channel=ctx.event.channel, thread=None if ctx.event.is_direct else _thread(ctx),
+                     user=ctx.event.sender.id, key=key,
+                     text=ctx._("Shall I ask them for you? They'll get a direct message with your question."),
+                     options=(Option(id="ask", label=ctx._("Ask them")), no))
+
+
+async def community_channel(ctx: Context) -> str | None:
+    """Where a DM question can be posted: the community's first configured channel on this platform, else
+    the first one Steward knows there."""
+    if ctx.community is None or ctx.community.id is None:
+        return None
+    platform = ctx.event.platform
+    for ref in ctx.community_config.channels if ctx.community_config else ():
+        where, _sep, channel = ref.partition(":")
+        if where == platform and channel:
+            return channel
+    known = [c for c in await channels_of(ctx.session, ctx.community.id) if c.platform == platform]
+    return known[0].platform_id if known else None
 
 
 def _name(member: Member) -> str:
@@ -98,24 +125,25 @@ def _thread(ctx: Context) -> str:
     return event.thread or event.event_id
 
 
-async def _record(ctx: Context, asker: Member, text: str, chosen: list[tuple[Member, str]]) -> Question:
+async def _record(ctx: Context, asker: Member, text: str, chosen: list[tuple[Member, list[Fact]]]) -> Question:
+    """The question and its suggestions; nothing is followed up until the asker chooses to ask."""
     assert ctx.community is not None and ctx.community.id is not None and asker.id is not None
-    now = utcnow()
+    now = ctx.event.at  # the event's time: the terminal's clock moves with `/advance`
     question = Question(community_id=ctx.community.id, asker_id=asker.id, platform=ctx.event.platform,
                         channel=ctx.event.channel, thread=_thread(ctx), is_direct=ctx.event.is_direct, text=text,
-                        asked_at=now, next_step_at=now + UNANSWERED_AFTER)
+                        asked_at=now)
     ctx.session.add(question)
     await ctx.session.flush()
     assert question.id is not None
-    for member, why in chosen:
-        ctx.session.add(RoutingRequest(question_id=question.id, member_id=member.id or 0, reason=why[:500], at=now))
+    for member, found in chosen:
+        ctx.session.add(RoutingRequest(question_id=question.id, member_id=member.id or 0, facts=dump(found), at=now))
     await ctx.session.flush()
     return question
 
 
 @router.choice("route")
 async def ask_them(ctx: Context) -> None:
-    """The asker chose: send each suggested expert a direct message with the question and a link."""
+    """The asker chose: DM each suggested expert (after posting a DM question in the channel), or nobody."""
     event = ctx.event
     assert isinstance(event, ChoicePicked)
     question = await ctx.session.get(Question, int(event.key.partition(":")[2] or 0))
@@ -125,13 +153,36 @@ async def ask_them(ctx: Context) -> None:
     if asker is None or asker.platform_user_id != event.sender.id:
         ctx.reply_privately(ctx._("Only the person who asked can choose this."))
         return
-    if event.option != "ask":
+    if question.choice in FOLLOWED or question.status == "solved":
+        return  # chosen already (a second tap, or a poll answered twice)
+    if event.option not in ("ask", "post"):
+        question.choice, question.next_step_at = "no", None
         ctx.reply_privately(ctx._("OK, I won't ask anyone. Good luck!"))
         return
+    channel = await community_channel(ctx) if event.option == "post" and question.is_direct else None
+    if channel is not None:
+        _post(ctx, question, asker, channel)
+    question.choice = "post" if channel is not None else "ask"
+    question.next_step_at = event.at + UNANSWERED_AFTER
     asked = await ask_experts(ctx, question, asker, [r for r in await requests_for(ctx.session, question.id or 0)
                                                     if r.status == "suggested"])
-    if asked:
-        ctx.reply(ctx._("Done: I asked {names}. I'll keep an eye on this thread.", names=", ".join(asked)))
+    names = ", ".join(asked) or "-"
+    if channel is not None:
+        ctx.reply(ctx._("Done: I posted your question in the community channel and asked {names}. Say `solved` "
+                        "here once you have your answer.", names=names))
+    elif asked:
+        ctx.reply(ctx._("Done: I asked {names}. I'll keep an eye on this thread.", names=names))
+
+
+def _post(ctx: Context, question: Question, asker: Member, channel: str) -> None:
+    """Post a DM question in the community channel (in the community's language); its thread becomes the
+    question's once the post is sent (storage.routing finds it by its tag)."""
+    assert ctx.community is not None
+    _ = markup_translator(ctx.community.locale)
+    ctx.send(Post(channel=channel, text=_(
+        "❓ **{asker}** asks: “{question}” Can you help? Answer in this thread.", asker=_name(asker),
+        question=question.text)), tag=f"{POSTED}{question.id}")
+    question.channel, question.thread, question.is_direct = channel, "", False
 
 
 async def ask_experts(ctx: Context, question: Question, asker: Member, requests: list[RoutingRequest]) -> list[str]:
@@ -142,13 +193,19 @@ async def ask_experts(ctx: Context, question: Question, asker: Member, requests:
         expert = await ctx.session.get(Member, request.member_id)
         if expert is None:
             continue
-        _ = markup_translator(expert.locale or ctx.locale)
-        where = Markup() if question.is_direct else _(" ([the thread]({link}))", link=link)
+        locale = expert.locale or (ctx.community.locale if ctx.community else ctx.locale)  # theirs, not the asker's
+        _ = markup_translator(locale)
+        if question.is_direct:
+            where = Markup()
+        elif question.thread:
+            where = _(" ([the thread]({link}))", link=link)
+        else:
+            where = _(" (posted in the community channel: answer in its thread)")
         ctx.send(DirectMessage(user=expert.platform_user_id, text=_(
-            "Hi {name}! {asker} asked: “{question}”{where}. Why you: {why}. "
-            "If you can help, reply in the thread or reach out to them. Busy? Say `away until 2026-12-31`; "
-            "`why me?` explains.", name=_name(expert), asker=_name(asker), question=question.text,
-            where=where, why=request.reason or _("know this community well"))))
-        request.status, request.at = "asked", utcnow()
+            "Hi {name}! {asker} asked: “{question}”{where}. Why you: {why}. If you can help, reply in the thread "
+            "or reach out to them. Can't this time? Say `not me`. Busy? Say `away until 2026-12-31`; `why me?` "
+            "explains.", name=_name(expert), asker=_name(asker), question=question.text, where=where,
+            why=render(load(request.facts), _, locale))))
+        request.status, request.at = "asked", ctx.event.at
         names.append(_name(expert))
     return names

@@ -3,7 +3,9 @@
 Everything they need is stored (closing times, deadlines), so they work the same after a restart.
 The scheduler's leader looks every minute (`Router.periodic`); tests and `/advance` with a chosen
 time. Each reminder or closing is a `Scheduled` event (`survey.remind:<id>`, `survey.close:<id>`,
-`consultation.close:<id>`): claimed once, run in one transaction with its replies kept in the outbox.
+`consultation.close:<id>`, `consultation.remind:<id>`): claimed once, run in one transaction with its replies
+kept in the outbox. A consultation's sponsor who has not answered the community a week after the summary is
+reminded once (`consultation.remind`), and the coordinators learn it still waits.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from bot.community_settings import effective
 from bot.config import Config
 from bot.context import Context
 from bot.events import Scheduled, scheduled
+from bot.features.consultations import REMIND_AFTER, decision_prompt, locale_of, posted_message
 from bot.features.surveys import survey_replies
-from bot.i18n import markup_translator, translator
+from bot.i18n import markup_plural_translator, markup_translator, translator
 from bot.markup import Markup
 from bot.pulse.closing import close_and_report
 from bot.replies import DirectMessage, Reply, ReplyInThread
 from bot.router import Router
-from storage import consultations, outbox
+from storage import consultations
 from storage.models import Community, Consultation, Survey
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,7 @@ Outgoing = list[tuple[str, Reply]]
 router = Router()
 EVERY = 60.0  # seconds between two looks
 REMIND, CLOSE, CONSULTATION = "survey.remind", "survey.close", "consultation.close"
+DECISION = "consultation.remind"  # the sponsor's one reminder to answer the community
 
 
 async def _slug(session: AsyncSession, community_id: int) -> str | None:
@@ -66,6 +70,15 @@ async def deadlines_due(session: AsyncSession, config: Config, now: datetime) ->
     return [scheduled(CONSULTATION, str(c.id), platform=c.platform, channel=c.channel,
                       community=await _slug(session, c.community_id), due_at=c.deadline, now=now)
             for c in (await session.exec(stmt.order_by(col(Consultation.id)))).all()]
+
+
+@router.periodic(DECISION, EVERY)
+async def decisions_due(session: AsyncSession, config: Config, now: datetime) -> list[Scheduled]:
+    """Consultations whose summary went a week ago without an answer to the community, not reminded yet."""
+    return [scheduled(DECISION, str(c.id), platform=c.platform, channel=c.channel,
+                      community=await _slug(session, c.community_id),
+                      due_at=(c.closed_at or c.deadline) + REMIND_AFTER, now=now)
+            for c in await consultations.waiting_for_decision(session, now - REMIND_AFTER)]
 
 
 async def _subject(ctx: Context, model: type[Survey] | type[Consultation], *,
@@ -119,14 +132,15 @@ async def _close_consultation(session: AsyncSession, config: Config, consultatio
     assert community is not None
     cc = effective(config, community)
     k = cc.survey_min_answers if cc else 5
-    _ = markup_translator(community.locale)
+    lang = await locale_of(session, community, consultation.asked_by)  # the sponsor's language
+    _, n_ = markup_translator(lang), markup_plural_translator(lang)
     voices, by_stance = await consultations.stance_counts(session, consultation.id)
     quotes = await consultations.quotable_words(session, consultation.id, cc.quotes if cc else False)
     lines = [_("📣 Your consultation to {name} has closed: “{question}”", name=community.name or community.slug,
-               question=consultation.question), _("{n} voice(s).", n=voices)]
+               question=consultation.question), n_("{n} voice.", "{n} voices.", voices)]
     options = json.loads(consultation.options or "[]")
     if options and voices >= k:
-        lines += [Markup("- {option}: {n}").format(option=o, n=by_stance.get(o, 0)) for o in options]
+        lines += [_("- {option}: {n}", option=o, n=by_stance.get(o, 0)) for o in options]
         undecided = voices - sum(by_stance.get(o, 0) for o in options)
         if undecided:
             lines.append(_("- no clear stance: {n}", n=undecided))
@@ -135,20 +149,58 @@ async def _close_consultation(session: AsyncSession, config: Config, consultatio
     if quotes:
         lines.append(_("In their words (members who allow quoting, unnamed):"))
         lines += [Markup("> {quote}").format(quote=q.replace(chr(10), " ")[:280]) for q in quotes]
+    lines.append(_("Now tell the community what you decided and I will post it where you asked: "
+                   "`decision on consultation {id}: …`", id=consultation.id))
     consultation.status, consultation.closed_at = "closed", now
     platform, _sep, user = consultation.asked_by.partition(":")
     # A sponsor who asked to be forgotten left no address (storage/privacy.py): nobody to send the voices to.
     out: Outgoing = [(platform, DirectMessage(user=user, text=Markup("\n").join(lines)))] if user else []
-    posted = consultation.message_id or await _posted(session, consultation)
+    prompt = decision_prompt(consultation, user, lang) if user else None
+    if prompt is not None:
+        out.append((platform, prompt))
+    posted = await posted_message(session, consultation)
     if posted:
+        n_ = markup_plural_translator(community.locale)  # the thread reads the community's language
         out.append((consultation.platform, ReplyInThread(
             channel=consultation.channel, thread=posted,
-            text=_("✅ This consultation has closed: {n} voice(s) were delivered to the sponsor. Thank you!",
-                   n=voices))))
+            text=n_("✅ This consultation has closed: {n} voice was delivered to the sponsor. Thank you!",
+                      "✅ This consultation has closed: {n} voices were delivered to the sponsor. Thank you!",
+                      voices))))
     return out
 
 
-async def _posted(session: AsyncSession, consultation: Consultation) -> str | None:
-    """The message id of the consultation's post, once the outbox sent it."""
-    sent = await outbox.message_of(session, f"consultation:{consultation.id}")
-    return sent[2] if sent else None
+@router.scheduled(DECISION)
+async def remind_decision(ctx: Context) -> None:
+    """Once, a week after the summary: remind the sponsor the community waits for an answer, and tell the
+    coordinators which consultation still waits."""
+    event = ctx.event
+    assert isinstance(event, Scheduled)
+    consultation = await ctx.session.get(Consultation, int(event.subject), with_for_update=True) \
+        if event.subject.isdigit() else None
+    if consultation is None or consultation.status == "open" or consultation.decision is not None \
+            or consultation.reminded_at is not None:
+        return
+    community = await ctx.session.get(Community, consultation.community_id)
+    assert community is not None
+    consultation.reminded_at = event.at
+    summary_day = consultation.closed_at or consultation.deadline
+    platform, _sep, user = consultation.asked_by.partition(":")
+    if user:
+        lang = await locale_of(ctx.session, community, consultation.asked_by)
+        _ = markup_translator(lang)
+        ctx.send_on(platform, DirectMessage(user=user, text=_(
+            "⏳ A week ago I sent you the voices on consultation {id} (“{question}”). The community still waits "
+            "for your answer: `decision on consultation {id}: …`, even to say nothing is decided yet.",
+            id=consultation.id, question=consultation.question)))
+        prompt = decision_prompt(consultation, user, lang)
+        if prompt is not None:
+            ctx.send_on(platform, prompt)
+    cc = ctx.config.community(community.slug)
+    for ref in cc.coordinators if cc else ():
+        if not ref.startswith(consultation.platform + ":"):
+            continue
+        _ = markup_translator(await locale_of(ctx.session, community, ref))
+        ctx.send_on(consultation.platform, DirectMessage(user=ref.partition(":")[2], text=_(
+            "⏳ Consultation {id} (“{question}”) still waits for the sponsor's answer, {days} days after the "
+            "summary; I reminded them once. `consultations` lists the ones waiting.", id=consultation.id,
+            question=consultation.question, days=(event.at - summary_day).days)))

@@ -4,6 +4,10 @@ A scheduled job: `due` finds the questions whose next step is due (the scheduler
 few minutes; tests and `/advance` with a chosen time) and each step runs through the core as a
 `Scheduled` event `escalate:<question id>:<round>`, so it happens once and its messages are kept in
 the outbox with the question's new state. It reuses routing's ranking and care rules.
+
+Only questions whose asker chose to ask the experts are followed (not "No thanks", not an unanswered
+offer), until someone answers or the asker says `solved`. Nobody is asked twice about a question, nor
+the asker, nor anyone who said `not me`, is away or at their weekly cap: coordinators included.
 """
 
 from __future__ import annotations
@@ -17,15 +21,17 @@ from bot.community_settings import effective
 from bot.config import Config
 from bot.context import Context
 from bot.events import Scheduled, scheduled
-from bot.i18n import markup_translator, translator
+from bot.i18n import markup_translator
+from bot.markup import Markup
 from bot.replies import DirectMessage, Reply, ReplyInThread, message_link
 from bot.router import Router
-from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, Candidate, candidates, spread
-from bot.routing.explain import reason
+from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, WEEK, Candidate, candidates, spread
+from bot.routing.explain import COORDINATOR, dump, facts, render
 from bot.services import Services
-from storage.members import find_member
+from storage.expertise import available, recent_requests, suggestable
+from storage.members import ensure_member
 from storage.models import Community, Member, Question, RoutingRequest
-from storage.routing import due_questions, requests_for
+from storage.routing import FOLLOWED, due_questions, requests_for, resolve_thread
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +68,21 @@ async def escalate(ctx: Context) -> None:
     session, now = ctx.session, event.at
     question = await session.get(Question, int(question_id)) if question_id.isdigit() else None
     if question is None or question.status != "open" or str(question.round + 1) != step:
-        return  # answered, or moved on since it was found
+        return  # answered or solved, or moved on since it was found
+    if question.choice not in FOLLOWED:
+        question.next_step_at = None  # the asker did not ask anyone: nobody is chased about it
+        return
     community = ctx.community or await session.get(Community, question.community_id)
     asker = await session.get(Member, question.asker_id)
     if community is None or asker is None:
         return
+    await resolve_thread(session, question)
     fresh = await _next_candidates(session, ctx.svc, community, question, asker, now) if question.round == 0 else []
     if fresh:
         out = _ask_next(session, community, question, asker, fresh, now)
         question.round, question.next_step_at = 1, now + UNANSWERED_AFTER
     else:
-        out = await _tell_coordinators(session, ctx.config, community, question, asker)
+        out = await _tell_coordinators(session, ctx.config, community, question, asker, now)
         question.round, question.status, question.next_step_at = 2, "escalated", None
         log.info("question %s escalated to the coordinators of %s", question.id, community.slug)
     for platform, reply in out:
@@ -96,13 +106,15 @@ def _ask_next(session: AsyncSession, community: Community, question: Question, a
     for c in fresh:
         locale = c.member.locale or community.locale
         _ = markup_translator(locale)
-        why = reason(c.suggestion.evidence, translator(locale), locale)
+        found = facts(c.suggestion.evidence)
         session.add(RoutingRequest(question_id=question.id or 0, member_id=c.member.id or 0, round=1,
-                                   status="asked", reason=why[:500], at=now))
+                                   status="asked", facts=dump(found), at=now))
+        where = _(" ([the thread]({link}))", link=link) if question.thread and not question.is_direct else Markup()
         out.append((question.platform, DirectMessage(user=c.member.platform_user_id, text=_(
-            "Hi! A question from {asker} is still waiting for an answer: “{question}” ([the thread]({link})). "
-            "Why you: {why}. Can you help?", asker=_name(asker), question=question.text, link=link, why=why))))
-    if not question.is_direct:
+            "Hi! A question from {asker} is still waiting for an answer: “{question}”{where}. Why you: {why}. "
+            "Can you help? If not, say `not me`.", asker=_name(asker), question=question.text, where=where,
+            why=render(found, _, locale)))))
+    if not question.is_direct and question.thread:
         _ = markup_translator(asker.locale or community.locale)
         names = ", ".join(_name(c.member) for c in fresh)
         out.append((question.platform, ReplyInThread(channel=question.channel, thread=question.thread,
@@ -111,18 +123,31 @@ def _ask_next(session: AsyncSession, community: Community, question: Question, a
 
 
 async def _tell_coordinators(session: AsyncSession, config: Config, community: Community, question: Question,
-                             asker: Member) -> Outgoing:
+                             asker: Member, now: datetime) -> Outgoing:
+    """DM the community's coordinators on the question's platform, except the asker, anyone already asked or
+    who declined it, and those away or at their weekly cap (the question stays in `unanswered` for them)."""
     cc = effective(config, community)
     link = message_link(question.channel, question.thread)
+    requested = {r.member_id for r in await requests_for(session, question.id or 0)}
     out: Outgoing = []
     for ref in cc.coordinators if cc else ():
         platform, _sep, user = ref.partition(":")
-        if platform != question.platform:
+        if platform != question.platform or user == asker.platform_user_id:
             continue
-        coordinator = await find_member(session, community.id or 0, platform, user)
-        _ = markup_translator((coordinator.locale if coordinator else None) or community.locale)
+        coordinator = await ensure_member(session, community.id or 0, platform, user)  # named by the config
+        cid = coordinator.id or 0
+        if cid in requested or not available(coordinator, now.date()) or not suggestable(coordinator):
+            continue
+        asked = (await recent_requests(session, [cid], now - WEEK, "asked")).get(cid, 0)
+        if asked >= (DEFAULT_WEEKLY_CAP if coordinator.weekly_cap is None else coordinator.weekly_cap):
+            continue
+        session.add(RoutingRequest(question_id=question.id or 0, member_id=cid, round=2, status="asked",
+                                   facts=dump(COORDINATOR), at=now))
+        _ = markup_translator(coordinator.locale or community.locale)
+        where = _(" ([the thread]({link}))", link=link) if question.thread and not question.is_direct else Markup()
         out.append((platform, DirectMessage(user=user, text=_(
-            "Nobody has answered {asker}'s question in {community} yet: “{question}” ([the thread]({link})). "
-            "Could you answer it or point them to someone?", asker=_name(asker),
-            community=community.name or community.slug, question=question.text, link=link))))
+            "Nobody has answered {asker}'s question in {community} yet: “{question}”{where}. "
+            "Could you answer it or point them to someone? `unanswered` lists every open question.",
+            asker=_name(asker), community=community.name or community.slug, question=question.text,
+            where=where))))
     return out

@@ -1,15 +1,23 @@
-"""Turning the index's evidence into short reasons a member can read ("answered 4 threads on helm…")."""
+"""Why a member is suggested: the index's evidence kept as facts, rendered in the reader's language.
+
+Facts are small JSON-ready dicts (`{"kind": "answered_threads", "n": 4, "topic": "helm"}`) stored with
+each routing request, so the same suggestion reads "answered 4 similar threads on helm" to an English
+member and "a répondu à 4 discussions semblables sur helm" to a French one, whoever asked.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from babel.dates import format_date
 
 from bot.expertise import Evidence
 
 Translate = Callable[..., str]
+Fact = dict[str, Any]
 
 
 def when(at: float | None, locale: str) -> str:
@@ -19,24 +27,72 @@ def when(at: float | None, locale: str) -> str:
     return format_date(datetime.fromtimestamp(at, UTC).date(), "MMMM y", locale=locale)
 
 
-def reason(evidence: Evidence, _: Translate, locale: str) -> str:
+def facts(evidence: Evidence) -> list[Fact]:
     """Why this member: their answers to similar threads, acceptance, declared topics, activity."""
-    parts: list[str] = []
+    out: list[Fact] = []
     if evidence.similar_threads:
-        terms = ", ".join(evidence.matched_terms[:3])
-        if terms:
-            parts.append(_("answered {n} similar threads on {terms}", n=evidence.similar_threads, terms=terms))
-        else:
-            parts.append(_("answered {n} similar threads", n=evidence.similar_threads))
+        fact: Fact = {"kind": "answered_threads", "n": evidence.similar_threads}
+        if evidence.matched_terms:
+            fact["topic"] = ", ".join(evidence.matched_terms[:3])
+        out.append(fact)
         if evidence.accepted:
-            parts.append(_("{n} marked as the answer", n=evidence.accepted))
+            out.append({"kind": "accepted", "n": evidence.accepted})
     if evidence.declared:
-        parts.append(_("declared {topics}", topics=", ".join(evidence.declared)))
-    if not parts and evidence.answers:
-        parts.append(_("one of the community's regular helpers ({n} answers)", n=evidence.answers))
+        out.append({"kind": "declared", "topic": ", ".join(evidence.declared)})
+    if not out and evidence.answers:
+        out.append({"kind": "regular_helper", "n": evidence.answers})
     if evidence.last_answer_at:
-        parts.append(_("last answer in {month}", month=when(evidence.last_answer_at, locale)))
+        out.append({"kind": "last_answer", "at": int(evidence.last_answer_at)})
+    return out
+
+
+COORDINATOR: list[Fact] = [{"kind": "coordinator"}]  # told as the community's coordinator, not as an expert
+
+
+def render(found: Sequence[Fact], _: Translate, locale: str) -> str:
+    """The facts as one short sentence in the reader's language (`_` and `locale` are the reader's)."""
+    parts = [text for fact in found if (text := _fact(fact, _, locale))]
     return "; ".join(parts) or _("active in this community")
+
+
+def _fact(fact: Fact, _: Translate, locale: str) -> str:
+    kind, n, topic = fact.get("kind"), fact.get("n", 0), str(fact.get("topic") or "")
+    if kind == "answered_threads":
+        if topic:
+            return _("answered {n} similar threads on {terms}", n=n, terms=topic)
+        return _("answered {n} similar threads", n=n)
+    if kind == "accepted":
+        return _("{n} marked as the answer", n=n)
+    if kind == "declared":
+        return _("declared {topics}", topics=topic)
+    if kind == "regular_helper":
+        return _("one of the community's regular helpers ({n} answers)", n=n)
+    if kind == "last_answer":
+        return _("last answer in {month}", month=when(float(fact.get("at") or 0), locale))
+    if kind == "coordinator":
+        return _("you coordinate this community")
+    if kind == "legacy":  # a reason stored as text before facts existed, in the language of its time
+        return str(fact.get("text") or "")
+    return ""
+
+
+def reason(evidence: Evidence, _: Translate, locale: str) -> str:
+    """The evidence as one sentence in the reader's language."""
+    return render(facts(evidence), _, locale)
+
+
+def dump(found: Sequence[Fact]) -> str:
+    """Facts as stored (`RoutingRequest.facts`)."""
+    return json.dumps(list(found), ensure_ascii=False, separators=(",", ":"))
+
+
+def load(stored: str | None) -> list[Fact]:
+    """Stored facts; anything unreadable reads as no facts (rendered "active in this community")."""
+    try:
+        found = json.loads(stored or "[]")
+    except ValueError:
+        return []
+    return [f for f in found if isinstance(f, dict)] if isinstance(found, list) else []
 
 
 def title(text: str, limit: int = 80) -> str:

@@ -173,19 +173,21 @@ class Bot:
 @pytest.fixture
 async def bot_factory(synapse: Synapse, db: Database, tmp_path: Path,
                       monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[..., Any]]:
-    """`await start(channels=[room], inviters=[user])` starts Steward; `account=` restarts the same bot."""
+    """`await start(channels=[room], inviters=[user])` starts Steward (`sponsors=[user]` for the community's
+    sponsors); `account=` restarts the same bot."""
     running: list[Steward] = []
     account_holder: dict[str, Account] = {}
 
     async def start(*, channels: tuple[str, ...] = (), inviters: tuple[str, ...] = (), encryption: bool = False,
-                    timeline_limit: int = 50, account: Account | None = None) -> Bot:
+                    timeline_limit: int = 50, account: Account | None = None, sponsors: tuple[str, ...] = ()) -> Bot:
         account = account or account_holder.get("bot") or synapse.register(f"steward_{uuid.uuid4().hex[:6]}")
         account_holder["bot"] = account
         monkeypatch.setenv("MATRIX_ACCESS_TOKEN", account.access_token)
         settings = MatrixConfig(homeserver=synapse.url, user_id=account.user_id, allowed_inviters=inviters,
                                 encryption=encryption)
         config = Config(data_dir=tmp_path, matrix=settings, communities=(CommunityConfig(
-            slug="k8s", name="Kubernetes CoP", channels=tuple(f"matrix:{c}" for c in channels)),))
+            slug="k8s", name="Kubernetes CoP", channels=tuple(f"matrix:{c}" for c in channels),
+            sponsors=tuple(f"matrix:{s}" for s in sponsors)),))
         steward = Steward(db, config, build_router())
         await sync_communities(steward)
         adapter = MatrixAdapter(settings, db, tmp_path, channels=frozenset(channels),

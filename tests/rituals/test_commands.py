@@ -88,6 +88,8 @@ async def test_pause_resume_cancel_and_list(ritual_bot: Bot) -> None:
     await platform.inject(command(f"annuler rituel {ritual.id}", user=COORD))
     assert (await _ritual(ritual_bot, ritual.id or 0)).status == "cancelled"
     await platform.inject(command(f"pause ritual {ritual.id}", user=COORD))
+    assert f"is cancelled. Say `resume ritual {ritual.id}`" in platform.texts()[-1]
+    await platform.inject(command("pause ritual 99", user=COORD))
     assert "no ritual" in platform.texts()[-1]
     await platform.inject(command("pause ritual helm", user=COORD))
     assert "pause ritual 3" in platform.texts()[-1]
@@ -113,11 +115,17 @@ async def test_guided_dialogue_builds_the_same_ritual(ritual_bot: Bot) -> None:
         assert isinstance(ask, AskChoice), platform.texts()[-1]
         assert answer in {o.id for o in ask.options}
         await platform.inject(pick(ask.key, answer, user=COORD))
+    assert platform.texts()[-1].startswith("What is its title?")
+    await platform.inject(command("Helm clinic", user=COORD))  # free text: the answer, not a command
+    assert platform.texts()[-1].startswith("What should the announcement say")
+    await platform.inject(command("Bring your Helm questions!", user=COORD))
     confirm = platform.sent[-1]
     assert isinstance(confirm, AskChoice) and confirm.key.startswith("ritual:confirm:")
+    assert "“Helm clinic”" in confirm.text
     await platform.inject(pick(confirm.key, "yes", user=COORD))
     saved = await _ritual(ritual_bot, int(confirm.key.rsplit(":", 1)[1]))
     assert saved.rrule == "FREQ=MONTHLY;BYDAY=+2TU" and saved.status == "active"
+    assert saved.title == "Helm clinic" and '"message": "Bring your Helm questions!"' in saved.settings
 
 
 def test_config_rituals_are_checked_key_by_key() -> None:

@@ -12,9 +12,11 @@ from sqlmodel import select
 from bot.events import MemberJoined, Sender
 from bot.features.ritual_common import schedule_of, step_offsets
 from bot.replies import DirectMessage, Post
-from rituals.ical import community_calendar, ical_handler
+from rituals.ical import community_calendar, ical_routes
 from rituals.jobs import fire_ritual
 from rituals.setup import sync_config_rituals
+from storage.communities import get_community
+from storage.feeds import ensure_feed_token
 from storage.models import IntroPair, Ritual
 from tests.events import message
 from tests.rituals.conftest import Bot, make_ritual
@@ -109,13 +111,17 @@ async def test_ical_feed_parses_back_and_http_answers_bad_requests(ritual_bot: B
     assert start == schedule_of(ritual).next(datetime.now(UTC) - timedelta(days=1), 1)[0]
     assert event["exdate"].dts[0].dt.date().isoformat() == "2027-01-12"
 
+    async with steward.db.session() as session:
+        community = await get_community(session, "k8s")
+        assert community is not None and community.id is not None
+        token = await ensure_feed_token(session, community.id)
     app = web.Application()
-    app.router.add_get("/ical/{community}.ics", ical_handler(steward))
+    app.router.add_routes(ical_routes(steward))
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        ok = await client.get("/ical/k8s.ics")
+        ok = await client.get(f"/ical/k8s/{token}.ics")
         assert ok.status == 200 and ok.content_type == "text/calendar"
         assert "Helm clinic" in await ok.text()
-        missing = await client.get("/ical/nope.ics")
-        assert missing.status == 404 and "slug" in await missing.text()
-        bad = await client.get("/ical/..%2Fetc.ics")
-        assert bad.status in (400, 404)
+        missing = await client.get(f"/ical/nope/{token}.ics")
+        assert missing.status == 404 and "calendar link" in await missing.text()
+        for bad in ("/ical/..%2Fetc.ics", f"/ical/..%2Fetc/{token}.ics", "/ical/k8s/short.ics", "/ical/k8s.ics"):
+            assert (await client.get(bad)).status == 404, bad

@@ -104,7 +104,7 @@ async def test_a_reply_in_the_thread_answers_the_question_and_the_askers_check_a
         question = (await session.exec(sm_select(Question))).one()
         kinds = (await session.exec(sm_select(Contribution.kind).where(  # the reply's entries (not the seed's)
             col(Contribution.evidence_url).endswith(reply.message_id)).order_by(col(Contribution.id)))).all()
-    assert question.status == "answered" and question.answered_by is not None
+    assert question.status == "solved" and question.answered_by is not None  # the asker's ✅ closes the loop
     assert list(kinds) == ["answered", "accepted"]
 
 
@@ -180,7 +180,9 @@ async def test_spreading_prefers_the_less_solicited_of_near_equals(bot: Bot) -> 
 async def test_escalation_next_candidates_then_coordinators(bot: Bot) -> None:
     steward, platform = bot
     await seed(platform, extra_helpers={user: "our helm upgrade is stuck" for user in ("UGINA", "UHUGO", "UIVY")})
-    await _ask(platform, "who knows about helm upgrades?")
+    _text, choice = await _ask(platform, "who knows about helm upgrades?")
+    assert choice is not None
+    await platform.inject(pick(choice.key, "ask", user="UFRANK"))  # only questions the asker sent out are chased
     now = utcnow()
     assert await due_at(steward, platform, now, ESCALATE) == []  # not due yet
     first = await due_at(steward, platform, now + timedelta(hours=25), ESCALATE)

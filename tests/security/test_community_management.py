@@ -71,7 +71,7 @@ async def test_members_and_sponsors_change_nothing(bot: Bot) -> None:
     steward, _ = bot
     for user in ("UANA", SPONSOR):
         for attempt in ("set time zone Europe/Paris", "set survey threshold 3", f"add coordinator @{user}",
-                        "add sponsor @UANA", "remove coordinator @UCOORD", "remove sponsor @USPONSOR",
+                        "add sponsor @UANA", "remove coordinator <@UCOORD>", "remove sponsor @USPONSOR",
                         "close survey 1", "export survey 1"):
             assert "Only this community's coordinators" in await _say(bot, attempt, user=user), attempt
         assert "Only this community's coordinators" in await _say(bot, "set quotes on", user=user, direct=True)
@@ -86,7 +86,7 @@ async def test_members_and_sponsors_change_nothing(bot: Bot) -> None:
 
 async def test_a_forgotten_coordinator_leaves_no_trace_and_no_role(bot: Bot) -> None:
     steward, platform = bot
-    await _say(bot, "add coordinator @UANA")
+    await _say(bot, "add coordinator <@UANA>")
     await _say(bot, "set purpose Helm and friends", user="UANA")
     await forget(platform, "UANA")
     await steward.delivery.idle()

@@ -22,9 +22,9 @@ async def test_schedule_opens_a_modal_whose_submission_shows_the_dry_run(running
     view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
     assert view["callback_id"] == "form|ritualform"
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
-        "title", "kind", "schedule", "time", "timezone", "channel"]
+        "title", "kind", "schedule", "time", "timezone", "channel", "text"]
     values = {"title": "Helm clinic", "kind": "", "schedule": "every 2nd tuesday", "time": "16:00",
-              "timezone": "America/Montreal", "channel": ""}
+              "timezone": "America/Montreal", "channel": "", "text": "Bring your Helm questions!"}
     submission = {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "UCOORD", "name": "coord"},
                   "trigger_id": "9.9.x", "view": {**view, "id": "V1", "state": {"values": {
                       k: {"value": {"type": "plain_text_input", "value": v or None}} for k, v in values.items()}}}}

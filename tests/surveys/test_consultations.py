@@ -61,7 +61,7 @@ async def test_sponsor_asks_members_answer_and_the_summary_arrives_at_the_deadli
     assert await due_at(steward, platform, consultation.deadline - timedelta(minutes=1)) == []
     out = await due_at(steward, platform, consultation.deadline + timedelta(minutes=1))
     dm = next(r for r in out if isinstance(r, DirectMessage))
-    assert dm.user == SPONSOR and "6 voice(s)" in dm.text
+    assert dm.user == SPONSOR and "6 voices." in dm.text
     assert "- yes: 2" in dm.text and "- no: 3" in dm.text and "- it depends: 1" in dm.text
     assert "Helm charts are easier to review" in dm.text  # UANA allows quoting
     assert "kustomize" not in dm.text and "on the team" not in dm.text  # the default is off
@@ -87,7 +87,7 @@ async def test_the_deadline_holds_across_a_restart_and_few_voices_hide_counts(su
     await restarted.start_adapters()
     await due_at(restarted, again, consultation.deadline + timedelta(seconds=30))
     dm = next(r for r in again.sent if isinstance(r, DirectMessage))
-    assert "1 voice(s)" in dm.text and "- yes" not in dm.text and "from 5 voices" in dm.text
+    assert "1 voice." in dm.text and "- yes" not in dm.text and "from 5 voices" in dm.text
     assert "yes please" not in dm.text
     assert any(isinstance(r, ReplyInThread) for r in again.sent)
     await restarted.stop()

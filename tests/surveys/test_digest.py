@@ -11,7 +11,7 @@ from sqlmodel import select
 from app.cli_digest import render_digest
 from bot.digest.chart import render_chart
 from bot.digest.render import markdown_file, to_html
-from bot.digest.report import build_digest
+from bot.digest.report import MeetupLine, build_digest
 from bot.features.ritual_common import schedule_of
 from bot.i18n import translator
 from bot.replies import DirectMessage
@@ -110,27 +110,34 @@ async def test_a_busy_month(survey_bot: Bot) -> None:
     assert d.newcomers == 5  # everyone but Bob (he wrote in September) and the bot
     assert (d.questions, d.answered, d.median_first_answer) == (2, 1, timedelta(minutes=30))
     assert (d.routed, d.routed_answered) == (2, 1)
-    assert d.meetups == (("Helm clinic", 3),)
+    assert d.meetups == (MeetupLine("Helm clinic", date(2026, 10, 13), attended=3, going=3),)
     assert d.surveys == (("How useful?", 4.2, 5),)
     assert [h.month for h in d.history] == [date(2026, m, 1) for m in range(5, 11)]
-    assert d.history[-1].pulse == 4.2 and d.history[-2].messages == 1
+    assert d.history[-1].pulse == 4.2 and d.history[-2].messages == 1 and d.history[-1].active == d.active
     top, second = d.stories
-    assert top.thanks == 4 and top.quote == "Use helm diff first, then --atomic." and top.author == "Ana"
-    assert second.quote is None and second.author is None  # Bob did not allow quoting
-    text = markdown_file(d, _, "en")
+    # Thanked by Bob, U0 and U1 (🙏); Bob's ✅ (an accepted answer) is Bob again: 3 people, each once.
+    assert top.thanks == 3 and top.quote == "Use helm diff first, then --atomic." and top.helper == "Ana"
+    assert top.answer and top.asker is None and top.question is None  # Bob did not allow quoting: no name, no words
+    assert top.topics == "upgrade, charts, safely" and top.message == "m2"  # the link opens the question's thread
+    assert second.quote is None and second.helper is None and not second.answer  # Bob's own question, +1 by Ana
+    text = markdown_file(d, "en")
     assert "Active members: 6 (core 1, periphery 5" in text and "median time to a first answer: 30 min" in text
-    assert "“How useful?”: average 4.2 (5 answers)" in text and "Helm clinic: 3 attended" in text
-    assert "steward://message/C1/" in text and "Bob" not in text and "Stage: potential" in text
-    page = to_html(d, _, "en")
+    assert "“How useful?”: average 4.2 (5 answers)" in text
+    assert "Helm clinic, Tue, October 13: 3 attended (3 said they would come)" in text
+    assert "a question about upgrade, charts, safely: Ana helped another member; thanked by 3 people. " \
+        "“Use helm diff first, then --atomic.”" in text
+    assert "steward://" not in text  # a file has web links only, and the recording platform has none
+    assert "Bob" not in text and "Stage: potential" in text and "- 6 active members this month (peak 6" in text
+    page = to_html(d, "en")
     assert page.startswith("<!DOCTYPE html>") and "<li>Newcomers: 5</li>" in page
 
 
 async def test_an_empty_month_has_no_division_by_zero(survey_bot: Bot) -> None:
     d = await _digest(survey_bot, date(2025, 1, 1))
     assert (d.active, d.questions, d.median_first_answer, d.stories, d.surveys) == (0, 0, None, (), ())
-    text = markdown_file(d, _, "en")
+    text = markdown_file(d, "en")
     assert "answered: 0 (-)" in text and "No meetup this month" in text and "Stage: potential" in text
-    assert markdown_file(d, translator("fr"), "fr").startswith("**Kubernetes CoP : bilan de janvier 2025**")
+    assert markdown_file(d, "fr").startswith("**Kubernetes CoP\u00a0: bilan de janvier 2025**")
     _check_png(render_chart(d.history, _))
 
 

@@ -2,7 +2,7 @@
 survey.min_answers (the anonymity threshold a survey opened with, so a later lower one never applies to it)
 
 Revision ID: 0021_community_settings
-Revises: 0014_tombstones
+Revises: 0020_digest
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision: str = '0021_community_settings'
-down_revision: str | None = '0014_tombstones'
+down_revision: str | None = '0020_digest'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,97 @@
+"""A coordinator manages a meetup on a real Synapse: list, edit (its dry run answered as a poll), skip."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.matrix.adapter import MatrixAdapter
+from app.runtime import sync_communities
+from bot.config import CommunityConfig, Config, MatrixConfig
+from bot.core import Steward
+from bot.features import build_router
+from storage.db import Database
+from tests.matrix.conftest import Person
+from tests.matrix.homeserver import Synapse
+
+POLL = "org.matrix.msc3381.poll.start"
+
+
+@pytest.fixture
+async def coordinated(synapse: Synapse, db: Database, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[..., Any]]:
+    """`await start(ana)`: a room of Ana's with Steward in it, Ana its community's coordinator."""
+    running: list[Steward] = []
+
+    async def start(ana: Person) -> tuple[Steward, str, str]:
+        account = synapse.register(f"steward_{uuid.uuid4().hex[:6]}")
+        room = await ana.create_room(invite=(account.user_id,))
+        monkeypatch.setenv("MATRIX_ACCESS_TOKEN", account.access_token)
+        settings = MatrixConfig(homeserver=synapse.url, user_id=account.user_id, allowed_inviters=(ana.user_id,))
+        config = Config(data_dir=tmp_path, matrix=settings, communities=(CommunityConfig(
+            slug="k8s", name="Kubernetes CoP", channels=(f"matrix:{room}",), coordinators=(f"matrix:{ana.user_id}",)),))
+        steward = Steward(db, config, build_router())
+        await sync_communities(steward)
+        steward.add_adapter(MatrixAdapter(settings, db, tmp_path, channels=frozenset((room,)), max_backoff=1.0))
+        await steward.start_adapters()
+        running.append(steward)
+        await ana.wait_member(room, account.user_id)
+        return steward, account.user_id, room
+
+    yield start
+    for steward in running:
+        await steward.stop(grace=2)
+
+
+async def _dm_from(ana: Person, bot_id: str) -> str:
+    while not any(inviter == bot_id for inviter in ana.invites.values()):
+        await ana.sync(500)
+    room = next(r for r, inviter in ana.invites.items() if inviter == bot_id)
+    if room not in ana.client.rooms:
+        await ana.join(room)
+    return room
+
+
+async def _answer_poll(ana: Person, bot_id: str, option: str) -> str:
+    """Answer the poll Steward sent to Ana's DM; returns the DM's id."""
+    dm = await _dm_from(ana, bot_id)
+    poll = await ana.wait_for(lambda e: e.get("sender") == bot_id and e["room_id"] == dm and e.get("type") == POLL,
+                              "the dry run as a poll")
+    assert option in [a["id"] for a in poll["content"][POLL]["answers"]]
+    await ana.send(dm, {"m.relates_to": {"rel_type": "m.reference", "event_id": poll["event_id"]},
+                        "org.matrix.msc3381.poll.response": {"answers": [option]}}, "org.matrix.msc3381.poll.response")
+    return dm
+
+
+async def test_list_edit_and_skip_on_a_real_homeserver(people: Any, coordinated: Any) -> None:
+    ana = await people("ana")
+    _steward, bot_id, room = await coordinated(ana)
+    await ana.say(room, '!steward schedule meetup "Helm clinic" every 2nd tuesday at 16:00 America/Montreal')
+    dm = await _answer_poll(ana, bot_id, "yes")
+    saved = await ana.reply_from(bot_id, dm, "the confirmation")
+    assert saved["content"]["body"].startswith("Saved: ritual 1")
+
+    await ana.say(room, "!steward rituals")
+    listing = await ana.reply_from(bot_id, room, "the listing")
+    assert "every second Tuesday of the month at 16:00 (America/Montreal)" in listing["content"]["body"]
+
+    await ana.say(room, "!steward add to agenda: our Helm 4 story")
+    await ana.reply_from(bot_id, room, "the agenda item noted")
+    await ana.say(room, "!steward edit ritual 1 every last friday at 15:00")
+    await _answer_poll(ana, bot_id, "yes")
+    assert (await ana.reply_from(bot_id, dm, "the edit saved"))["content"]["body"].startswith("Saved: ritual 1")
+    await ana.say(room, "!steward agenda")
+    agenda = (await ana.reply_from(bot_id, room, "the agenda"))["content"]["body"]
+    assert "on Fri" in agenda and "our Helm 4 story" in agenda  # the item followed the new date
+
+    await ana.say(room, "!steward skip next meetup")
+    skipped = (await ana.reply_from(bot_id, room, "the skip"))["content"]["body"]
+    assert skipped.startswith("Skipped “Helm clinic” on Fri") and "agenda moves" in skipped
+    await ana.say(room, "!steward rituel 1")
+    details = (await ana.reply_from(bot_id, room, "the details, in French"))["content"]["body"]
+    assert "Quand : le dernier vendredi de chaque mois à 15:00 (America/Montreal)" in details
+    assert "Sautée : ven." in details

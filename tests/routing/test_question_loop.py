@@ -1,0 +1,99 @@
+"""The question loop walked on the terminal chat of the demo community, in English and in French."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+from adapters.console.adapter import ConsoleAdapter
+from adapters.recording import RecordingAdapter
+from app.demo import ensure_demo
+from bot.config import Config
+from bot.core import Steward
+from bot.features import build_router
+from bot.replies import DirectMessage
+from storage.db import Database
+from tests.events import command
+from tests.routing.history import seed
+
+
+def _script(lines: list[str]) -> Iterator[str]:
+    yield from lines
+    raise EOFError
+
+
+async def _terminal(db: Database, config: Config, lines: list[str], user: str = "sam", *, clock: bool = False) -> str:
+    """One terminal session in the demo community (with `/advance` and the scheduler when `clock`)."""
+    await ensure_demo(db)
+    steward = Steward(db, config, build_router())
+    script, out = _script(lines), io.StringIO()
+    if clock:
+        from app.cli import _chat
+
+        await _chat(steward, "demo", user, read_line=lambda _prompt: next(script), out=out)
+        return out.getvalue()
+    console = ConsoleAdapter("demo", user, read_line=lambda _prompt: next(script), out=out)
+    steward.add_adapter(console)
+    await steward.start_adapters()
+    await console.run()
+    await steward.stop()
+    return out.getvalue()
+
+
+async def test_the_loop_in_english(db: Database, config: Config) -> None:
+    output = await _terminal(db, config, [
+        "who knows about helm upgrades?", "1",  # post it in the channel and ask them
+        "my questions", "search helm upgrade", "unanswered", "/advance 25h",
+        "solved", "my questions", "/advance 3d",
+        "thanks @anna for the helm tip", "thanks @ana for the helm tip"], clock=True)
+    assert "1. Post it in the channel and ask them" in output and "3. No thanks" in output
+    assert "❓ Sam asks: “helm upgrades” Can you help? Answer in this thread." in output
+    assert "Done: I posted your question in the community channel and asked" in output
+    mine = output.split("Your questions (latest first):")
+    assert "“helm upgrades”: open, asked" in mine[1] and "“helm upgrades”: ✅ solved, asked" in mine[2]
+    assert "Past answered threads on “helm upgrade”:" in output and "✅ · 2 answers" in output
+    assert "Open questions, oldest first:" in output and "Sam: “helm upgrades”; asked:" in output
+    before_solved, after_solved = output.split("Great: “helm upgrades” is marked solved")
+    assert "is still waiting for an answer" in before_solved  # 24 h later, the next candidates
+    assert "is still waiting" not in after_solved  # solved: nobody is chased any more
+    assert "I don't know @anna in this community, so I did nothing for them. Did you mean Ana Souza (@ana)?" in output
+    assert "Thanks passed on to Ana Souza" in output
+
+    ana = await _terminal(db, config, ["why me?", "not me", "why me?"], user="ana")
+    assert "Why you: answered" in ana and "helm upgrades" in ana
+
+
+async def test_the_loop_in_french(db: Database, config: Config) -> None:
+    output = await _terminal(db, config, [
+        "langue fr", "quelqu'un connaît terraform ?", "3",  # non merci
+        "qui s'y connaît en helm ?", "2",  # leur demander en privé
+        "/advance 3j", "mes questions", "résolu", "résolu 1", "mes questions", "cherche helm", "sans réponse",
+        "merci @nobody pour rien"], clock=True)
+    assert "Voici qui pourrait s'y connaître en « terraform »" in output
+    assert "D'accord, je ne demande à personne. Bonne chance !" in output
+    assert "2. Leur demander en privé" in output and "C'est fait : j'ai demandé à" in output
+    # Only the question sent out is chased, and the experts read it in their language (English here).
+    assert output.count("is still waiting for an answer: “helm”") == 3 and "“terraform”" not in output.split(
+        "Bonne chance !")[1]
+    mine = output.split("Vos questions (les plus récentes d'abord) :")
+    assert "« helm » : ouverte, demandée à Hiro Tanaka" in mine[1] and "« terraform » : transmise à personne" in mine[1]
+    assert "Parfait : « helm » est marquée comme résolue" in output  # `résolu`: the one question sent out
+    assert "Parfait : « terraform » est marquée comme résolue" in output  # `résolu 1`: by its number
+    assert "« helm » : ✅ résolue" in mine[2]
+    assert "Discussions passées avec une réponse sur « helm » :" in output and "✅ · 2 réponses" in output
+    assert "Aucune question ouverte : toutes les questions transmises ici ont une réponse." in output
+    assert "Je ne connais pas @nobody dans cette communauté" in output
+
+
+async def test_qui_sy_connait_en_routes_like_who_knows(bot: tuple[Steward, RecordingAdapter]) -> None:
+    _steward, platform = bot
+    await seed(platform)
+    await platform.inject(command("qui s'y connaît en helm ?", user="UFRANK"))
+    assert platform.texts()[0].startswith("Voici qui pourrait s'y connaître en « helm »")
+
+
+async def test_a_mention_the_platform_wrote_is_a_real_account(bot: tuple[Steward, RecordingAdapter]) -> None:
+    """A mention Slack wrote (`<@U…>`) names a real account: it may become a member, unlike a typed `@name`."""
+    _steward, platform = bot
+    await platform.inject(command("thanks <@UNEWCOMER> for the warm welcome", user="UANA"))
+    assert [r.user for r in platform.sent if isinstance(r, DirectMessage)] == ["UNEWCOMER"]
