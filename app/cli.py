@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from adapters.console.adapter import ConsoleAdapter, LocalCommand
 
 log = logging.getLogger("steward")
+SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")  # as in the config file (bot/config.py)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,10 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.required = True
     chat = sub.add_parser("chat", parents=[common], help="talk to Steward in the terminal")
     chat.add_argument("--as", dest="user", default=os.environ.get("USER") or "you", help="your member name")
-    chat.add_argument("--community", default="demo", help="community to talk in (default: demo)")
+    chat.add_argument("--community", default="demo", help="community to talk in (default: demo); it must exist "
+                      "(configured, imported, or made with --create)")
+    chat.add_argument("--create", action="store_true", help="create --community first if it does not exist "
+                      "(a local community: you run it from the terminal until it has coordinators)")
     demo = sub.add_parser("demo", parents=[common], help="create the demo community if absent, then chat")
     demo.add_argument("--as", dest="user", default="sam", help="your member name (default sam, a newcomer; "
-                      "try ana or bruno, two experts)")
+                      "try bruno, a coordinator; grace, a sponsor; ana, a helm expert)")
     sub.add_parser("run", parents=[common], help="start the adapters the config enables")
     imp = sub.add_parser("import", parents=[common], help="import a community's history")
     imp_sub = imp.add_subparsers(dest="import_kind", metavar="KIND")
@@ -75,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     contrib.add_argument("--since", help="only entries from this date (YYYY-MM-DD)")
     contrib.add_argument("--member", type=int, help="only this member id")
     contrib.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    survey = export_sub.add_parser("survey", parents=[common],
+                                   help="a closed pulse survey's results as CSV (aggregates only, within the "
+                                   "anonymity threshold)")
+    survey.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
+    survey.add_argument("--survey", required=True, type=int, help="the survey's number (say `surveys` in chat)")
     digest = sub.add_parser("digest", parents=[common], help="render a community's sponsor digest for a month, "
                             "or every community side by side (--portfolio)")
     which = digest.add_mutually_exclusive_group(required=True)
@@ -195,6 +205,11 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             return 0
         if args.command == "who":
             return await _who(steward, args)
+        if args.command == "export" and args.export_kind == "survey":
+            from app.cli_export import export_survey
+
+            await export_survey(steward.db, steward.config, args.community, args.survey, out=sys.stdout)
+            return 0
         if args.command == "export":
             from app.cli_export import export_contributions
 
@@ -218,11 +233,29 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
                 return await render_portfolio(steward, args.month, args.format, args.output, args.locale)
             return await render_digest(steward, args.community, args.month, args.format, args.output, args.locale)
         if args.command == "chat":
-            await runtime.ensure_local_community(steward, args.community)
+            await _known_or_created(steward, args.community, create=args.create)
             return await _chat(steward, args.community, args.user)
         return await _serve(steward)
     finally:
         await steward.db.dispose()
+
+
+async def _known_or_created(steward: Steward, slug: str, *, create: bool) -> None:
+    """Chat only in a community that exists: a typo must not make an empty one (nor change a known one)."""
+    from app import runtime
+
+    known = await runtime.known_communities(steward)
+    if slug in known:
+        return
+    if create:
+        if not SLUG.fullmatch(slug):
+            raise InputError(f"cannot create community {slug!r}: a slug is letters, digits, - or _ (at most 64), "
+                             "e.g. --community guild")
+        await runtime.ensure_local_community(steward, slug)
+        return
+    listed = ", ".join(known) if known else "none yet"
+    raise InputError(f"no community {slug!r} (known: {listed}). Pick one with --community, run `steward demo` "
+                     f"for the demo, or add --create to make a new local community {slug!r}")
 
 
 async def _backup_or_restore(args: argparse.Namespace, config: Config) -> int:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+from bot.community_settings import effective
 from bot.core import Steward
 from bot.digest.chart import render_chart, render_portfolio_chart
 from bot.digest.render import as_file, as_html, markdown_file, month_name, portfolio_markdown, to_html
@@ -69,7 +70,7 @@ async def render_digest(steward: Steward, slug: str, month_text: str, fmt: str, 
                   file=sys.stderr)
             return 2
         lang = locale or community.locale
-        d = await build_digest(session, community, steward.config.community(slug), month.date())
+        d = await build_digest(session, community, effective(steward.config, community), month.date())  # chat's too
     links = offline_links()
     data = (await asyncio.to_thread(render_chart, d.history, translator(lang)) if fmt == "png" else
             (to_html(d, lang, links) if fmt == "html" else markdown_file(d, lang, links) + "\n").encode())

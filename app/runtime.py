@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import UTC, datetime
+from functools import partial
 
 from aiohttp import web
 
+from bot.community_settings import apply_config, as_text
 from bot.config import Config
 from bot.core import Steward
 from bot.errors import StewardError
 from bot.features import build_router
-from rituals.setup import sync_config_rituals
-from storage.communities import ensure_channel, ensure_community, get_community
+from rituals.setup import sync_config_rituals, sync_rituals_of
+from storage.communities import ensure_channel, ensure_community, get_community, list_communities
 from storage.db import database_from_env
 from storage.locks import startup_lock
 
@@ -34,15 +37,29 @@ async def open_steward(config: Config) -> Steward:
 
 
 async def sync_communities(steward: Steward) -> None:
-    """Create or update the configured communities and attach their channels."""
+    """Create the configured communities, apply the config file to their settings (a key edited in the file
+    since the last start wins; what chat changed otherwise stays: bot/community_settings.py) and attach
+    their channels. Settings changed in chat later re-sync the community's built-in rituals."""
+    now = datetime.now(UTC)
     async with steward.db.session() as session:
         for cc in steward.config.communities:
             community = await ensure_community(session, cc.slug, name=cc.name, locale=cc.locale,
                                                timezone=cc.timezone, founded_on=cc.founded)
+            for key, old, new in await apply_config(session, community, cc, now):
+                log.warning("community %s: %s is now %s as the config file says (it was %s; the file changed "
+                            "since the last start)", cc.slug, key, as_text(new), as_text(old))
             for ref in cc.channels:
                 platform, _, platform_id = ref.partition(":")
                 await ensure_channel(session, community, platform, platform_id)
     steward.services.directory.forget_communities()  # the rows this process kept may be older than these
+    steward.services.settings_changed = partial(sync_rituals_of, steward.config)
+
+
+async def known_communities(steward: Steward) -> list[str]:
+    """The slugs of every community: configured or in the database."""
+    async with steward.db.session() as session:
+        stored = {c.slug for c in await list_communities(session)}
+    return sorted(stored | {cc.slug for cc in steward.config.communities})
 
 
 async def warm_indexes(steward: Steward) -> None:
@@ -59,11 +76,11 @@ async def warm_indexes(steward: Steward) -> None:
 
 
 async def ensure_local_community(steward: Steward, slug: str) -> None:
-    """Create a community for the terminal chat if it does not exist yet; the terminal is one of its
-    channels, so what the community posts (a ritual, a survey's results) shows there."""
+    """Create a community for the terminal chat if it does not exist yet (`steward chat --create`); the
+    terminal is one of its channels, so what the community posts (a ritual, a survey's results) shows there.
+    An existing community is left exactly as it is (its time zone and language are its settings)."""
     async with steward.db.session() as session:
-        cc = steward.config.community(slug)
-        if cc is None:
+        if steward.config.community(slug) is None and await get_community(session, slug) is None:
             community = await ensure_community(session, slug, locale=steward.config.locale,
                                                timezone=steward.config.timezone)
             await ensure_channel(session, community, TERMINAL[0], TERMINAL[1], name="#terminal")

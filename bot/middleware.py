@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from bot.community_settings import effective
 from bot.context import Context
 from bot.directory import Directory
 from bot.errors import InputError
@@ -93,7 +94,7 @@ async def load_context(ctx: Context, call_next: CallNext) -> None:
     community = await _community(ctx, ctx.services.directory if ctx.services else Directory())
     ctx.community = community
     if community is not None and community.id is not None:
-        ctx.community_config = ctx.config.community(community.slug)
+        ctx.community_config = effective(ctx.config, community)  # the config file's, with chat's changes
         if not isinstance(event, Scheduled):
             key = await _tombstone_key(ctx)
             buried = digest(key, event.platform, event.sender.id) if key is not None else None
@@ -152,8 +153,8 @@ def _roles(ctx: Context) -> frozenset[str]:
             roles.add("coordinator")
         if ref in cc.sponsors:
             roles.add("sponsor")
-    elif ctx.event.sender.operator:
-        roles.add("coordinator")  # the person at the terminal runs their own local Steward
+    if ctx.event.sender.operator and (cc is None or not cc.coordinators):
+        roles.add("coordinator")  # the person at the terminal runs their own local Steward, until it has coordinators
     return frozenset(roles)
 
 

@@ -13,6 +13,9 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.community_settings import effective
 from bot.config import CommunityConfig, Config
 from bot.features.digest import DIGEST_KIND
 from bot.features.onboarding import ANNIVERSARIES
@@ -21,7 +24,7 @@ from bot.i18n import N_
 from bot.schedule import Schedule, parse_schedule
 from storage.communities import get_community
 from storage.db import Database
-from storage.models import Ritual
+from storage.models import Community, Ritual
 from storage.rituals import bump, list_rituals
 
 _SYSTEM_HOUR = "10:00"
@@ -54,33 +57,42 @@ def _wanted(cc: CommunityConfig, today: date) -> dict[str, tuple[str, str, Sched
 
 
 async def sync_config_rituals(db: Database, config: Config, today: date | None = None) -> None:
-    """Create, update or cancel config-made rituals so they match the config file."""
-    today = today or datetime.now(UTC).date()
+    """Create, update or cancel config-made rituals so they match the config file (and the settings chat
+    changed: time zone, sponsors)."""
     async with db.session() as session:
         for cc in config.communities:
             community = await get_community(session, cc.slug)
-            if community is None or community.id is None:
-                continue
-            existing = {r.source_key: r for r in await list_rituals(
-                session, community.id, ("active", "paused", "cancelled")) if r.source in ("config", "system")}
-            wanted = _wanted(cc, today)
-            for key, (kind, title, schedule, channel, settings) in wanted.items():
-                fields: dict[str, Any] = {
-                    "kind": kind, "title": title, "rrule": schedule.rrule, "timezone": schedule.timezone,
-                    "exdates": ",".join(d.isoformat() for d in schedule.exdates), "channel": channel,
-                          "settings": json.dumps(settings, sort_keys=True)}
-                ritual = existing.get(key)
-                if ritual is None:
-                    session.add(Ritual(community_id=community.id, source=key.split(":")[0], source_key=key,
-                                       status="active", dtstart=schedule.dtstart.isoformat(timespec="seconds"),
-                                       created_by="config", **fields))
-                elif any(getattr(ritual, k) != v for k, v in fields.items()) or ritual.status == "cancelled":
-                    # Keep the original dtstart (interval rules count from it) unless the rule or time changed.
-                    start = datetime.fromisoformat(ritual.dtstart)
-                    if start.time() != schedule.dtstart.time() or ritual.rrule != schedule.rrule:
-                        fields["dtstart"] = schedule.dtstart.isoformat(timespec="seconds")
-                        fields["moves"] = ""  # one-off moves and skips were made for the old rule
-                    bump(ritual, status="active" if ritual.status == "cancelled" else ritual.status, **fields)
-            for source_key, ritual in existing.items():
-                if source_key not in wanted and ritual.status != "cancelled":
-                    bump(ritual, status="cancelled")
+            if community is not None:
+                await sync_rituals_of(config, session, community, today)
+
+
+async def sync_rituals_of(config: Config, session: AsyncSession, community: Community,
+                          today: date | None = None) -> None:
+    """The same for one community, in the caller's transaction (a settings change in chat calls it)."""
+    today = today or datetime.now(UTC).date()
+    cc = effective(config, community)
+    if config.community(community.slug) is None or cc is None or community.id is None:
+        return  # built-in moments are for the communities of the config file
+    existing = {r.source_key: r for r in await list_rituals(
+        session, community.id, ("active", "paused", "cancelled")) if r.source in ("config", "system")}
+    wanted = _wanted(cc, today)
+    for key, (kind, title, schedule, channel, settings) in wanted.items():
+        fields: dict[str, Any] = {
+            "kind": kind, "title": title, "rrule": schedule.rrule, "timezone": schedule.timezone,
+            "exdates": ",".join(d.isoformat() for d in schedule.exdates), "channel": channel,
+                  "settings": json.dumps(settings, sort_keys=True)}
+        ritual = existing.get(key)
+        if ritual is None:
+            session.add(Ritual(community_id=community.id, source=key.split(":")[0], source_key=key,
+                               status="active", dtstart=schedule.dtstart.isoformat(timespec="seconds"),
+                               created_by="config", **fields))
+        elif any(getattr(ritual, k) != v for k, v in fields.items()) or ritual.status == "cancelled":
+            # Keep the original dtstart (interval rules count from it) unless the rule or time changed.
+            start = datetime.fromisoformat(ritual.dtstart)
+            if start.time() != schedule.dtstart.time() or ritual.rrule != schedule.rrule:
+                fields["dtstart"] = schedule.dtstart.isoformat(timespec="seconds")
+                fields["moves"] = ""  # one-off moves and skips were made for the old rule
+            bump(ritual, status="active" if ritual.status == "cancelled" else ritual.status, **fields)
+    for source_key, ritual in existing.items():
+        if source_key not in wanted and ritual.status != "cancelled":
+            bump(ritual, status="cancelled")

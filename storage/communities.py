@@ -23,7 +23,8 @@ async def list_communities(session: AsyncSession) -> list[Community]:
 
 async def ensure_community(session: AsyncSession, slug: str, *, name: str = "", locale: str = "en",
                            timezone: str = "UTC", founded_on: date | None = None) -> Community:
-    """The community `slug`, created (or updated from config) as needed."""
+    """The community `slug`, created as needed. An existing one keeps its language and time zone: they are
+    settings, changed in chat or by an edit of the config file (bot/community_settings.py), never by a start."""
     community = await get_community(session, slug)
     if community is None:
         community = Community(slug=slug, name=name or slug, locale=locale, timezone=timezone,
@@ -31,7 +32,6 @@ async def ensure_community(session: AsyncSession, slug: str, *, name: str = "", 
         session.add(community)
     else:
         community.name = name or community.name
-        community.locale, community.timezone = locale, timezone
         community.founded_on = founded_on or community.founded_on
     await session.flush()
     return community

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -24,6 +24,8 @@ class Community(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     founded_on: date | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    # JSON: the settings chat or the config file set, and the file's values last applied (bot/community_settings.py)
+    settings: str = Field(default="{}", sa_column=Column(Text, nullable=False))
 
 
 class Channel(SQLModel, table=True):
@@ -423,6 +425,7 @@ class Survey(SQLModel, table=True):
     closes_at: datetime = Field(sa_column=_when())
     closed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     created_by: str = Field(default="", max_length=300)
+    min_answers: int = 0  # the anonymity threshold k when it opened: results never use a lower one (0: not kept)
 
 
 class SurveyAnswer(SQLModel, table=True):
@@ -486,6 +489,24 @@ class MemberPreference(SQLModel, table=True):
     member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True))
     quotes: bool | None = None  # None: the community's default (config `quotes`)
 
+
+
+class SettingsChange(SQLModel, table=True):
+    """One change of a community setting: which, from what to what, who made it, when.
+
+    `changed_by` is "platform:user id" for a change made in chat, "config" for the config file's.
+    Values are stored as shown in `settings` (JSON for lists of people)."""
+
+    __tablename__ = "settings_change"
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               nullable=False, index=True))
+    key: str = Field(max_length=32)
+    old_value: str = Field(default="", sa_column=Column(Text, nullable=False))
+    new_value: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # A plain String column: forgetting someone scrubs their id from every String column (storage/privacy.py).
+    changed_by: str = Field(default="", sa_column=Column(String(300), nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
 class Tombstone(SQLModel, table=True):

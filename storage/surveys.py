@@ -79,11 +79,11 @@ async def free_texts(session: AsyncSession, survey_id: int, question: int) -> li
 
 async def create_survey(session: AsyncSession, *, community_id: int, title: str, questions: str, platform: str,
                         channel: str, closes_at: datetime, remind_at: datetime | None, ritual_id: int | None = None,
-                        created_by: str = "", opened_at: datetime | None = None) -> Survey:
-    """A new open survey with a fresh salt."""
+                        created_by: str = "", opened_at: datetime | None = None, min_answers: int = 0) -> Survey:
+    """A new open survey with a fresh salt, keeping the anonymity threshold promised to those who answer."""
     survey = Survey(community_id=community_id, ritual_id=ritual_id, title=title[:300], questions=questions,
                     platform=platform, channel=channel, salt=new_salt(), opened_at=opened_at or utcnow(),
-                    remind_at=remind_at, closes_at=closes_at, created_by=created_by)
+                    remind_at=remind_at, closes_at=closes_at, created_by=created_by, min_answers=min_answers)
     session.add(survey)
     await session.flush()
     return survey
@@ -188,3 +188,10 @@ async def open_surveys(session: AsyncSession, community_id: int) -> list[Survey]
 async def mark_posted(session: AsyncSession, survey_id: int, message_id: str | None) -> None:
     """Remember the platform message that opened the survey (its thread hosts the reminder)."""
     await session.exec(update(Survey).where(col(Survey.id) == survey_id).values(message_id=message_id))
+
+
+async def closed_surveys(session: AsyncSession, community_id: int, limit: int = 10) -> list[Survey]:
+    """The community's latest closed surveys, newest first."""
+    stmt = select(Survey).where(Survey.community_id == community_id, Survey.status == "closed")
+    return list((await session.exec(stmt.order_by(col(Survey.closed_at).desc(), col(Survey.id).desc())
+                                    .limit(limit))).all())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -56,7 +57,7 @@ def test_demo_session_from_the_readme(env: dict[str, str]) -> None:
 
 
 def test_chat_remembers_between_runs(env: dict[str, str]) -> None:
-    steward(env, "chat", "--as", "zoe", "--community", "guild", stdin="langue fr\n")
+    steward(env, "chat", "--as", "zoe", "--community", "guild", "--create", stdin="langue fr\n")
     result = steward(env, "chat", "--as", "zoe", "--community", "guild", stdin="help\n")
     assert "Bonjour" in result.stdout
 
@@ -100,3 +101,65 @@ def test_json_logs_are_one_object_per_line(env: dict[str, str]) -> None:
     assert result.returncode == 0 and lines
     entries = [json.loads(line) for line in lines]  # every line is JSON: a pipeline can read it
     assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+
+
+def test_the_demo_shows_every_role(env: dict[str, str]) -> None:
+    """Bruno coordinates, Grace sponsors, Sam is a newcomer; a meetup with history, a closed survey and last
+    month's digest are there to try (before: no coordinator nor sponsor, half of the README refused)."""
+    bruno = steward(env, "demo", "--as", "bruno", stdin="settings\nsurveys\nsurvey results 1\nrituals\nwho is core\n"
+                    "history of ritual 1\nlangue fr\nréglages\nsondages\nquit\n")
+    assert bruno.returncode == 0, bruno.stderr
+    out = bruno.stdout
+    assert "Demo community created." in out
+    assert "- Coordinators: Bruno Tremblay (changed by Bruno Tremblay on " in out
+    assert "- Sponsors: Grace Liu" in out and "- Time zone: America/Montreal" in out
+    assert "“How useful was the Helm clinic?”: closed " in out and "respondents: 7" in out
+    assert "📊 Results of the pulse survey “How useful was the Helm clinic?”: 7 people answered." in out
+    assert "“Helm clinic” (meetup, active): every second Tuesday of the month at 16:00" in out
+    assert "- Core: Ana Souza, " in out
+    assert "Past meetups of Helm clinic:" in out and "attended" in out and "hosted by " in out
+    assert "⚙️ Réglages de Platform engineering CoP (demo)\u00a0:" in out and "📋 Sondages de " in out
+    grace = steward(env, "demo", "--as", "grace", stdin="digest\nwho is core\nstats\nset purpose Anything\nquit\n")
+    out = grace.stdout
+    assert "Meetups" in out and "Helm clinic, " in out and "attended" in out  # last month's digest, sent to her
+    assert re.search(r"- Core: \d+\n", out) and "Ana" not in out.split("Core group of")[1].split("grace>")[0]
+    assert "in numbers" in out and "Only this community's coordinators can do that." in out
+    sam = steward(env, "demo", stdin="settings\nclose survey 1\nquit\n")
+    assert sam.stdout.count("Only this community's") == 2
+
+
+def test_chat_never_changes_an_existing_community(env: dict[str, str]) -> None:
+    """Before: `steward chat --as ana --community demo` rewrote the demo's time zone to UTC."""
+    steward(env, "demo", stdin="quit\n")
+    steward(env, "chat", "--as", "ana", "--community", "demo", stdin="my data\nquit\n")
+    out = steward(env, "demo", "--as", "bruno", stdin="settings\nquit\n").stdout
+    assert "- Time zone: America/Montreal (initial value)" in out
+
+
+def test_an_unknown_community_is_an_error_that_lists_the_known_ones(env: dict[str, str]) -> None:
+    """Before: a typo silently created an empty community, even "bad slug!"."""
+    first = steward(env, "chat", "--community", "dmeo", stdin="help\n")
+    assert first.returncode == 2 and "no community 'dmeo' (known: none yet)" in first.stderr
+    assert "steward demo" in first.stderr and "--create" in first.stderr and "Traceback" not in first.stderr
+    steward(env, "demo", stdin="quit\n")
+    again = steward(env, "chat", "--community", "dmeo", stdin="help\n")
+    assert again.returncode == 2 and "(known: demo)" in again.stderr  # the typo made nothing
+    bad = steward(env, "chat", "--community", "bad slug!", "--create", stdin="help\n")
+    assert bad.returncode == 2 and "letters, digits, - or _" in bad.stderr
+    made = steward(env, "chat", "--community", "guild", "--create", stdin="help\n")
+    assert made.returncode == 0 and "Here is what you can ask me" in made.stdout
+    listed = steward(env, "chat", "--community", "nope", stdin="")
+    assert "(known: demo, guild)" in listed.stderr
+
+
+def test_export_survey_is_aggregate_csv(env: dict[str, str]) -> None:
+    steward(env, "demo", stdin="quit\n")
+    result = steward(env, "export", "survey", "--community", "demo", "--survey", "1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith('"survey","title","closed","respondents","question"')
+    assert '"Which format next?","choice","workshops","4","57.1"' in result.stdout and len(lines) == 9
+    missing = steward(env, "export", "survey", "--community", "demo", "--survey", "9")
+    assert missing.returncode == 2 and "no survey 9 in 'demo'" in missing.stderr
+    nowhere = steward(env, "export", "survey", "--community", "dmeo", "--survey", "1")
+    assert nowhere.returncode == 2 and "(known: demo)" in nowhere.stderr

@@ -90,3 +90,32 @@ async def test_time_moves_in_french_too(db: Database, config: Config) -> None:
     output = out.getvalue()
     assert "📊" in output and "“Utile cette semaine ?”" in output  # closed (posted in the community's language)
     assert "Horloge avancée au" in output and "« bientôt » n’est pas une durée" in output
+
+
+async def test_a_coordinator_manages_surveys_and_settings_in_the_terminal(db: Database, config: Config) -> None:
+    """Issue 16: `surveys`, `close survey`, `survey results`, `settings` and `set` in the terminal chat."""
+    output = await _chat(db, config, ['survey now "Was this week useful?" scale 1-5 for 2 days', "4", "surveys",
+                                      "survey results 1", "close survey 1", "survey results 1", "export survey 1",
+                                      "settings", "set time zone Europe/Paris", "settings history"])
+    assert "**" not in output  # the terminal renders the markup
+    assert "- 1 “Was this week useful?”: closes " in output
+    assert "Survey 1 is still open, until " in output
+    assert "📊 Results of the pulse survey “Was this week useful?”: 1 people answered." in output
+    assert "Closed survey 1 “Was this week useful?”: its results are posted where it was asked." in output
+    assert "Fewer than 5 answers: results stay hidden" in output and "Survey 1, closed " in output
+    assert '"survey","title","closed","respondents"' in output
+    assert "- Time zone: UTC (initial value)" in output and "✅ Time zone: UTC → Europe/Paris." in output
+    assert "Time zone UTC → Europe/Paris, by Ana" in output
+
+
+async def test_the_same_in_french(db: Database, config: Config) -> None:
+    output = await _chat(db, config, ["langue fr", 'sondage maintenant "Utile ?" échelle 1-5', "sondages",
+                                      "clore sondage 1", "résultats du sondage 1", "réglages", "régler seuil 7",
+                                      "qui est le noyau", "statistiques"])
+    assert "📋 Sondages de demo\u00a0:" in output and "- 1 «\u00a0Utile ?\u00a0»\u00a0: clôture le " in output
+    assert "Sondage 1 «\u00a0Utile ?\u00a0» clos\u00a0: ses résultats sont publiés" in output
+    assert "Sondage 1, clos le " in output
+    assert "- Seuil des sondages (nombre minimal de réponses montrées)\u00a0: 5 (valeur initiale)" in output
+    assert "✅ Seuil des sondages (nombre minimal de réponses montrées)\u00a0: 5 → 7." in output
+    assert "Noyau de demo en " in output and "en chiffres" in output
+    assert "Survey" not in output and "Settings" not in output

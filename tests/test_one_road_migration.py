@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from alembic import command
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, Integer, String, column, insert, inspect, table, text
 
 from storage.db import Database, alembic_config
-from storage.models import Community
+from storage.types import UTCDateTime, utcnow
 
 OLD = {"inbox_event", "processed_event", "pending_reply", "matrix_outbox", "ritual_delivery"}
 NEW = {"inbound_event", "outbox_reply"}
@@ -22,16 +22,17 @@ async def test_old_rows_are_carried_and_the_way_back_works(db: Database) -> None
     async with db.engine.begin() as conn:
         await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0010_pending_reply"))
         assert OLD <= await conn.run_sync(_tables) and not NEW & await conn.run_sync(_tables)
-    async with db.session() as session:
-        community = Community(slug="k8s", name="K8s")
-        session.add(community)
-        await session.flush()
+    old_community = table("community", column("id", Integer), column("slug", String), column("name", String),
+                          column("locale", String), column("timezone", String), column("created_at", UTCDateTime()))
+    async with db.session() as session:  # the community table as it was then (the model has columns added since)
+        await session.exec(insert(old_community).values(id=1, slug="k8s", name="K8s", locale="en", timezone="UTC",
+                                                        created_at=utcnow()))
         # The ritual table as it was at 0010 (later revisions add columns the model knows): plain SQL.
         rid = (await session.exec(text(
             "INSERT INTO ritual (community_id, kind, title, rrule, dtstart, timezone, exdates, channel, settings, "
-            "status, revision, synced_revision, source, created_by, created_at) VALUES (:c, 'explore', '', "
+            "status, revision, synced_revision, source, created_by, created_at) VALUES (1, 'explore', '', "
             "'FREQ=MONTHLY', '2026-11-01T10:00:00', 'UTC', '', '', '{}', 'active', 1, 0, 'chat', '', "
-            "'2026-11-01 10:00:00') RETURNING id").bindparams(c=community.id))).scalar_one()
+            "'2026-11-01 10:00:00') RETURNING id"))).scalar_one()
     async with db.engine.begin() as conn:
         await conn.execute(text("INSERT INTO processed_event VALUES ('Ev1', 'slack', 'done', '2026-11-01 10:00:00')"))
         await conn.execute(text("INSERT INTO inbox_event VALUES ('Ev2', 'slack', '{\"x\": 1}', 'pending', 2, "

@@ -131,6 +131,25 @@ async def _pulse(session: AsyncSession, community_id: int, start: datetime, end:
     return found
 
 
+def split_core(by_author: dict[int, int], contributions: dict[int, int], threshold: int) -> tuple[set[int], set[int]]:
+    """(core, active) from a month's messages and contributions per member (bots left out): active = members who
+    wrote or made a contribution; core = those with at least `threshold` of both together. The one definition
+    the digest, `stats` and `who is core` use."""
+    active = set(by_author) | set(contributions)
+    return {m for m in active if by_author.get(m, 0) + contributions.get(m, 0) >= threshold}, active
+
+
+async def core_group(session: AsyncSession, community_id: int, start: datetime, end: datetime,
+                     threshold: int) -> tuple[set[int], set[int]]:
+    """(core, active) member ids in [start, end), as the digest counts them (`split_core`)."""
+    bots = await q.bot_ids(session, community_id)
+    by_author = {a: n for a, n in (await q.messages_by_author(session, community_id, start, end)).items()
+                 if a not in bots}
+    contributions = {a: n for a, n in (await q.contributions_by_member(session, community_id, start, end)).items()
+                     if a not in bots}
+    return split_core(by_author, contributions, threshold)
+
+
 async def first_month(session: AsyncSession, community: Community) -> date | None:
     """The month the community's history starts: its founding date, else its first stored message."""
     if community.founded_on is not None:
@@ -168,8 +187,7 @@ async def build_digest(session: AsyncSession, community: Community, cc: Communit
         scores = [s for _t, s, _n in surveys if s is not None]
         history.append(MonthActivity(m, sum(by_author.values()), len(set(by_author) | set(contributions)),
                                      statistics.fmean(scores) if scores else None))
-    active = set(by_author) | set(contributions)
-    core = {m for m in active if by_author.get(m, 0) + contributions.get(m, 0) >= threshold}
+    core, active = split_core(by_author, contributions, threshold)
     newcomers = (await q.newcomers(session, cid, start, end)) - bots
     threads = await q.question_threads(session, cid, start, end)
     waits = [answered - asked for asked, answered in threads if answered is not None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.features import (
     calendar,
+    community,
     consultations,
     contributions,
     digest,
@@ -23,6 +24,7 @@ from bot.features import (
     reputation,
     ritual_steps,
     rituals,
+    survey_manage,
     surveys,
     who,
 )
@@ -36,6 +38,6 @@ def build_router() -> Router:
     router = Router()
     for feature in (indexing, follow_up, help, language, who, questions, profile, privacy, rituals, calendar,
                     meetups, occurrences, renewal, onboarding, contributions, kudos, reputation, hosts, surveys,
-                    consultations, digest, ritual_steps, escalation, due):
+                    consultations, digest, ritual_steps, escalation, due, survey_manage, community):
         router.include(feature.router)
     return router

@@ -124,6 +124,8 @@ async def forget_confirmed(ctx: Context) -> None:
         await community_changed(ctx.session, member.community_id)
     await bury(ctx.session, ctx.event.platform, ctx.event.sender.id)
     ctx.member, ctx.tombstoned = None, True
+    if ctx.services is not None:  # a coordinator or sponsor set in chat is no one now: re-read the settings
+        ctx.after_commit(ctx.services.directory.forget_communities)
     ctx.reply_privately(ctx._("Done: I've forgotten you. I won't index your messages again, in any community "
                               "(a re-imported history included), unless you say `opt in`."))
 

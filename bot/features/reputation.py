@@ -156,8 +156,8 @@ async def leaderboard(ctx: Context) -> None:
     """Levels or ranks, when the community turned them on (`leaderboard` in its config; default off)."""
     mode = ctx.community_config.leaderboard if ctx.community_config else "off"
     if mode == "off" or ctx.community is None or ctx.community.id is None:
-        ctx.reply_privately(ctx._("This community has no leaderboard (coordinators can turn one on with "
-                                  "`leaderboard = \"levels\"` in the config). Say `my contributions` to see yours."))
+        ctx.reply_privately(ctx._("This community has no leaderboard (a coordinator can turn one on: `set leaderboard "
+                                  "levels`). Say `my contributions` to see yours."))
         return
     scores = await reputation(ctx.session, ctx.community.id)
     members = {m.id: m for m in await list_members(ctx.session, ctx.community.id) if m.id in scores}

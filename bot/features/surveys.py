@@ -91,7 +91,7 @@ async def open_survey(ctx: Context, *, title: str, questions: tuple[Question, ..
     survey = await create_survey(ctx.session, community_id=ctx.community.id, title=title, questions=dump(questions),
                                  platform=platform, channel=channel, closes_at=now + duration,
                                  remind_at=now + duration / 2, ritual_id=ritual_id, opened_at=now,
-                                 created_by=f"{ctx.event.platform}:{ctx.event.sender.id}")
+                                 created_by=f"{ctx.event.platform}:{ctx.event.sender.id}", min_answers=_k(ctx))
     for reply in survey_replies(ctx._, survey, ctx.community.timezone, ctx.locale):
         ctx.send(reply)
     return survey

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.community_settings import effective
 from bot.config import Config
 from bot.context import Context
 from bot.events import Scheduled, scheduled
@@ -24,10 +25,10 @@ from bot.features.consultations import REMIND_AFTER, decision_prompt, locale_of,
 from bot.features.surveys import survey_replies
 from bot.i18n import markup_plural_translator, markup_translator, translator
 from bot.markup import Markup
-from bot.pulse.results import describe, survey_result
-from bot.replies import DirectMessage, Post, Reply, ReplyInThread
+from bot.pulse.closing import close_and_report
+from bot.replies import DirectMessage, Reply, ReplyInThread
 from bot.router import Router
-from storage import consultations, surveys
+from storage import consultations
 from storage.models import Community, Consultation, Survey
 
 log = logging.getLogger(__name__)
@@ -104,28 +105,13 @@ async def remind(ctx: Context) -> None:
 
 @router.scheduled(CLOSE)
 async def close_survey(ctx: Context) -> None:
-    """Close a survey: results in its channel (with the trend), comments to the coordinators, then the
-    participation counted and the answers unlinked (`surveys.seal`). The row is locked first, so a tap
-    still in flight either lands before (and is counted) or finds the survey closed."""
+    """Close a survey at its closing time (`bot.pulse.closing`: the same road as `close survey 3`). The row
+    is locked first, so a tap still in flight either lands before (and is counted) or finds it closed."""
     survey = await _subject(ctx, Survey, lock=True)
     if not isinstance(survey, Survey) or ctx.community is None:
         return
-    community, cc, session = ctx.community, ctx.community_config, ctx.session
-    k = cc.survey_min_answers if cc else 5
-    _ = markup_translator(community.locale)
-    result = await survey_result(session, survey, k)
-    previous = await surveys.previous_run(session, survey)
-    before = await survey_result(session, previous, k) if previous else None
-    ctx.send(Post(channel=survey.channel, text=describe(result, before, _)))
-    texts = [t for q in result.questions if q.shown for t in q.texts]
-    if texts and cc is not None:
-        note = Markup("\n").join([_("Comments from the pulse survey “{title}” (anonymous):", title=survey.title),
-                                  *(Markup("- {text}").format(text=t) for t in texts)])
-        for ref in cc.coordinators:
-            if ref.startswith(survey.platform + ":"):
-                ctx.send(DirectMessage(user=ref.partition(":")[2], text=note))
     assert isinstance(ctx.event, Scheduled)
-    await surveys.seal(session, survey, ctx.event.at)
+    await close_and_report(ctx, survey, ctx.event.at)
 
 
 @router.scheduled(CONSULTATION)
@@ -144,7 +130,7 @@ async def _close_consultation(session: AsyncSession, config: Config, consultatio
     assert consultation.id is not None
     community = await session.get(Community, consultation.community_id)
     assert community is not None
-    cc = config.community(community.slug)
+    cc = effective(config, community)
     k = cc.survey_min_answers if cc else 5
     lang = await locale_of(session, community, consultation.asked_by)  # the sponsor's language
     _, n_ = markup_translator(lang), markup_plural_translator(lang)

@@ -40,8 +40,10 @@ class SurveyResult:
 
 
 async def survey_result(session: AsyncSession, survey: Survey, k: int) -> SurveyResult:
-    """The aggregate of a survey, hiding every question with fewer than `k` answers."""
+    """The aggregate of a survey, hiding every question with fewer than `k` answers (or the survey's own
+    threshold when it opened with a higher one: a threshold lowered later never uncovers a smaller group)."""
     assert survey.id is not None
+    k = max(k, survey.min_answers)
     results = []
     for index, question in enumerate(load(survey.questions)):
         if question.kind == "text":

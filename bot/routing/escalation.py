@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.community_settings import effective
 from bot.config import Config
 from bot.context import Context
 from bot.events import Scheduled, scheduled
@@ -125,7 +126,7 @@ async def _tell_coordinators(session: AsyncSession, config: Config, community: C
                              asker: Member, now: datetime) -> Outgoing:
     """DM the community's coordinators on the question's platform, except the asker, anyone already asked or
     who declined it, and those away or at their weekly cap (the question stays in `unanswered` for them)."""
-    cc = config.community(community.slug)
+    cc = effective(config, community)
     link = message_link(question.channel, question.thread)
     requested = {r.member_id for r in await requests_for(session, question.id or 0)}
     out: Outgoing = []

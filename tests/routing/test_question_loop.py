@@ -43,8 +43,10 @@ async def _terminal(db: Database, config: Config, lines: list[str], user: str = 
 async def test_the_loop_in_english(db: Database, config: Config) -> None:
     output = await _terminal(db, config, [
         "who knows about helm upgrades?", "1",  # post it in the channel and ask them
-        "my questions", "search helm upgrade", "unanswered", "/advance 25h",
-        "solved", "my questions", "/advance 3d",
+        "my questions", "search helm upgrade"], clock=True)
+    output += await _terminal(db, config, ["unanswered"], user="bruno")  # the demo's coordinator
+    output += await _terminal(db, config, [
+        "/advance 25h", "solved", "my questions", "/advance 3d",
         "thanks @anna for the helm tip", "thanks @ana for the helm tip"], clock=True)
     assert "1. Post it in the channel and ask them" in output and "3. No thanks" in output
     assert "❓ Sam asks: “helm upgrades” Can you help? Answer in this thread." in output
@@ -67,8 +69,9 @@ async def test_the_loop_in_french(db: Database, config: Config) -> None:
     output = await _terminal(db, config, [
         "langue fr", "quelqu'un connaît terraform ?", "3",  # non merci
         "qui s'y connaît en helm ?", "2",  # leur demander en privé
-        "/advance 3j", "mes questions", "résolu", "résolu 1", "mes questions", "cherche helm", "sans réponse",
+        "/advance 3j", "mes questions", "résolu", "résolu 1", "mes questions", "cherche helm",
         "merci @nobody pour rien"], clock=True)
+    output += await _terminal(db, config, ["langue fr", "sans réponse"], user="bruno")  # the demo's coordinator
     assert "Voici qui pourrait s'y connaître en « terraform »" in output
     assert "D'accord, je ne demande à personne. Bonne chance !" in output
     assert "2. Leur demander en privé" in output and "C'est fait : j'ai demandé à" in output

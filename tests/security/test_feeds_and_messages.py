@@ -289,7 +289,7 @@ def test_a_locked_sqlite_file(tmp_path: Path) -> None:
 def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
     path = _made(tmp_path)
     path.chmod(0o444)
-    result = _cli(_env(tmp_path), "chat", "--community", "guild", stdin="help\n", unprivileged=True)
+    result = _cli(_env(tmp_path), "chat", "--community", "guild", "--create", stdin="help\n", unprivileged=True)
     _one_clear_line(result, f"SQLite database {path} is read-only", "write access")
 
 

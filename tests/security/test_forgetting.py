@@ -382,16 +382,19 @@ async def test_a_process_that_did_not_see_the_forget_neither_indexes_nor_suggest
 
 async def test_members_who_opted_out_before_tombstones_existed_get_one_on_upgrade(db: Database) -> None:
     from alembic import command
+    from sqlalchemy import Integer, String, column, insert, table
 
     from storage.db import alembic_config
-    from storage.models import Community
     from storage.tombstones import is_tombstoned
+    from storage.types import UTCDateTime
 
     async with db.engine.begin() as conn:
         await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "0012_index_follow"))
-    async with db.session() as session:
-        session.add(Community(id=1, slug="k8s"))
-        await session.flush()
+    old_community = table("community", column("id", Integer), column("slug", String), column("name", String),
+                          column("locale", String), column("timezone", String), column("created_at", UTCDateTime()))
+    async with db.session() as session:  # the table as it was then (the model has columns added since)
+        await session.exec(insert(old_community).values(id=1, slug="k8s", name="", locale="en", timezone="UTC",
+                                                        created_at=utcnow()))
         session.add_all([Member(community_id=1, platform="slack", platform_user_id="UOUT", opted_out=True),
                          Member(community_id=1, platform="slack", platform_user_id="UIN")])
     await db.upgrade()

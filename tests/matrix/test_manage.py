@@ -1,0 +1,108 @@
+"""A coordinator runs the community's settings and closes a survey early on a real Synapse (issue 16)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.matrix.adapter import MatrixAdapter
+from app.runtime import sync_communities
+from bot.config import CommunityConfig, Config, MatrixConfig
+from bot.core import Steward
+from bot.features import build_router
+from storage.db import Database
+from tests.matrix.conftest import WAIT, Person
+from tests.matrix.homeserver import Synapse
+
+POLL = "org.matrix.msc3381.poll.start"
+
+
+@pytest.fixture
+async def coordinated(synapse: Synapse, db: Database, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Callable[..., Any]]:
+    """`await start(ana, bruno)`: a room of Ana's with Bruno and Steward in it, Ana its community's coordinator."""
+    running: list[Steward] = []
+
+    async def start(ana: Person, bruno: Person) -> tuple[str, str]:
+        account = synapse.register(f"steward_{uuid.uuid4().hex[:6]}")
+        room = await ana.create_room(invite=(account.user_id, bruno.user_id))
+        await bruno.join(room)
+        monkeypatch.setenv("MATRIX_ACCESS_TOKEN", account.access_token)
+        settings = MatrixConfig(homeserver=synapse.url, user_id=account.user_id, allowed_inviters=(ana.user_id,))
+        config = Config(data_dir=tmp_path, matrix=settings, communities=(CommunityConfig(
+            slug="k8s", name="Kubernetes CoP", channels=(f"matrix:{room}",), coordinators=(f"matrix:{ana.user_id}",)),))
+        steward = Steward(db, config, build_router())
+        await sync_communities(steward)
+        steward.add_adapter(MatrixAdapter(settings, db, tmp_path, channels=frozenset((room,)), max_backoff=1.0))
+        await steward.start_adapters()
+        running.append(steward)
+        await ana.wait_member(room, account.user_id)
+        return account.user_id, room
+
+    yield start
+    for steward in running:
+        await steward.stop(grace=2)
+
+
+async def _dm(person: Person, bot_id: str) -> str:
+    """The direct-message room Steward opened with `person` (joined)."""
+    deadline = time.monotonic() + WAIT
+    while not any(inviter == bot_id for inviter in person.invites.values()):
+        assert time.monotonic() < deadline, f"{person.user_id} waited {WAIT}s for Steward's direct message"
+        await person.sync(500)
+    room = next(r for r, inviter in person.invites.items() if inviter == bot_id)
+    if room not in person.client.rooms:
+        await person.join(room)
+    return room
+
+
+async def _privately(person: Person, bot_id: str, what: str) -> str:
+    """The body of the next direct message Steward sends `person`."""
+    dm = await _dm(person, bot_id)
+    return str((await person.reply_from(bot_id, dm, what))["content"]["body"])
+
+
+async def test_settings_and_closing_a_survey_early_on_a_real_homeserver(people: Any, coordinated: Any) -> None:
+    ana, bruno = await people("ana"), await people("bruno")
+    bot_id, room = await coordinated(ana, bruno)
+
+    await ana.say(room, "!steward settings")
+    shown = await _privately(ana, bot_id, "the settings")
+    assert shown.startswith("⚙️ Settings of **Kubernetes CoP**:") and "- Time zone: UTC (from the config file)" in shown
+    await ana.say(room, "!steward set time zone Europe/Paris")
+    assert (await _privately(ana, bot_id, "the change")).startswith("✅ Time zone: UTC → Europe/Paris.")
+    await bruno.say(room, "!steward set time zone UTC")
+    await bruno.wait_for(lambda e: e.get("sender") == bot_id and e["room_id"] == room and "Only this community's "
+                         "coordinators" in str(e.get("content", {}).get("body", "")), "the refusal, in the room")
+
+    await ana.say(room, '!steward survey now "How was the clinic?" emoji')
+    poll = await bruno.wait_for(lambda e: e.get("sender") == bot_id and e["room_id"] == room
+                                and e.get("type") == POLL, "the survey's poll")
+    answers = [a["id"] for a in poll["content"][POLL]["answers"]]
+    await bruno.send(room, {"m.relates_to": {"rel_type": "m.reference", "event_id": poll["event_id"]},
+                            "org.matrix.msc3381.poll.response": {"answers": [answers[4]]}},
+                     "org.matrix.msc3381.poll.response")
+    assert "anonymous" in await _privately(bruno, bot_id, "the thanks for answering")
+
+    await ana.say(room, "!steward close survey 1")
+    results = await ana.wait_for(lambda e: e.get("sender") == bot_id and e["room_id"] == room
+                                 and "📊" in str(e.get("content", {}).get("body", "")), "the results in the room")
+    body = results["content"]["body"]
+    assert "Results of the pulse survey “How was the clinic?”: 1 people answered." in body
+    assert "Fewer than 5 answers" in body  # one answer: nothing shown, as at a scheduled closing
+    assert (await _privately(ana, bot_id, "the closing")).startswith("Closed survey 1 “How was the clinic?”")
+
+    await ana.say(room, "!steward langue fr")
+    await ana.wait_for(lambda e: e.get("sender") == bot_id and e["room_id"] == room
+                       and "français" in str(e.get("content", {}).get("body", "")), "the language, in the room")
+    await ana.say(room, "!steward réglages")
+    french = await _privately(ana, bot_id, "the settings in French")
+    assert french.startswith("⚙️ Réglages de **Kubernetes CoP**\u00a0:")
+    assert "- Fuseau horaire\u00a0: Europe/Paris" in french
+    await ana.say(room, "!steward résultats du sondage 1")
+    assert "Sondage 1, clos le " in await _privately(ana, bot_id, "the results again")
