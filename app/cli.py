@@ -163,12 +163,12 @@ async def _who(steward: Steward, args: argparse.Namespace) -> int:
         if args.question:
             raise InputError("give either a QUESTION or --batch FILE, not both")
         bad = await cli_who.who_batch(steward.db, args.community, args.batch, top=args.top, out=sys.stdout,
-                                      err=sys.stderr)
+                                      err=sys.stderr, services=steward.services)
         return 1 if bad else 0
     if not args.question:
         raise InputError('give a QUESTION (e.g. steward who "helm upgrades" --community k8s) or --batch FILE')
     await cli_who.who_one(steward.db, args.community, args.question, asker=args.asker, top=args.top,
-                          as_json=args.json, out=sys.stdout)
+                          as_json=args.json, out=sys.stdout, services=steward.services)
     return 0
 
 

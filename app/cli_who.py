@@ -72,10 +72,10 @@ async def rank(db: Database, services: Services, community_id: int, text: str, a
 
 
 async def who_one(db: Database, community: str, question: str, *, asker: str | None, top: int,
-                  as_json: bool, out: TextIO) -> None:
-    """Answer one question on stdout."""
+                  as_json: bool, out: TextIO, services: Services | None = None) -> None:
+    """Answer one question on stdout (with `services`, a Steward's: its saved indexes are used)."""
     community_id = await _community_id(db, community)
-    services = Services.for_database(db)
+    services = services or Services.for_database(db)
     experts = await rank(db, services, community_id, _check(question), asker, top, await _as_of(db, community_id))
     if as_json:
         out.write(json.dumps({"experts": [{k: e[k] for k in ("member", "score")} for e in experts]}) + "\n")
@@ -95,13 +95,14 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             stream.close()
 
 
-async def who_batch(db: Database, community: str, path: Path, *, top: int, out: TextIO, err: TextIO) -> int:
+async def who_batch(db: Database, community: str, path: Path, *, top: int, out: TextIO, err: TextIO,
+                    services: Services | None = None) -> int:
     """Answer every line of a JSONL file; returns how many lines were bad."""
     if str(path) != "-" and not await asyncio.to_thread(path.is_file):
         raise InputError(N_("{path} is not a file: give a JSONL file with one {{\"id\", \"text\", \"asker\"}} per "
                             "line (or - for standard input)."), path=str(path))
     community_id = await _community_id(db, community)
-    services = Services.for_database(db)
+    services = services or Services.for_database(db)
     default_at = await _as_of(db, community_id)
     bad = 0
     for number, line in _lines(path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.directory import Directory
 from bot.routing.registry import ExpertiseRegistry
@@ -18,6 +19,6 @@ class Services:
     directory: Directory = field(default_factory=Directory)  # channels and communities, resolved once
 
     @classmethod
-    def for_database(cls, db: Database) -> Services:
-        """Fresh services on a database."""
-        return cls(expertise=ExpertiseRegistry(db))
+    def for_database(cls, db: Database, data_dir: Path | None = None) -> Services:
+        """Fresh services on a database; with a data folder, expertise indexes are saved in it."""
+        return cls(expertise=ExpertiseRegistry(db, None if data_dir is None else data_dir / "index"))
