@@ -269,7 +269,9 @@ class ExpertiseRegistry:
         # The index is nobody else's until it is returned, so the CPU-heavy parts run in a worker
         # thread, a batch at a time: the event loop keeps answering (and acking) events meanwhile.
         async with self._consistent_reader() as conn:
-            since = await latest_change(conn)  # read first: what is logged later is applied after
+            # Read first: what is logged later is applied after. The highest id ever handed out, not the
+            # highest still logged (the log may be pruned empty); ids below it not yet committed are holes.
+            since = max(await latest_change(conn), await change_high_water(conn))
             extents = await _Extents.read(conn, community_id)
             if self._follower is None:  # a follower started later begins where the first build did
                 self._built_since = since if self._built_since is None else min(self._built_since, since)
@@ -280,7 +282,7 @@ class ExpertiseRegistry:
                 await asyncio.to_thread(_add_reactions, index, reactions)
             declared = await all_declared_topics(conn, community_id)
         await asyncio.to_thread(_finish, index, declared)
-        log.info("expertise index for community %d: %d posts in %.1f s", community_id, posts,
+        log.info("expertise index for community %d: built from %d posts in %.1f s", community_id, posts,
                  time.perf_counter() - started)
         self._extents[community_id] = extents
         old = self._saved.pop(community_id, None)  # that file is older than this index: stop vouching for it here
@@ -461,7 +463,7 @@ class ExpertiseRegistry:
                 continue  # a build is under way: it saves its own result
             saved = self._saved.get(community_id)
             if community_id in self._dirty or saved is None:
-                await self._save_live(community_id)
+                await self._save_live(community_id, mark)
             elif saved.mark < mark:
                 async with self.db.engine.begin() as conn:
                     still = await advance_saved_index(conn, saved.token, mark)
@@ -471,17 +473,17 @@ class ExpertiseRegistry:
                     self._saved.pop(community_id, None)
                     self._dirty.add(community_id)
 
-    async def _save_live(self, community_id: int) -> None:
-        """Save a loaded index, holding its updates back meanwhile (questions are still answered)."""
+    async def _save_live(self, community_id: int, mark: int) -> None:
+        """Save a loaded index as of change `mark` (the follower's), holding its updates back meanwhile
+        (questions are still answered)."""
         await self.idle()  # a restore in progress changes the index between its awaits
         index, extents = self._indexes.get(community_id), self._extents.get(community_id)
         if index is None or extents is None or community_id in self._frozen:
             return
         if index.size() < self.snapshot_min_posts:
             return
-        mark = self._follower.cursor.mark if self._follower is not None else self._built_since
-        if mark is None:
-            return
+        if self._follower is not None:
+            mark = self._follower.cursor.mark  # it may have moved during the wait
         self._frozen[community_id] = []
         self._dirty.discard(community_id)
         try:
