@@ -257,13 +257,14 @@ async def _serve(steward: Steward) -> int:
         if isinstance(routes, list):  # an adapter with an HTTP server also serves the calendars
             routes.append(web.get("/ical/{community}.ics", ical_handler(steward)))
         steward.add_adapter(adapter)
+    # The expertise indexes load (or build) while the adapters connect: the first question waits less.
+    warming = asyncio.create_task(runtime.warm_indexes(steward))
     await steward.start_adapters(wait=5.0)  # a platform still down after that keeps trying in the background
     from rituals.scheduler import RitualScheduler
 
     rituals = RitualScheduler(steward)
     await rituals.start()
     await steward.services.expertise.start_following(steward.config.index_follow_seconds)
-    warming = asyncio.create_task(runtime.warm_indexes(steward))
     print(f"steward: running on {', '.join(a.platform for a in adapters)}; SIGTERM or Ctrl-C to stop")
     await runtime.wait_for_shutdown_signal()
     warming.cancel()

@@ -351,8 +351,6 @@ class ExpertiseRegistry:
         self._extents[community_id] = extents
         self._saved[community_id] = row
         self._dirty.discard(community_id)
-        if self._follower is None:
-            self._built_since = mark if self._built_since is None else min(self._built_since, mark)
         if work >= RESAVE_AFTER:
             await self._save_new(community_id, index, mark, extents, replaces=self._saved.pop(community_id))
         elif work:
@@ -371,6 +369,8 @@ class ExpertiseRegistry:
         async with self._consistent_reader() as conn:
             high = await change_high_water(conn)
             top = await latest_change(conn)
+            if self._follower is None:  # a follower started later begins where this catch-up does
+                self._built_since = top if self._built_since is None else min(self._built_since, top)
             if high < mark:
                 raise _Stale(f"the change log ends at {high}, before the file's mark {mark} (another database?)")
             if high > mark and ((oldest := await oldest_change(conn)) is None or oldest > mark + 1):
