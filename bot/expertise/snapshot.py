@@ -115,7 +115,9 @@ def save(index: ExpertiseIndex, path: Path, meta: Mapping[str, Any]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "wb", buffering=WRITE_BUFFER) as f:
+        # Readable by Steward's user only, as its database should be: it names members and threads.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "wb", buffering=WRITE_BUFFER) as f:
             f.write(MAGIC + len(head).to_bytes(4, "little") + head)
             for _name, _tc, data in sections:
                 for part in _parts(data):

@@ -321,6 +321,8 @@ class ExpertiseRegistry:
         started = time.perf_counter()
         async with self.db.reader() as conn:
             rows = await saved_indexes(conn, community_id)
+        # Files no row vouches for go (a forgotten member's, a crashed save's). Another process's file
+        # not vouched for yet may go too: it only means the next start builds.
         await asyncio.to_thread(self._remove_files, community_id, {r.token for r in rows})
         row = next((r for r in rows if self._path(community_id, r.token).is_file()), None)
         if row is None:

@@ -58,6 +58,7 @@ async def test_a_saved_index_loads_with_the_same_rankings_as_a_build(
     folder = tmp_path / "snapshots"
     built = await process(steward.db, folder).index(1)
     assert len(files(folder)) == 1
+    assert files(folder)[0].stat().st_mode & 0o777 == 0o600  # it names members: for Steward's user only
     caplog.set_level(logging.INFO, logger="bot.routing.registry")
     loaded = await process(steward.db, folder).index(1)
     assert "loaded from" in caplog.text and "built from" not in caplog.text  # not built
