@@ -78,22 +78,31 @@ def _placeholders(conn: AsyncConnection, count: int) -> str:
 def _stamper(conn: AsyncConnection) -> Callable[[datetime], object]:
     """How a UTC datetime is stored (SQLite: SQLAlchemy's text form; PostgreSQL: naive UTC).
 
-    The last value is remembered: a message's reactions carry its own time, one after the other.
+    Formatting a datetime costs ten dictionary lookups: the stamps of the last batch of messages are
+    kept, and reactions (which carry their message's time, the same object) look theirs up first.
     """
-    last: list[Any] = [None, None]
+    known = _LAST_STAMPS.get(conn.dialect.name, {})
+    made: dict[datetime, object] = {}
+    _LAST_STAMPS[conn.dialect.name] = made
+    get = known.get
     if conn.dialect.name == "sqlite":
         def text(at: datetime) -> object:
-            if at is not last[0]:
+            found = get(at)
+            if found is None:
                 # "2026-03-01 12:00:00.000000+00:00"[:26] is the stored form; this runs once per imported row.
-                last[:] = at, (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(" ", "microseconds")[:26]
-            return last[1]
+                found = made[at] = (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(" ", "microseconds")[:26]
+            return found
         return text
 
     def naive(at: datetime) -> object:
-        if at is not last[0]:
-            last[:] = at, (at if at.tzinfo is UTC else at.astimezone(UTC)).replace(tzinfo=None)
-        return last[1]
+        found = get(at)
+        if found is None:
+            found = made[at] = (at if at.tzinfo is UTC else at.astimezone(UTC)).replace(tzinfo=None)
+        return found
     return naive
+
+
+_LAST_STAMPS: dict[str, dict[datetime, object]] = {}  # per dialect: the previous call's stamps
 
 
 MESSAGE_COLUMNS = ("community_id", "channel_id", "author_id", "platform_id", "thread_id", "text", "posted_at")
