@@ -18,9 +18,11 @@ import sys
 import zlib
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from operator import ge
+from io import BufferedReader
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 from bot.expertise import features
 from bot.expertise.answers import NOBODY, AnswerLog
@@ -193,7 +195,8 @@ def load(path: Path) -> tuple[ExpertiseIndex, dict[str, Any]]:
                 if tc == TEXT:
                     raw: Any = f.read(nbytes)
                 elif name in SPLIT and "p.doc_counts" in data:
-                    raw = _split(f, tc, nbytes, data["p.doc_counts"], name)
+                    raw = _split(f, tc, nbytes, data["p.doc_counts"], name,
+                                 len(data["p.len"]) if name == "p.docs" else None)
                 else:
                     raw = array(tc)
                     if nbytes % raw.itemsize:
@@ -214,18 +217,27 @@ def load(path: Path) -> tuple[ExpertiseIndex, dict[str, Any]]:
     return index, meta
 
 
-SPLIT = ("p.docs", "p.tfs")  # one array per term: read as such, never as one more copy of them all
+SPLIT = ("p.docs", "p.tfs")  # one array per term in memory
 
 
-def _split(f: IO[bytes], tc: str, nbytes: int, counts: array[int], name: str) -> list[array[int]]:
-    """A section that holds one array per term, `counts[t]` items each, read straight into them."""
-    if sum(counts) * array(tc).itemsize != nbytes:
+def _split(f: BufferedReader, tc: str, nbytes: int, counts: array[int], name: str, limit: int | None = None
+           ) -> list[array[int]]:
+    """A section that holds one array per term, `counts[t]` items each (values below `limit`, if given)."""
+    item = array(tc).itemsize
+    if sum(counts) * item != nbytes:
         raise SnapshotError(f"section {name} does not match its posting counts")
-    out = []
+    data = bytearray(nbytes)
+    if f.readinto(data) != nbytes:
+        raise SnapshotError(f"section {name} is truncated")
+    if limit is not None and nbytes and int(np.frombuffer(data, dtype=np.dtype(tc)).max()) >= limit:
+        raise SnapshotError(f"section {name}: a value out of range")
+    view, out, at = memoryview(data), [], 0
     for n in counts:
         a = array(tc)
-        a.fromfile(f, n)
+        a.frombytes(view[at : at + n * item])
         out.append(a)
+        at += n * item
+    view.release()
     return out
 
 
@@ -242,19 +254,26 @@ def _strings(data: dict[str, Any], name: str, count: int) -> list[str]:
     return out
 
 
+def _np(arr: array[Any]) -> Any:
+    """A NumPy view of an array, no copy (checking millions of values one by one takes a second)."""
+    return np.frombuffer(arr, dtype=np.dtype(arr.typecode))
+
+
 def _within(arr: array[int], low: int, high: int, name: str) -> None:
     """Every value in [low, high): a bad file must fail here, not later in a question."""
-    if arr and (max(arr) >= high or (arr.typecode not in "BHI" and min(arr) < low)):
-        raise ValueError(f"{name}: a value out of range")
+    if arr:
+        v = _np(arr)
+        if int(v.min()) < low or int(v.max()) >= high:
+            raise ValueError(f"{name}: a value out of range")
+
+
+def _table(keys: array[int], values: array[int]) -> IdTable:
+    return IdTable.from_arrays(keys, values, len(keys) - int(np.count_nonzero(_np(keys) == 0)))
 
 
 def _same_length(n: int, *arrays: Sequence[Any]) -> None:
     if any(len(a) != n for a in arrays):
         raise ValueError("arrays of different lengths")
-
-
-def _table(keys: array[int], values: array[int]) -> IdTable:
-    return IdTable.from_arrays(keys, values)
 
 
 def _index(info: dict[str, Any], d: dict[str, Any]) -> ExpertiseIndex:
@@ -277,7 +296,7 @@ def _index(info: dict[str, Any], d: dict[str, Any]) -> ExpertiseIndex:
     _within(d["a.r_thread"], 0, n_threads, "r_thread")
     _within(d["a.t_head"], -1, n_replies, "t_head")
     _within(d["a.r_prev"], -1, n_replies, "r_prev")
-    if any(map(ge, d["a.r_prev"], range(n_replies))):
+    if n_replies and bool(np.any(_np(d["a.r_prev"]) >= np.arange(n_replies))):
         raise ValueError("r_prev: a reply chain that loops")  # replies chain to earlier ones only
     # Postings: per slot, per term, and the forward index.
     if n_slots > n_threads:
@@ -287,10 +306,8 @@ def _index(info: dict[str, Any], d: dict[str, Any]) -> ExpertiseIndex:
     if len(d["p.docs"]) != n_terms or len(d["p.tfs"]) != n_terms:
         raise ValueError("posting lists (read before the counts?)")
     _same_length(len(d["p.fwd_terms"]), d["p.fwd_tfs"])
-    if any(max(docs, default=0) >= n_slots for docs in d["p.docs"]):
-        raise ValueError("docs: a value out of range")
     _within(d["p.fwd_terms"], 0, n_terms, "fwd_terms")
-    if n_slots and max(map(int.__add__, d["p.fwd_at"], d["p.fwd_n"])) > len(d["p.fwd_terms"]):
+    if n_slots and int((_np(d["p.fwd_at"]).astype(np.int64) + _np(d["p.fwd_n"])).max()) > len(d["p.fwd_terms"]):
         raise ValueError("fwd_at: past the forward index")
     weights = tuple(float(w) for w in info["weights"])
     if len(weights) != len(features.PRIOR):
