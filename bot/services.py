@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.directory import Directory
 from bot.routing.registry import ExpertiseRegistry
@@ -23,6 +24,6 @@ class Services:
     web_links: dict[str, WebLink] = field(default_factory=dict)  # platform → its adapter's `web_link`
 
     @classmethod
-    def for_database(cls, db: Database) -> Services:
-        """Fresh services on a database."""
-        return cls(expertise=ExpertiseRegistry(db))
+    def for_database(cls, db: Database, data_dir: Path | None = None) -> Services:
+        """Fresh services on a database; with a data folder, expertise indexes are saved in it."""
+        return cls(expertise=ExpertiseRegistry(db, None if data_dir is None else data_dir / "index"))
