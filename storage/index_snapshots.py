@@ -60,7 +60,7 @@ async def advance_saved_index(conn: AsyncConnection, token: str, mark: int) -> b
 
 
 async def drop_saved_index(conn: AsyncConnection, token: str) -> None:
-    """Stop vouching for a file (it turned out unreadable)."""
+    """Stop vouching for a file (it turned out unreadable, or out of date for good)."""
     s = IndexSnapshot.__table__  # type: ignore[attr-defined]
     await conn.execute(delete(s).where(s.c.token == token))
 

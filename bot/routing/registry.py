@@ -347,8 +347,14 @@ class ExpertiseRegistry:
         try:
             mark, extents, work = await self._catch_up(community_id, index, row.mark, extents)
         except _Stale as why:
+            # It can never be caught up again (the log only moves on), and it may name someone forgotten
+            # since (a process that saved before following the forget): stop vouching for it, delete it.
             log.warning("the saved expertise index of community %d (%s) is out of date: %s; building it instead",
                         community_id, path, why)
+            async with self.db.engine.begin() as conn:
+                await drop_saved_index(conn, row.token)
+            with contextlib.suppress(OSError):
+                path.unlink()
             return None
         INDEX_SECONDS.labels("load").observe(time.perf_counter() - started)
         log.info("expertise index for community %d: loaded from %s in %.2f s, caught up with %d changes "

@@ -21,9 +21,10 @@ from bot.core import Steward
 from bot.events import ChoicePicked, Sender
 from bot.expertise import ExpertiseIndex, snapshot
 from bot.routing.registry import ExpertiseRegistry
+from bot.services import Services
 from storage.db import Database
 from tests.events import command
-from tests.routing.history import seed
+from tests.routing.history import post, seed
 
 Bot = tuple[Steward, RecordingAdapter]
 QUESTIONS = ("rolling back a helm release", "terraform state locking", "helm or terraform")
@@ -121,6 +122,50 @@ async def test_a_forgotten_member_never_comes_back_from_a_saved_file(bot: Bot, t
     assert all(b"UANA" not in p.read_bytes() for p in folder.glob("*"))
     assert "UANA" not in index.members()
     assert all("UANA" not in [m for m, _s, _e in r] for r in rankings(index))  # type: ignore[attr-defined]
+
+
+async def forget(platform: RecordingAdapter, user: str) -> None:
+    """`forget me`, confirmed, as the person does it in chat."""
+    await platform.inject(command("forget me", user=user))
+    key = getattr(platform.sent[-1], "key", "")
+    await platform.inject(ChoicePicked(event_id=f"yes-{user}", platform="recording", channel="C1",
+                                       sender=Sender(id=user), key=key, option="yes"))
+
+
+async def who(db: Database, folder: Path, question: str) -> tuple[list[str], ExpertiseIndex]:
+    """`steward who` in a new process on the same data folder: the members it suggests, and its index."""
+    services = Services(expertise=process(db, folder))
+    out = io.StringIO()
+    await who_one(db, "k8s", question, asker=None, top=5, as_json=True, out=out, services=services)
+    return [e["member"] for e in json.loads(out.getvalue())["experts"]], await services.expertise.index(1)
+
+
+async def test_after_forget_me_a_restart_from_saved_files_never_suggests_them(bot: Bot, tmp_path: Path) -> None:
+    """The worst case for files: a running process that saved its index (still holding Ana) after her
+    `forget me` but before it followed it, and an older file of hers put back in the folder (a restored
+    copy). The next `who` builds, suggests someone else, and leaves no file naming her."""
+    steward, platform = bot
+    await seed(platform)
+    folder = tmp_path / "snapshots"
+    before, _index = await who(steward.db, folder, QUESTIONS[2])
+    assert "UANA" in before  # she is suggested before: the checks below can fail
+    (copy,) = folder.glob("*.idx")
+    kept = copy.read_bytes()
+    running = process(steward.db, folder)  # a `steward run` that loaded her from the file
+    assert "UANA" in (await running.index(1)).members()
+    await running.start_following(3600, save_every=3600)
+    await platform.inject(post("Helm chart testing in CI", "UCHLOE"))
+    await running.catch_up()  # its index changed since its file: it saves when it stops
+    await forget(platform, "UANA")
+    await running.stop_following()  # saved as of a mark before the forget, which it never read
+    assert any(b"UANA" in p.read_bytes() for p in folder.glob("*.idx"))
+    copy.write_bytes(kept)
+    after, index = await who(steward.db, folder, QUESTIONS[2])
+    assert "UANA" not in after and after[0] == "UBRUNO"  # someone else answers
+    assert "UANA" not in index.members()
+    assert all(b"UANA" not in p.read_bytes() for p in folder.glob("*"))
+    again, index = await who(steward.db, folder, QUESTIONS[2])  # and from the new file
+    assert again == after and "UANA" not in index.members()
 
 
 async def test_an_opt_out_since_the_save_holds_in_the_loaded_index(bot: Bot, tmp_path: Path) -> None:
