@@ -277,12 +277,12 @@ async def _who(steward: Steward, args: argparse.Namespace) -> int:
         if args.question:
             raise InputError("give either a QUESTION or --batch FILE, not both")
         bad = await cli_who.who_batch(steward.db, args.community, args.batch, top=args.top, out=sys.stdout,
-                                      err=sys.stderr)
+                                      err=sys.stderr, services=steward.services)
         return 1 if bad else 0
     if not args.question:
         raise InputError('give a QUESTION (e.g. steward who "helm upgrades" --community k8s) or --batch FILE')
     await cli_who.who_one(steward.db, args.community, args.question, asker=args.asker, top=args.top,
-                          as_json=args.json, out=sys.stdout)
+                          as_json=args.json, out=sys.stdout, services=steward.services)
     return 0
 
 
@@ -394,10 +394,11 @@ async def _serve(steward: Steward) -> int:
     for adapter in adapters:
         steward.add_adapter(adapter)
     alone = None if carrier is not None else await runtime.serve_http(routes, steward.config.http)
+    # The expertise indexes load (or build) while the adapters connect: the first question waits less.
+    warming = asyncio.create_task(runtime.warm_indexes(steward))
     await steward.start_adapters(wait=5.0)  # a platform still down after that keeps trying in the background
     await rituals.start()
     await steward.services.expertise.start_following(steward.config.index_follow_seconds)
-    warming = asyncio.create_task(runtime.warm_indexes(steward))
     print(f"steward: running on {', '.join(a.platform for a in adapters)}; SIGTERM or Ctrl-C to stop")
     await runtime.wait_for_shutdown_signal()
     warming.cancel()

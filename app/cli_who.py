@@ -3,7 +3,8 @@
 Batch lines are `{"id", "text", "asker"}` (an optional `ts`, unix seconds, ranks as of that time);
 output lines are `{"id": ..., "experts": [{"member": "<platform user id>", "score": <float>}, ...]}`,
 in input order. A bad line is reported on stderr with its number and answered with no experts, so the
-output keeps one line per input line.
+output keeps one line per input line. A question longer than MAX_QUESTION characters is ranked on its
+first MAX_QUESTION (noted on stderr), never refused.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from storage.communities import get_community
 from storage.db import Database
 from storage.models import Message
 
-MAX_QUESTION = 4000
+MAX_QUESTION = 4000  # characters ranked; the rest of a longer question is not read
 
 
 async def _as_of(db: Database, community_id: int) -> datetime:
@@ -53,12 +54,11 @@ async def _community_id(db: Database, slug: str) -> int:
 
 
 def _check(text: str) -> str:
+    """The question to rank: refused only when empty; a long one is ranked on its first MAX_QUESTION
+    characters (the ranking reads its first words only anyway), never refused."""
     if not text.strip():
         raise InputError(N_("The question is empty: ask something like \"who knows about helm upgrades?\"."))
-    if len(text) > MAX_QUESTION:
-        raise InputError(N_("The question is too long ({n} characters): keep it under {max}."),
-                         n=str(len(text)), max=str(MAX_QUESTION))
-    return text
+    return text[:MAX_QUESTION]
 
 
 async def rank(db: Database, services: Services, community_id: int, text: str, asker: str | None, top: int,
@@ -72,10 +72,10 @@ async def rank(db: Database, services: Services, community_id: int, text: str, a
 
 
 async def who_one(db: Database, community: str, question: str, *, asker: str | None, top: int,
-                  as_json: bool, out: TextIO) -> None:
-    """Answer one question on stdout."""
+                  as_json: bool, out: TextIO, services: Services | None = None) -> None:
+    """Answer one question on stdout (with `services`, a Steward's: its saved indexes are used)."""
     community_id = await _community_id(db, community)
-    services = Services.for_database(db)
+    services = services or Services.for_database(db)
     experts = await rank(db, services, community_id, _check(question), asker, top, await _as_of(db, community_id))
     if as_json:
         out.write(json.dumps({"experts": [{k: e[k] for k in ("member", "score")} for e in experts]}) + "\n")
@@ -95,13 +95,14 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             stream.close()
 
 
-async def who_batch(db: Database, community: str, path: Path, *, top: int, out: TextIO, err: TextIO) -> int:
+async def who_batch(db: Database, community: str, path: Path, *, top: int, out: TextIO, err: TextIO,
+                    services: Services | None = None) -> int:
     """Answer every line of a JSONL file; returns how many lines were bad."""
     if str(path) != "-" and not await asyncio.to_thread(path.is_file):
         raise InputError(N_("{path} is not a file: give a JSONL file with one {{\"id\", \"text\", \"asker\"}} per "
                             "line (or - for standard input)."), path=str(path))
     community_id = await _community_id(db, community)
-    services = Services.for_database(db)
+    services = services or Services.for_database(db)
     default_at = await _as_of(db, community_id)
     bad = 0
     for number, line in _lines(path):
@@ -114,6 +115,9 @@ async def who_batch(db: Database, community: str, path: Path, *, top: int, out: 
                 raise ValueError('expected an object with a string "text"')
             asker = query.get("asker") if isinstance(query.get("asker"), str) else None
             at = datetime.fromtimestamp(float(query["ts"]), UTC) if query.get("ts") else default_at
+            if len(query["text"]) > MAX_QUESTION:
+                err.write(f"{path}:{number}: a question of {len(query['text'])} characters, ranked on its first "
+                          f"{MAX_QUESTION}\n")
             experts = await rank(db, services, community_id, _check(query["text"]), asker, top, at)
         except (ValueError, TypeError, InputError) as exc:
             bad += 1

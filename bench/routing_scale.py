@@ -4,7 +4,8 @@
         --messages 1000000 --channels 50 --days 365 --seed 7 --queries 200
     python -m bench.routing_scale --data /tmp/synth-1m
 
-The export is streamed one day file at a time, as an import from storage would feed the index.
+The export is streamed one day file at a time, as an import from storage would feed the index. The
+index is then saved to a file and loaded back (bot/expertise/snapshot.py), and ranks the same.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import argparse
 import gc
 import resource
+import tempfile
 import time
 from os.path import join
+from pathlib import Path
 
 from bench.routing_quality import (
     iter_posts,
@@ -24,7 +27,7 @@ from bench.routing_quality import (
     table,
     unsuggestable,
 )
-from bot.expertise import ExpertiseIndex
+from bot.expertise import ExpertiseIndex, snapshot
 
 
 def peak_rss_mb() -> float:
@@ -79,6 +82,18 @@ def main(argv: list[str] | None = None) -> None:
     print(f"rank warm: p50 {pct(warm, 50):.1f} ms, p95 {pct(warm, 95):.1f} ms, max {max(warm):.1f} ms")
     print(f"rank CPU:  p50 {pct(cpu, 50):.1f} ms, p95 {pct(cpu, 95):.1f} ms, max {max(cpu):.1f} ms")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "index.idx"
+        t1 = time.perf_counter()
+        size = snapshot.save(index, path, {})
+        saved = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        loaded, _ = snapshot.load(path)
+        load = time.perf_counter() - t1
+    same = all(loaded.rank(q["text"], asker=q["asker"], exclude=banned, now=float(q["ts"]))
+               == index.rank(q["text"], asker=q["asker"], exclude=banned, now=float(q["ts"])) for q, _ in queries)
+    print(f"snapshot: {size / 1e6:.0f} MB, saved in {saved:.2f} s, loaded in {load:.2f} s; "
+          f"same rankings after loading: {same}")
     print(table({"Steward": quality}))
 
 

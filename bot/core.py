@@ -64,7 +64,7 @@ class Steward:
     def __init__(self, db: Database, config: Config, router: Router,
                  extra_middleware: tuple[Middleware, ...] = ()) -> None:
         self.db, self.config, self.router = db, config, router
-        self.services = Services.for_database(db)
+        self.services = Services.for_database(db, config.data_dir)
         self.delivery = Delivery(db, self._send_or_raise, lambda: list(self.adapters), self._already_sent)
         self.adapters: dict[str, Adapter] = {}
         self._own_ids: dict[str, str | None] = self.services.own_ids  # shared: kudos refuse thanking Steward

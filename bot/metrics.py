@@ -23,7 +23,7 @@ RATE_LIMITED = Counter("steward_rate_limited", "429 answers from a platform, by 
                        ["platform", "method"], registry=REGISTRY)
 SCHEDULER_LATENESS = Histogram("steward_scheduler_lateness_seconds", "How late a ritual step fired after its time",
                                registry=REGISTRY, buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600))
-INDEX_SECONDS = Histogram("steward_index_seconds", "Expertise index work, by phase (build, catch_up)", ["phase"],
+INDEX_SECONDS = Histogram("steward_index_seconds", "Expertise index work, by phase (build, load, catch_up)", ["phase"],
                           registry=REGISTRY, buckets=(0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300))
 
 # Read from the database when /metrics is scraped (app/health.py).

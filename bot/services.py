@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,6 +31,6 @@ class Services:
     settings_changed: SettingsFollower | None = None
 
     @classmethod
-    def for_database(cls, db: Database) -> Services:
-        """Fresh services on a database."""
-        return cls(expertise=ExpertiseRegistry(db))
+    def for_database(cls, db: Database, data_dir: Path | None = None) -> Services:
+        """Fresh services on a database; with a data folder, expertise indexes are saved in it."""
+        return cls(expertise=ExpertiseRegistry(db, None if data_dir is None else data_dir / "index"))

@@ -93,54 +93,119 @@ def _placeholders(conn: AsyncConnection, count: int) -> str:
 
 
 def _stamper(conn: AsyncConnection) -> Callable[[datetime], object]:
-    """How a UTC datetime is stored (SQLite: SQLAlchemy's text form; PostgreSQL: naive UTC)."""
+    """How a UTC datetime is stored (SQLite: SQLAlchemy's text form; PostgreSQL: naive UTC).
+
+    Formatting a datetime costs ten dictionary lookups: the stamps of the last batch of messages are
+    kept, and reactions (which carry their message's time, the same object) look theirs up first.
+    """
+    known = _LAST_STAMPS.get(conn.dialect.name, {})
+    made: dict[datetime, object] = {}
+    _LAST_STAMPS[conn.dialect.name] = made
+    get = known.get
     if conn.dialect.name == "sqlite":
-        # "2026-03-01 12:00:00.000000+00:00"[:26] is the stored form; this runs once per imported row.
-        return lambda at: (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(" ", "microseconds")[:26]
-    return lambda at: (at if at.tzinfo is UTC else at.astimezone(UTC)).replace(tzinfo=None)
+        def text(at: datetime) -> object:
+            found = get(at)
+            if found is None:
+                # "2026-03-01 12:00:00.000000+00:00"[:26] is the stored form; this runs once per imported row.
+                found = made[at] = (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(" ", "microseconds")[:26]
+            return found
+        return text
+
+    def naive(at: datetime) -> object:
+        found = get(at)
+        if found is None:
+            found = made[at] = (at if at.tzinfo is UTC else at.astimezone(UTC)).replace(tzinfo=None)
+        return found
+    return naive
+
+
+_LAST_STAMPS: dict[str, dict[datetime, object]] = {}  # per dialect: the previous call's stamps
 
 
 MESSAGE_COLUMNS = ("community_id", "channel_id", "author_id", "platform_id", "thread_id", "text", "posted_at")
 REACTION_COLUMNS = ("message_id", "member_id", "emoji", "at")
+MESSAGE_CONFLICT = "ON CONFLICT (community_id, platform_id, channel_id) DO NOTHING"  # Slack: ts is per channel
+# PostgreSQL: rows are COPYed into these per-connection tables, then inserted in one set-based statement
+# (COPY itself cannot skip rows already stored). Emptied at each commit.
+STAGING = {
+    "import_message": "community_id INTEGER, channel_id INTEGER, author_id INTEGER, platform_id VARCHAR(255), "
+                      "thread_id VARCHAR(255), text TEXT, posted_at TIMESTAMP WITHOUT TIME ZONE",
+    "import_reaction": "message_id INTEGER, member_id INTEGER, emoji VARCHAR(100), at TIMESTAMP WITHOUT TIME ZONE",
+}
 
 
 async def insert_messages(conn: AsyncConnection, community_id: int,
                           rows: Sequence[tuple[Any, ...]]) -> dict[tuple[int, str], int]:
     """Insert messages not yet stored; returns (channel id, platform id) → id of those actually inserted.
 
-    `rows` follow MESSAGE_COLUMNS. The rows go to the driver's executemany in one call: importing a
-    million messages through per-row ORM or Core parameter processing costs minutes, this costs seconds.
-    New ids are read back as those above the previous maximum (the import holds the write lock on
-    SQLite; on PostgreSQL the platform ids of the batch also filter out other writers' rows).
+    `rows` follow MESSAGE_COLUMNS. No per-row ORM or Core parameter processing: importing a million
+    messages that way costs minutes, this costs seconds. SQLite: the driver's executemany in one call;
+    the import holds the write lock, so when every row was new their ids are the ones after the previous
+    maximum, in order (otherwise they are read back). PostgreSQL: COPY, then one INSERT … SELECT that
+    skips what is stored and returns the new ids.
     """
     if not rows:
         return {}
+    stamp = _stamper(conn)
+    if conn.dialect.name == "postgresql":
+        return await _copy_messages(conn, [(*row[:6], stamp(row[6])) for row in rows])
     message = _table(Message)
     before = (await conn.execute(select(func.coalesce(func.max(message.c.id), 0)))).scalar_one()
-    conflict = "ON CONFLICT (community_id, platform_id, channel_id) DO NOTHING"  # Slack: ts is per channel
     sql = (f"INSERT INTO message ({', '.join(MESSAGE_COLUMNS)}) "
-           f"VALUES ({_placeholders(conn, len(MESSAGE_COLUMNS))}) {conflict}")
-    stamp = _stamper(conn)
-    await conn.exec_driver_sql(sql, [(*row[:6], stamp(row[6])) for row in rows])
+           f"VALUES ({_placeholders(conn, len(MESSAGE_COLUMNS))}) {MESSAGE_CONFLICT}")
+    result = await conn.exec_driver_sql(sql, [(*row[:6], stamp(row[6])) for row in rows])
+    if result.rowcount == len(rows):  # every row new (a (channel, id) pair twice would have been skipped once)
+        return {(row[1], row[3]): before + i for i, row in enumerate(rows, 1)}
     wanted = {(row[1], row[3]) for row in rows}
     # Only the primary-key range: a condition on community_id would let the planner scan the community's
     # whole (community_id, platform_id) index instead, once per batch, which is quadratic over an import.
-    result = await conn.execute(select(message.c.channel_id, message.c.platform_id, message.c.id,
-                                       message.c.community_id).where(message.c.id > before))
-    return {(cid, pid): mid for cid, pid, mid, owner in result.all()
+    found = await conn.execute(select(message.c.channel_id, message.c.platform_id, message.c.id,
+                                      message.c.community_id).where(message.c.id > before))
+    return {(cid, pid): mid for cid, pid, mid, owner in found.all()
             if owner == community_id and (cid, pid) in wanted}
+
+
+def _copyable(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row as every other statement would store it: COPY bypasses the engine's hook that drops NUL bytes
+    (`storage.limits.install`), so they are dropped here, from ids and text alike."""
+    return tuple(limits.clean(v) if type(v) is str else v for v in row)
+
+
+async def _staged(conn: AsyncConnection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """COPY rows into an (emptied) staging table of this connection's transaction."""
+    await conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({STAGING[table]}) "
+                               "ON COMMIT DELETE ROWS")
+    await conn.exec_driver_sql(f"DELETE FROM {table}")  # a second batch in the same transaction
+    await conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")  # a crash loses the batch, never corrupts
+    raw = await conn.get_raw_connection()
+    pg: Any = raw.driver_connection  # asyncpg's own connection: copy_records_to_table is COPY … FROM STDIN
+    await pg.copy_records_to_table(table, records=[_copyable(row) for row in rows], columns=list(columns))
+
+
+async def _copy_messages(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> dict[tuple[int, str], int]:
+    await _staged(conn, "import_message", MESSAGE_COLUMNS, rows)
+    columns = ", ".join(MESSAGE_COLUMNS)
+    result = await conn.exec_driver_sql(
+        f"INSERT INTO message ({columns}) SELECT {columns} FROM import_message "
+        f"{MESSAGE_CONFLICT} RETURNING channel_id, platform_id, id")
+    inserted: Sequence[Any] = result.all()
+    return {(cid, pid): mid for cid, pid, mid in inserted}
 
 
 async def insert_reactions(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert reactions (REACTION_COLUMNS), skipping those already stored; emoji cut to their column."""
     if not rows:
         return
-    sql = (f"INSERT INTO reaction ({', '.join(REACTION_COLUMNS)}) "
-           f"VALUES ({_placeholders(conn, len(REACTION_COLUMNS))}) "
-           "ON CONFLICT (message_id, member_id, emoji) DO NOTHING")
     stamp = _stamper(conn)
-    await conn.exec_driver_sql(sql, [(*row[:2], limits.fit(row[2], limits.EMOJI_LENGTH), stamp(row[3]))
-                                     for row in rows])
+    stamped = [(*row[:2], limits.fit(row[2], limits.EMOJI_LENGTH), stamp(row[3])) for row in rows]
+    conflict = "ON CONFLICT (message_id, member_id, emoji) DO NOTHING"
+    columns = ", ".join(REACTION_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        await _staged(conn, "import_reaction", REACTION_COLUMNS, stamped)
+        await conn.exec_driver_sql(f"INSERT INTO reaction ({columns}) SELECT {columns} FROM import_reaction {conflict}")
+        return
+    await conn.exec_driver_sql(
+        f"INSERT INTO reaction ({columns}) VALUES ({_placeholders(conn, len(REACTION_COLUMNS))}) {conflict}", stamped)
 
 
 async def analyze(conn: AsyncConnection) -> None:

@@ -24,22 +24,23 @@ def _epoch(conn: AsyncConnection, column: str) -> str:
 
 
 async def stream_posts(conn: AsyncConnection, community_id: int, *, reply_text: bool = True,
-                       author: str | None = None
+                       author: str | None = None, after: int = 0
                        ) -> AsyncIterator[Sequence[tuple[str, str | None, str, str, float]]]:
     """(platform id, thread id, author platform id, text, posted at as unix seconds), in batches.
 
     Plain SQL on purpose: building the index reads every message of a community (a million rows for
     a large one), and row processing through the ORM or typed Core costs more than the read itself.
     Without `reply_text`, replies come with an empty text (for indexes that only read questions);
-    with `author` (a platform user id), only that member's messages.
+    with `author` (a platform user id), only that member's messages; with `after` (a message row id),
+    only the messages stored after it (what a saved index has not seen).
     """
     text_column = "m.text" if reply_text else "CASE WHEN m.thread_id IS NULL THEN m.text ELSE '' END"
     by_author = "" if author is None else "AND a.platform_user_id = :author"
     sql = text(f"""
         SELECT m.platform_id, m.thread_id, a.platform_user_id, {text_column}, {_epoch(conn, "m.posted_at")}
         FROM message m JOIN member a ON a.id = m.author_id
-        WHERE m.community_id = :community AND a.opted_out = :no AND a.is_bot = :no {by_author}
-        ORDER BY m.id""").bindparams(community=community_id, no=False)
+        WHERE m.community_id = :community AND m.id > :after AND a.opted_out = :no AND a.is_bot = :no {by_author}
+        ORDER BY m.id""").bindparams(community=community_id, no=False, after=after)
     if author is not None:
         sql = sql.bindparams(author=author)
     result = await conn.stream(sql.execution_options(yield_per=STREAM_ROWS))
@@ -47,11 +48,12 @@ async def stream_posts(conn: AsyncConnection, community_id: int, *, reply_text: 
         yield [(r[0], r[1], r[2], r[3], float(r[4])) for r in partition]
 
 
-async def stream_reactions(conn: AsyncConnection, community_id: int, *, on_messages_of: int | None = None
-                           ) -> AsyncIterator[Sequence[tuple[str, str, str]]]:
+async def stream_reactions(conn: AsyncConnection, community_id: int, *, on_messages_of: int | None = None,
+                           after: int = 0) -> AsyncIterator[Sequence[tuple[str, str, str]]]:
     """(message platform id, emoji, reactor platform id) of the community's reactions, in batches.
 
-    With `on_messages_of` (a member id), only the reactions to that member's messages.
+    With `on_messages_of` (a member id), only the reactions to that member's messages; with `after`
+    (a reaction row id), only those stored after it.
     """
     m, r, a = Message.__table__, Reaction.__table__, Member.__table__  # type: ignore[attr-defined]
     stmt = (select(m.c.platform_id, r.c.emoji, a.c.platform_user_id)
@@ -59,6 +61,8 @@ async def stream_reactions(conn: AsyncConnection, community_id: int, *, on_messa
             .where(m.c.community_id == community_id).execution_options(yield_per=STREAM_ROWS))
     if on_messages_of is not None:
         stmt = stmt.where(m.c.author_id == on_messages_of)
+    if after:
+        stmt = stmt.where(r.c.id > after)
     result = await conn.stream(stmt)
     async for partition in result.partitions(STREAM_ROWS):
         yield [tuple(row) for row in partition]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import IndexChange, Member, Message, Reaction
+from storage.models import IndexChange, IndexSnapshot, Member, Message, Reaction
 from storage.types import utcnow
 
 RETENTION = timedelta(hours=1)  # followers poll every few seconds; a process away longer rebuilds
@@ -49,8 +49,13 @@ async def member_changed(session: AsyncSession, member_id: int, kind: str) -> No
 
 
 async def community_changed(session: AsyncSession, community_id: int) -> None:
-    """Log that a community's index must be rebuilt (someone was forgotten: nothing may name them)."""
+    """Log that a community's index must be rebuilt (someone was forgotten: nothing may name them).
+
+    The community's saved index files stop being trusted in the same transaction: none is loaded again.
+    """
     await session.exec(insert(IndexChange).values(community_id=community_id, kind="rebuild", at=utcnow()))
+    await session.exec(delete(IndexSnapshot).where(
+        IndexSnapshot.__table__.c.community_id == community_id))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -545,3 +545,20 @@ class CalendarFeed(SQLModel, table=True):
 _message = Message.__table__  # type: ignore[attr-defined]
 Index("ix_message_posted", _message.c.community_id, _message.c.posted_at, _message.c.author_id)
 Index("ix_message_author_posted", _message.c.author_id, _message.c.posted_at)
+
+
+class IndexSnapshot(SQLModel, table=True):
+    """An expertise index saved to a file by some process, valid as of change `mark` (bot/routing/registry.py).
+
+    The file lives in that process's data directory, named after `token`; this row is what makes it
+    trusted: a file whose row is gone (the community changed in a way the change log cannot replay, or
+    the database is another one) is never loaded. Forgetting a member deletes the community's rows.
+    """
+
+    __tablename__ = "index_snapshot"
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               nullable=False, index=True))
+    token: str = Field(max_length=32, unique=True)
+    mark: int = Field(sa_column=Column(Integer, nullable=False))
+    saved_at: datetime = Field(default_factory=utcnow, sa_column=_when())

@@ -6,7 +6,7 @@ import time
 
 from bot.expertise import features, learning, replay, scoring
 from bot.expertise.answers import NOBODY, AnswerLog
-from bot.expertise.idtable import IdTable
+from bot.expertise.idtable import IdList, IdTable
 from bot.expertise.postings import ThreadPostings
 from bot.expertise.records import ACCEPT_EMOJI, UPVOTE_EMOJI, Evidence, Post, Suggestion, ThreadHit
 from bot.expertise.scoring import TopicEvidence
@@ -32,7 +32,7 @@ class ExpertiseIndex:
         self._answers = AnswerLog()
         self._ids = IdTable()  # message id -> slot * 2 (+1 for a reply)
         self._counted = IdTable()  # reaction key -> 1 while counted: re-applying a reaction changes nothing
-        self._thread_ids: list[str] = []
+        self._thread_ids = IdList()  # thread slot -> its root's message id
         self._root_known = bytearray()
         self._declared: dict[int, list[tuple[str, frozenset[str]]]] = {}
         self._latest = 0.0
@@ -239,6 +239,14 @@ class ExpertiseIndex:
         banned = set(exclude) | ({asker} if asker else set()) | {""}
         cands = [m for m in dict.fromkeys([*found, *self._most_active(now)]) if names[m] not in banned]
         return cands, features.vectors(ev, cands, self._answers.activity, now), ev, terms
+
+    def members(self) -> list[str]:
+        """The platform ids of every member the index holds something of."""
+        return [name for name in self._answers.names if name]
+
+    def size(self) -> int:
+        """How many threads and replies the index has slots for (a measure of its memory)."""
+        return len(self._thread_ids) + len(self._answers.r_thread)
 
     def member_name(self, m: int) -> str:
         """The platform id of an internal member number (as `candidates` returns them)."""

@@ -162,7 +162,7 @@ class IndexFollower:
             if c.member is not None and (cid, c.member) in topics:
                 registry.update(cid, _declare(c.member, topics[(cid, c.member)]))
         elif c.platform_id is not None:
-            registry.update(cid, _message_op(c, c.platform_id))
+            registry.update(cid, message_op(c, c.platform_id))
 
     def _member(self, c: Change) -> None:
         if c.member is None or c.member_forgotten:
@@ -186,7 +186,7 @@ def _declare(member: str, topics: list[str]) -> Callable[[ExpertiseIndex], None]
     return lambda index: index.declare(member, topics)
 
 
-def _message_op(c: Change, platform_id: str) -> Callable[[ExpertiseIndex], None]:
+def message_op(c: Change, platform_id: str) -> Callable[[ExpertiseIndex], None]:
     """The index operation that makes the index agree with what storage now holds for the change."""
 
     def apply(index: ExpertiseIndex) -> None:
