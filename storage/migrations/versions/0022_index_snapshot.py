@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision: str = '0022_index_snapshot'
-down_revision: str | None = '0020_digest'
+down_revision: str | None = '0021_community_settings'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
