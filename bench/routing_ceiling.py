@@ -61,7 +61,7 @@ def generate(out: str, args: list[str]) -> dict[str, Any]:
     return hidden
 
 
-def generator_rankings(hidden: dict[str, Any], queries: Queries) -> list[list[str]]:
+def generator_rankings(hidden: dict[str, Any], queries: Queries, depth: int = 10) -> list[list[str]]:
     """Rank each query by the generator's probability that each member answers it (asker excluded)."""
     act: list[float] = hidden["activity"]
     topics: list[list[int]] = hidden["member_topics"]
@@ -92,7 +92,7 @@ def generator_rankings(hidden: dict[str, Any], queries: Queries) -> list[list[st
             for m in members[t]:
                 score[m] += pt * p_exp * act[m] / z_t[t]
         asker = int(q["asker"][1:])
-        order = sorted((m for m in range(len(act)) if m != asker), key=lambda m: -score[m])[:10]
+        order = sorted((m for m in range(len(act)) if m != asker), key=lambda m: -score[m])[:depth]
         out.append([f"U{m:07d}" for m in order])
     assert not general & set(word_topic), "topic words and general words are disjoint in the generator"
     return out
