@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from app.cli_who import who_batch, who_one, who_replay
 from bot.core import Steward
 from storage.db import Database
 from storage.models import Member, Question, RoutingRequest
+from tests.conftest import BACKEND, create_pg_database, drop_pg_database
 from tests.events import command
 from tests.routing.history import seed
 
@@ -178,3 +183,33 @@ async def test_chat_says_honestly_when_fewer_than_three_have_evidence(bot: Bot) 
     people = [line for line in text.splitlines() if line.startswith("- **")]
     assert text.startswith("I found only 2 people who may know about “terraform plans”:")
     assert [p.split("**")[1] for p in people] == ["Bruno", "Gina"]  # nobody without evidence makes a third
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    environment["STEWARD_DATA_DIR"] = str(tmp_path / "data")
+    if BACKEND == "postgres":
+        url = create_pg_database("steward_replay")
+        environment["STEWARD_DATABASE_URL"] = url.replace("+asyncpg", "")
+        yield environment
+        drop_pg_database(url)
+    else:
+        yield environment
+
+
+def test_replay_through_the_command_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    def steward(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, env=cli_env,
+                              timeout=120, check=False)
+
+    assert steward("import", "slack-export", str(_export(tmp_path)), "--community", "ops").returncode == 0
+    batch = str(_batch(tmp_path, _vault_questions(ASKED_AT)))
+    done = steward("who", "--community", "ops", "--batch", batch, "--replay")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [len(r["experts"]) for r in rows] == [0, 0, 3, 3, 3, 3]  # q5 … q0: the latest ones wait
+    refusals = ((("--replay",), "add --batch FILE"), (("--batch", batch, "--replay", "--top", "5"), "drop --top"))
+    for args, hint in refusals:
+        refused = steward("who", "--community", "ops", *args)
+        assert refused.returncode == 2 and hint in refused.stderr and "Traceback" not in refused.stderr
