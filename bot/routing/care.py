@@ -117,13 +117,19 @@ def focus(evidence: Evidence) -> float:
 
 
 def worth(candidate: Candidate, asked: int, cap: int) -> float:
-    """How much asking this member now is worth: their chance of answering, weighed by the care they
-    deserve (the geometric mean of that chance and of the chance per unit of their answering, times
-    the room left under their cap)."""
+    """How much asking this member now is worth: their chance of answering, weighed by their focus on
+    questions like this one and by the room left under their cap.
+
+    A week's asks are a budget: spending a generalist's on a question a specialist is nearly as likely
+    to answer leaves later questions that only the generalist can answer without them. Weighing the
+    chance by the focus itself (not its square root, as first shipped) asks a generalist only when they
+    are 1/focus times likelier than the specialist; over the synthetic communities of bench/routing_care.py
+    the expected hit@3 under care rose on every one tried (BENCHMARKS.md, "Routing under care").
+    """
     if cap <= 0:
         return 0.0
     chance = max(0.0, candidate.suggestion.score)
-    return chance * math.sqrt(focus(candidate.suggestion.evidence)) * room(asked / cap)
+    return chance * focus(candidate.suggestion.evidence) * room(asked / cap)
 
 
 async def spread(session: AsyncSession, ranked: list[Candidate], k: int, now: datetime,

@@ -24,6 +24,8 @@ from adapters.recording import RecordingAdapter
 from app.cli_import import import_slack_export
 from app.cli_who import who_batch, who_one, who_replay
 from bot.core import Steward
+from bot.expertise import Evidence, Suggestion
+from bot.routing.care import Candidate, worth
 from storage.db import Database
 from storage.models import Member, Question, RoutingRequest
 from tests.conftest import BACKEND, create_pg_database, drop_pg_database
@@ -213,3 +215,18 @@ def test_replay_through_the_command_line(cli_env: dict[str, str], tmp_path: Path
     for args, hint in refusals:
         refused = steward("who", "--community", "ops", *args)
         assert refused.returncode == 2 and hint in refused.stderr and "Traceback" not in refused.stderr
+
+
+def _candidate(chance: float, similar: int, answers: int) -> Candidate:
+    evidence = Evidence(similar_threads=similar, accepted=0, upvotes=0, answers=answers, last_answer_at=None,
+                        matched_terms=(), declared=(), thread_ids=())
+    return Candidate(Member(community_id=1, platform="slack", platform_user_id="U"), Suggestion("U", chance, evidence))
+
+
+def test_a_generalist_is_asked_before_a_specialist_only_when_likelier_by_their_focus() -> None:
+    specialist = _candidate(0.12, similar=9, answers=9)  # all of their answering is on such questions
+    generalist = _candidate(0.30, similar=10, answers=39)  # a quarter of theirs: every other question needs them
+    assert worth(specialist, 0, 3) > worth(generalist, 0, 3)  # 0.30 is not 1/0.25 = 4 times 0.12
+    assert worth(_candidate(0.50, similar=10, answers=39), 0, 3) > worth(specialist, 0, 3)  # 0.50 is
+    assert worth(specialist, 2, 3) < worth(specialist, 1, 3) < worth(specialist, 0, 3)  # less room, less worth
+    assert worth(specialist, 0, 0) == 0.0
