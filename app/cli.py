@@ -61,10 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     who = sub.add_parser("who", parents=[common], help="who knows about a question (from imported history)")
     who.add_argument("question", nargs="?", help="the question, e.g. \"who can help with helm upgrades?\"")
     who.add_argument("--community", required=True, help="community to search")
-    who.add_argument("--top", type=_positive, default=3, help="how many people (default 3)")
+    who.add_argument("--top", type=_positive, help="how many people (default 3)")
     who.add_argument("--asker", help="platform user id of the person asking (never suggested)")
     who.add_argument("--json", action="store_true", help="print JSON")
     who.add_argument("--batch", type=Path, help="JSONL file of {\"id\", \"text\", \"asker\"} lines (- for stdin)")
+    who.add_argument("--replay", action="store_true",
+                     help="with --batch: take the lines in time order (ts) as if each asker said \"Ask them\", and "
+                          "print whom Steward would ask under the care rules (caps, availability, spreading)")
     ical = sub.add_parser("ical", parents=[common], help="print a community's iCalendar feed (meetups, reminders)")
     ical.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
     link = sub.add_parser("calendar-link", parents=[common],
@@ -273,15 +276,23 @@ async def _backup_or_restore(args: argparse.Namespace, config: Config) -> int:
 async def _who(steward: Steward, args: argparse.Namespace) -> int:
     from app import cli_who
 
+    if args.replay and args.batch is None:
+        raise InputError("--replay replays a file of questions: add --batch FILE (JSONL, one question a line)")
+    if args.replay and args.top is not None:
+        raise InputError("--replay asks three people per question, as Steward does live: drop --top")
     if args.batch is not None:
         if args.question:
             raise InputError("give either a QUESTION or --batch FILE, not both")
-        bad = await cli_who.who_batch(steward.db, args.community, args.batch, top=args.top, out=sys.stdout,
-                                      err=sys.stderr, services=steward.services)
+        if args.replay:
+            bad = await cli_who.who_replay(steward.db, args.community, args.batch, out=sys.stdout, err=sys.stderr,
+                                           services=steward.services)
+        else:
+            bad = await cli_who.who_batch(steward.db, args.community, args.batch, top=args.top or 3, out=sys.stdout,
+                                          err=sys.stderr, services=steward.services)
         return 1 if bad else 0
     if not args.question:
         raise InputError('give a QUESTION (e.g. steward who "helm upgrades" --community k8s) or --batch FILE')
-    await cli_who.who_one(steward.db, args.community, args.question, asker=args.asker, top=args.top,
+    await cli_who.who_one(steward.db, args.community, args.question, asker=args.asker, top=args.top or 3,
                           as_json=args.json, out=sys.stdout, services=steward.services)
     return 0
 

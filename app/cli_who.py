@@ -1,10 +1,16 @@
-"""`steward who "QUESTION" --community NAME [--top K] [--json]` and the `--batch FILE.jsonl` form.
+"""`steward who "QUESTION" --community NAME [--top K] [--json]`, the `--batch FILE.jsonl` form and `--replay`.
 
 Batch lines are `{"id", "text", "asker"}` (an optional `ts`, unix seconds, ranks as of that time);
 output lines are `{"id": ..., "experts": [{"member": "<platform user id>", "score": <float>}, ...]}`,
 in input order. A bad line is reported on stderr with its number and answered with no experts, so the
 output keeps one line per input line. A question longer than MAX_QUESTION characters is ranked on its
-first MAX_QUESTION (noted on stderr), never refused.
+first MAX_QUESTION (noted on stderr), never refused. A score is the member's estimated chance of being the one who
+answers (0 to 1); only members with evidence (a similar thread answered, a topic declared) are listed.
+
+With `--replay`, the same lines are taken in time order (`ts`) as if each asker had picked "Ask them":
+each line lists the members Steward would ask, chosen by the live rules (evidence, availability, weekly
+caps counting the replay's own asks, spreading), in the same output form and in input order. The
+database is not changed.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from sqlmodel import col, select
 
 from bot.errors import InputError
 from bot.i18n import N_
-from bot.routing.care import candidates
+from bot.routing.care import Asks, candidates, choose
 from bot.services import Services
 from storage.communities import get_community
 from storage.db import Database
@@ -98,9 +104,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 async def who_batch(db: Database, community: str, path: Path, *, top: int, out: TextIO, err: TextIO,
                     services: Services | None = None) -> int:
     """Answer every line of a JSONL file; returns how many lines were bad."""
-    if str(path) != "-" and not await asyncio.to_thread(path.is_file):
-        raise InputError(N_("{path} is not a file: give a JSONL file with one {{\"id\", \"text\", \"asker\"}} per "
-                            "line (or - for standard input)."), path=str(path))
+    await _require_file(path)
     community_id = await _community_id(db, community)
     services = services or Services.for_database(db)
     default_at = await _as_of(db, community_id)
@@ -108,23 +112,82 @@ async def who_batch(db: Database, community: str, path: Path, *, top: int, out: 
     for number, line in _lines(path):
         if not line.strip():
             continue
-        query: Any = None
         try:
-            query = json.loads(line)
-            if not isinstance(query, dict) or not isinstance(query.get("text"), str):
-                raise ValueError('expected an object with a string "text"')
-            asker = query.get("asker") if isinstance(query.get("asker"), str) else None
-            at = datetime.fromtimestamp(float(query["ts"]), UTC) if query.get("ts") else default_at
-            if len(query["text"]) > MAX_QUESTION:
-                err.write(f"{path}:{number}: a question of {len(query['text'])} characters, ranked on its first "
+            query_id, text, asker, at = _parse(line, default_at)
+            if len(text) > MAX_QUESTION:
+                err.write(f"{path}:{number}: a question of {len(text)} characters, ranked on its first "
                           f"{MAX_QUESTION}\n")
-            experts = await rank(db, services, community_id, _check(query["text"]), asker, top, at)
-        except (ValueError, TypeError, InputError) as exc:
+            experts = await rank(db, services, community_id, text[:MAX_QUESTION], asker, top, at)
+        except _BadLine as exc:
             bad += 1
-            err.write(f"{path}:{number}: skipped ({exc}); expected {{\"id\": ..., \"text\": ..., \"asker\": ...}}\n")
-            query_id = query.get("id") if isinstance(query, dict) else None
-            out.write(json.dumps({"id": query_id, "experts": []}) + "\n")
+            _skipped(err, path, number, exc)
+            out.write(json.dumps({"id": exc.query_id, "experts": []}) + "\n")
             continue
-        out.write(json.dumps({"id": query.get("id"), "experts": [{k: e[k] for k in ("member", "score")}
-                                                                  for e in experts]}) + "\n")
+        out.write(json.dumps({"id": query_id, "experts": [{k: e[k] for k in ("member", "score")}
+                                                          for e in experts]}) + "\n")
     return bad
+
+
+async def who_replay(db: Database, community: str, path: Path, *, out: TextIO, err: TextIO,
+                     services: Services | None = None) -> int:
+    """Replay a JSONL file of questions in time order under the care rules; returns how many lines were bad."""
+    await _require_file(path)
+    community_id = await _community_id(db, community)
+    index = await (services or Services.for_database(db)).expertise.index(community_id)
+    default_at = await _as_of(db, community_id)
+    answers: list[Any] = []  # per input line: the members asked, or the id of a bad line
+    todo: list[tuple[datetime, int, str, str | None]] = []
+    bad = 0
+    for number, line in _lines(path):
+        if not line.strip():
+            continue
+        try:
+            query_id, text, asker, at = _parse(line, default_at)
+        except _BadLine as exc:
+            bad += 1
+            _skipped(err, path, number, exc)
+            answers.append({"id": exc.query_id, "experts": []})
+            continue
+        todo.append((at, len(answers), text[:MAX_QUESTION], asker))
+        answers.append({"id": query_id, "experts": []})
+    asks = Asks()  # the replay's own asks count towards caps and spreading, as stored ones would
+    for at, slot, text, asker in sorted(todo, key=lambda x: (x[0], x[1])):
+        async with db.session() as session:
+            chosen = await choose(session, index, community_id, text, asker=asker, now=at, asks=asks)
+        asks.add([c.member.id or 0 for c in chosen], at)
+        answers[slot]["experts"] = [{"member": c.member.platform_user_id, "score": round(c.suggestion.score, 6)}
+                                    for c in chosen]
+    for answer in answers:
+        out.write(json.dumps(answer) + "\n")
+    return bad
+
+
+class _BadLine(ValueError):
+    def __init__(self, reason: str, query_id: Any) -> None:
+        super().__init__(reason)
+        self.query_id = query_id
+
+
+def _parse(line: str, default_at: datetime) -> tuple[Any, str, str | None, datetime]:
+    """One batch line: (id, question, asker, as of when); _BadLine says why it cannot be used."""
+    query: Any = None
+    try:
+        query = json.loads(line)
+        if not isinstance(query, dict) or not isinstance(query.get("text"), str):
+            raise ValueError('expected an object with a string "text"')
+        asker = query.get("asker") if isinstance(query.get("asker"), str) else None
+        at = datetime.fromtimestamp(float(query["ts"]), UTC) if query.get("ts") else default_at
+        _check(query["text"])  # an empty question is a bad line
+        return query.get("id"), query["text"], asker, at
+    except (ValueError, TypeError, OverflowError, OSError, InputError) as exc:
+        raise _BadLine(str(exc), query.get("id") if isinstance(query, dict) else None) from exc
+
+
+def _skipped(err: TextIO, path: Path, number: int, exc: Exception) -> None:
+    err.write(f"{path}:{number}: skipped ({exc}); expected {{\"id\": ..., \"text\": ..., \"asker\": ...}}\n")
+
+
+async def _require_file(path: Path) -> None:
+    if str(path) != "-" and not await asyncio.to_thread(path.is_file):
+        raise InputError(N_("{path} is not a file: give a JSONL file with one {{\"id\", \"text\", \"asker\"}} per "
+                            "line (or - for standard input)."), path=str(path))

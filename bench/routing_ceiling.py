@@ -42,7 +42,7 @@ HOOK_AT = "    if a.queries:\n"
 HOOK = (
     "    HIDDEN.update(activity=activity, member_topics=member_topics, topic_vocab=topic_vocab,\n"
     "                  general=general, channels=a.channels, per_channel=a.topics_per_channel,\n"
-    "                  expert_p=a.expert_p)\n"
+    "                  expert_p=a.expert_p, mean_replies=a.mean_replies)\n"
 )
 TOPIC_P = 0.4  # share of a question's words drawn from its topic (gen_synthetic.py: text(topic, 8, 30, 0.4))
 Queries = list[tuple[dict[str, Any], dict[str, Any]]]
@@ -61,13 +61,14 @@ def generate(out: str, args: list[str]) -> dict[str, Any]:
     return hidden
 
 
-def generator_rankings(hidden: dict[str, Any], queries: Queries) -> list[list[str]]:
-    """Rank each query by the generator's probability that each member answers it (asker excluded)."""
+def generator_chances(hidden: dict[str, Any], queries: Queries) -> list[dict[str, float]]:
+    """Per query, the generator's probability that one answer draw picks each member (the asker excluded)."""
     act: list[float] = hidden["activity"]
     topics: list[list[int]] = hidden["member_topics"]
     vocab: list[list[str]] = hidden["topic_vocab"]
     general, p_exp, per = set(hidden["general"]), float(hidden["expert_p"]), int(hidden["per_channel"])
     word_topic = {w: t for t, ws in enumerate(vocab) for w in ws}
+    assert not general & set(word_topic), "topic words and general words are disjoint in the generator"
     # Channel c is drawn with weight 1/(c+1)^0.8, then one of its topics uniformly.
     prior = [1.0 / (t // per + 1) ** 0.8 / per for t in range(len(vocab))]
     members = defaultdict(list)
@@ -75,7 +76,7 @@ def generator_rankings(hidden: dict[str, Any], queries: Queries) -> list[list[st
         for t in ts:
             members[t].append(m)
     z, z_t = sum(act), {t: sum(act[m] for m in ms) for t, ms in members.items()}
-    out: list[list[str]] = []
+    out: list[dict[str, float]] = []
     for q, _ in queries:
         words = q["text"].split()
         counts = Counter(word_topic[w] for w in words if w in word_topic)
@@ -92,10 +93,14 @@ def generator_rankings(hidden: dict[str, Any], queries: Queries) -> list[list[st
             for m in members[t]:
                 score[m] += pt * p_exp * act[m] / z_t[t]
         asker = int(q["asker"][1:])
-        order = sorted((m for m in range(len(act)) if m != asker), key=lambda m: -score[m])[:10]
-        out.append([f"U{m:07d}" for m in order])
-    assert not general & set(word_topic), "topic words and general words are disjoint in the generator"
+        rest = 1.0 - score[asker]
+        out.append({f"U{m:07d}": p / rest for m, p in enumerate(score) if m != asker and p > 0.0})
     return out
+
+
+def generator_rankings(hidden: dict[str, Any], queries: Queries, depth: int = 10) -> list[list[str]]:
+    """Rank each query by the generator's probability that each member answers it (asker excluded)."""
+    return [sorted(chances, key=lambda m: (-chances[m], m))[:depth] for chances in generator_chances(hidden, queries)]
 
 
 def fitted_on_gold(index: ExpertiseIndex, queries: Queries, banned: set[str]) -> list[list[str]]:

@@ -80,3 +80,24 @@ def vectors(ev: dict[int, TopicEvidence], cands: list[int], act: Activity, now: 
 def score(weights: tuple[float, ...] | list[float], row: list[float]) -> float:
     """Linear score of one candidate."""
     return sum(w * x for w, x in zip(weights, row, strict=True))
+
+
+def chances(weights: tuple[float, ...] | list[float], rows: list[list[float]], shares: list[float]) -> list[float]:
+    """Each candidate's chance of being the one who answers, from two estimates averaged.
+
+    The fitted model's softmax over the candidates knows the community's habits (who answers at all,
+    how recently) and is best at the top; the topical shares (the thread model: each member's part of
+    the answering in the similar threads) are the direct estimate further down, where a care rule
+    sends the question once the first names are busy. An equal-weight linear opinion pool keeps both
+    probabilities and needs no tuning; the result is never negative and sums to 1 over the candidates,
+    so "within 10%" means the same for every question.
+    """
+    if not rows:
+        return []
+    linear = [score(weights, row) for row in rows]
+    top = max(linear)
+    odds = [math.exp(x - top) for x in linear]
+    z, total = sum(odds), sum(shares)
+    if total <= 0.0:
+        return [x / z for x in odds]
+    return [0.5 * x / z + 0.5 * s / total for x, s in zip(odds, shares, strict=True)]

@@ -261,12 +261,16 @@ class ExpertiseIndex:
         top: int = 10,
         now: float | None = None,
     ) -> list[Suggestion]:
-        """Return up to `top` members most likely to answer the question, best first."""
+        """Return up to `top` members most likely to answer the question, best first.
+
+        A suggestion's score is its estimated chance of being the one who answers (see `features.chances`).
+        """
         if top <= 0:
             return []
         cands, rows, ev, terms = self.candidates(question, asker=asker, exclude=exclude, now=now)
-        w = self.weights
-        scored = sorted(((features.score(w, x), m) for x, m in zip(rows, cands, strict=True)), reverse=True)[:top]
+        shares = [e.share if (e := ev.get(m)) is not None else 0.0 for m in cands]
+        chances = features.chances(self.weights, rows, shares)
+        scored = sorted(zip(chances, cands, strict=True), key=lambda x: (-x[0], x[1]))[:top]
         names = self._answers.names
         return [Suggestion(names[m], s, self._evidence(m, ev.get(m), terms)) for s, m in scored]
 

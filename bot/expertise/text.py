@@ -40,3 +40,9 @@ def tokens(text: str) -> list[str]:
     if "<" in text or ":" in text:
         text = strip_markup(text)
     return [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and not (w.isdigit() and len(w) < 4)]
+
+
+def overlap(a: str, b: str) -> float:
+    """How much two texts say the same: the Dice coefficient of their index terms (0 to 1)."""
+    x, y = set(tokens(a)), set(tokens(b))
+    return 2 * len(x & y) / (len(x) + len(y)) if x and y else 0.0

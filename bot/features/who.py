@@ -5,12 +5,13 @@ from __future__ import annotations
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.events import ChoicePicked, MessagePosted
+from bot.expertise import ThreadHit
+from bot.expertise.text import overlap
 from bot.i18n import N_, markup_translator, translator
 from bot.markup import Markup
 from bot.replies import AskChoice, DirectMessage, Option, Post, message_link
-from bot.reputation.scores import reputation
 from bot.router import Router
-from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, candidates, spread
+from bot.routing.care import SUGGESTED, UNANSWERED_AFTER, choose
 from bot.routing.explain import Fact, dump, facts, load, reason, render, title
 from storage.communities import channels_of
 from storage.models import Member, Question, RoutingRequest
@@ -19,8 +20,8 @@ from storage.types import utcnow
 
 router = Router()
 
-SUGGESTED = 3
 PAST_THREADS = 3
+CLOSE_MATCH = 0.6  # share of words in common (Dice) from which a past thread is the same question
 
 WHO = CommandSpec(
     key="who",
@@ -48,10 +49,7 @@ async def who_knows(ctx: Context) -> None:
     now = utcnow()
     asker = await ctx.ensure_member()
     index = await ctx.svc.expertise.index(ctx.community.id)
-    ranked = await candidates(ctx.session, index, ctx.community.id, topic, asker=ctx.event.sender.id, now=now,
-                              top=SUGGESTED * 4, weekly_cap=DEFAULT_WEEKLY_CAP)
-    standing = await reputation(ctx.session, ctx.community.id, member_ids=[c.member.id or 0 for c in ranked], now=now)
-    chosen = await spread(ctx.session, ranked, SUGGESTED, now, reputation=standing)
+    chosen = await choose(ctx.session, index, ctx.community.id, topic, asker=ctx.event.sender.id, now=now)
     hits = index.threads_like(topic, top=PAST_THREADS)
     roots = await thread_roots(ctx.session, ctx.community.id, [h.thread_id for h in hits]
                                + [t for c in chosen for t in c.suggestion.evidence.thread_ids[:1]])
@@ -59,24 +57,24 @@ async def who_knows(ctx: Context) -> None:
         ctx.reply(ctx._("I don't know yet who knows about “{topic}”. Ask in the channel: when someone "
                         "answers, I'll remember. If it's you, say `I know about {topic}`.", topic=topic))
         return
+    found = [h for h in hits if h.thread_id in roots]
+    close = [h for h in found if overlap(topic, roots[h.thread_id][1]) >= CLOSE_MATCH]
     lines = []
+    if close:  # the same question was asked and answered: that thread first, people second
+        lines.append(ctx._("This past thread asks much the same:"))
+        lines += [_thread_line(h, roots) for h in close]
     if chosen:
-        lines.append(ctx._("Here is who may know about “{topic}”:", topic=topic))
+        lines.append(_heading(ctx, topic, len(chosen)))
         for c in chosen:
             why = reason(c.suggestion.evidence, translator(ctx.locale), ctx.locale)
             example = next((t for t in c.suggestion.evidence.thread_ids if t in roots), None)
             link = Markup(" ([{label}]({url}))").format(label=ctx._("example"), url=message_link(
                 roots[example][0], example)) if example else Markup()
             lines.append(Markup("- **{name}**: {why}{link}").format(name=_name(c.member), why=why, link=link))
-    if hits:
-        found = [h for h in hits if h.thread_id in roots]
-        if found:
-            lines.append(ctx._("Past threads that may already answer it:"))
-        for h in found:
-            channel, text = roots[h.thread_id]
-            mark = " ✅" if h.accepted else ""
-            lines.append(Markup("- [{title}]({url}){mark}").format(title=title(text), url=message_link(
-                channel, h.thread_id), mark=mark))
+    rest = [h for h in found if h not in close]
+    if rest:
+        lines.append(ctx._("Past threads that may already answer it:"))
+        lines += [_thread_line(h, roots) for h in rest]
     ctx.reply(Markup("\n").join(lines))
     if not chosen:
         return
@@ -112,6 +110,21 @@ async def community_channel(ctx: Context) -> str | None:
             return channel
     known = [c for c in await channels_of(ctx.session, ctx.community.id) if c.platform == platform]
     return known[0].platform_id if known else None
+
+
+def _heading(ctx: Context, topic: str, n: int) -> Markup:
+    # Fewer than three with evidence are said as such: nobody is added to make up the number.
+    if n >= SUGGESTED:
+        return ctx._("Here is who may know about “{topic}”:", topic=topic)
+    return ctx.n_("I found only one person who may know about “{topic}”:",
+                  "I found only {n} people who may know about “{topic}”:", n, topic=topic)
+
+
+def _thread_line(hit: ThreadHit, roots: dict[str, tuple[str, str]]) -> Markup:
+    channel, text = roots[hit.thread_id]
+    mark = " ✅" if hit.accepted else ""
+    return Markup("- [{title}]({url}){mark}").format(title=title(text), url=message_link(channel, hit.thread_id),
+                                                     mark=mark)
 
 
 def _name(member: Member) -> str:

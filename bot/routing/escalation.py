@@ -25,7 +25,7 @@ from bot.i18n import markup_translator
 from bot.markup import Markup
 from bot.replies import DirectMessage, Reply, ReplyInThread, message_link
 from bot.router import Router
-from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, WEEK, Candidate, candidates, spread
+from bot.routing.care import DEFAULT_WEEKLY_CAP, UNANSWERED_AFTER, WEEK, Candidate, choose
 from bot.routing.explain import COORDINATOR, dump, facts, render
 from bot.services import Services
 from storage.expertise import available, recent_requests, suggestable
@@ -94,9 +94,8 @@ async def _next_candidates(session: AsyncSession, services: Services, community:
     already = [await session.get(Member, r.member_id) for r in await requests_for(session, question.id or 0)]
     excluded = frozenset(m.platform_user_id for m in already if m is not None)
     index = await services.expertise.index(community.id or 0)
-    ranked = await candidates(session, index, community.id or 0, question.text, asker=asker.platform_user_id,
-                              now=now, top=NEXT_CANDIDATES * 3, exclude=excluded, weekly_cap=DEFAULT_WEEKLY_CAP)
-    return await spread(session, ranked, NEXT_CANDIDATES, now)
+    return await choose(session, index, community.id or 0, question.text, asker=asker.platform_user_id, now=now,
+                        k=NEXT_CANDIDATES, exclude=excluded)
 
 
 def _ask_next(session: AsyncSession, community: Community, question: Question, asker: Member,

@@ -59,7 +59,7 @@ async def test_single_question_text_and_json(bot: Bot) -> None:
     await who_one(steward.db, "k8s", "helm chart values", asker=None, top=2, as_json=False, out=out)
     assert out.getvalue().splitlines()[0].split()[1] == "UANA"
     out = io.StringIO()
-    await who_one(steward.db, "k8s", "helm chart values", asker="UANA", top=2, as_json=True, out=out)
+    await who_one(steward.db, "k8s", "terraform and helm chart values", asker="UANA", top=2, as_json=True, out=out)
     assert "UANA" not in out.getvalue() and json.loads(out.getvalue())["experts"]
 
 
