@@ -244,7 +244,8 @@ def matrix_child(tmp: Path, homeserver: str, bot: Account, member: str, room: st
                  database_url: str) -> Child:
     """The `steward run` child on Matrix: the config file, the token and database URL in its environment."""
     config = write_config(tmp / "matrix.toml", {
-        "steward": {"data_dir": str(tmp / "matrix-data"), "log_level": "INFO"},
+        # its own health port, kept across restarts (the default 8080 may be taken by another run on the machine)
+        "steward": {"data_dir": str(tmp / "matrix-data"), "log_level": "INFO", "http": f"127.0.0.1:{free_port()}"},
         "matrix": {"homeserver": homeserver, "user_id": bot.user_id, "allowed_inviters": [member],
                    "encryption": False},
     }, [{"slug": SLUG, "channels": [f"matrix:{room}"], "coordinators": [f"matrix:{member}"]}])

@@ -82,10 +82,14 @@ async def test_renewal_moment_on_the_founding_anniversary(ritual_bot: Bot) -> No
 
 
 async def test_explore_ideas_from_thread_and_next_go_to_coordinators(ritual_bot: Bot) -> None:
-    _, platform = ritual_bot
+    steward, platform = ritual_bot
     ritual = await _system(ritual_bot, "explore")
     occurrence = schedule_of(ritual).next(datetime.now(UTC), 1)[0]
     assert await fire_ritual(ritual.id or 0, occurrence, now=occurrence) == 1
+    # A person replies once the prompt is crossed out as sent. Without this, under load, the background writer
+    # can take the crossing out while another transaction holds SQLite's lock, and the reply's transaction,
+    # queued first, does not see its thread as the prompt's yet (failed once in a full run; reproduced so).
+    await steward.delivery.idle()
     prompt_id = f"sent-{len(platform.sent)}"
     await platform.inject(message("Backstage for our platform", user="UANA", thread=prompt_id))
     await platform.inject(message("next: eBPF observability", user="UBOB"))
