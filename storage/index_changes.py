@@ -87,7 +87,9 @@ def _changes() -> Select[Any]:
                    who.c.opted_out, who.c.forgotten_at, m.c.thread_id, a.c.platform_user_id, m.c.text,
                    m.c.posted_at, r.c.id, m.c.id)
             .select_from(c)
-            .outerjoin(m, m.c.id == c.c.message_id)  # by primary key: one plan, whatever the statistics
+            # By primary key (one plan, whatever the statistics), and the same message: SQLite hands the id
+            # of the last row out again once it is deleted, so a deletion read late would find the next one.
+            .outerjoin(m, (m.c.id == c.c.message_id) & (m.c.platform_id == c.c.platform_id))
             .outerjoin(a, (a.c.id == m.c.author_id) & indexable)
             .outerjoin(who, who.c.id == c.c.member_id)
             .outerjoin(r, (r.c.message_id == c.c.message_id) & (r.c.member_id == c.c.member_id)

@@ -17,6 +17,7 @@ from bot.expertise import ExpertiseIndex
 from bot.features import build_router
 from bot.replies import ReplyInThread
 from bot.routing.follow import Cursor
+from bot.routing.registry import ExpertiseRegistry
 from storage.communities import ensure_channel
 from storage.db import Database
 from storage.members import ensure_member
@@ -177,6 +178,34 @@ async def test_a_process_following_its_own_changes_counts_each_once(bot: Bot) ->
             got = [(s.member, round(s.score, 6), s.evidence.accepted) for s in live.rank(question, asker=None)]
             assert got == [(s.member, round(s.score, 6), s.evidence.accepted)
                            for s in fresh.rank(question, asker=None)], question
+
+
+async def test_a_deletion_read_after_its_id_was_reused_brings_back_nothing(bot: Bot, other: Bot) -> None:
+    """SQLite gives the id of the last message to the next one once it is deleted: B, reading the deletion
+    after that, must not index the new question a second time under the deleted message's id."""
+    a, a_platform = bot
+    b, _ = other
+    await seed(a_platform)
+    b_index = await b.services.expertise.index(1)
+    await b.services.expertise.start_following(3600)  # one pass now, the next one by hand
+    try:
+        gone = post("Kubernetes ingress returns 404 behind nginx", "UEVE")  # the last row
+        await a_platform.inject(gone)
+        await a_platform.inject(MessageDeleted(event_id="gone-last", platform="recording", channel="C1",
+                                               sender=Sender(id="UEVE"), message_id=gone.message_id))
+        root = post("Helm rollback hangs on a pre-upgrade hook", "UDAVID")  # gets the deleted one's row id
+        await a_platform.inject(root)
+        await a_platform.inject(post("Delete the hook job, then helm rollback again", "UFRANK", thread=root.message_id))
+        await b.services.expertise.catch_up()
+    finally:
+        await b.services.expertise.stop_following()
+    fresh = await ExpertiseRegistry(a.db).index(1)
+    question = "helm rollback hook"
+    ranked = [[(s.member, round(s.score, 9), s.evidence.answers, s.evidence.thread_ids)
+               for s in index.rank(question, asker=None, now=2e9)] for index in (b_index, fresh)]
+    assert "UFRANK" in [m for m, *_ in ranked[1]]
+    assert ranked[0] == ranked[1]
+    assert [t.thread_id for t in b_index.threads_like(question)] == [t.thread_id for t in fresh.threads_like(question)]
 
 
 async def test_history_stored_before_following_started_is_caught_up(bot: Bot, other: Bot) -> None:
