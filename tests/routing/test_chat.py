@@ -283,7 +283,7 @@ async def test_french_answer(bot: Bot) -> None:
     await seed(platform)
     text, choice = await _ask(platform, "qui connaît helm ?")
     # Only Ana answered about helm: said as such, nobody without evidence added to make three.
-    assert text.startswith("Je n'ai trouvé qu'une personne qui pourrait s'y connaître en « helm » :")
+    assert text.startswith("J'ai trouvé 1 seule personne qui pourrait s'y connaître en « helm » :")
     assert [line for line in text.splitlines() if line.startswith("- **")] == [text.splitlines()[1]]
     assert choice is not None and choice.options[0].label == "Demande-leur"
 

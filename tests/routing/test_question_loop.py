@@ -96,7 +96,7 @@ async def test_qui_sy_connait_en_routes_like_who_knows(bot: tuple[Steward, Recor
     _steward, platform = bot
     await seed(platform)
     await platform.inject(command("qui s'y connaît en helm ?", user="UFRANK"))
-    assert platform.texts()[0].startswith("Je n'ai trouvé qu'une personne qui pourrait s'y connaître en « helm »")
+    assert platform.texts()[0].startswith("J'ai trouvé 1 seule personne qui pourrait s'y connaître en « helm »")
 
 
 async def test_a_mention_the_platform_wrote_is_a_real_account(bot: tuple[Steward, RecordingAdapter]) -> None:

@@ -281,7 +281,7 @@ async def test_the_demo_has_a_reputation(db: Database, config: Config) -> None:
 @pytest.mark.parametrize(("phrase", "start"), [
     ("anyone know about terraform?", "I found only one person who may know about “terraform”"),
     ("does anyone know terraform?", "I found only one person who may know about “terraform”"),
-    ("quelqu'un connaît terraform ?", "Je n'ai trouvé qu'une personne qui pourrait s'y connaître en « terraform »"),
+    ("quelqu'un connaît terraform ?", "J'ai trouvé 1 seule personne qui pourrait s'y connaître en « terraform »"),
 ])
 async def test_natural_phrasings_route_like_who_knows(bot: Bot, phrase: str, start: str) -> None:
     _steward, platform = bot

@@ -57,7 +57,7 @@ async def test_ask_why_me_answer_solved_my_questions_search_in_french_and_englis
     await _history(running)
     await _say(running, "<@UBOT> langue fr", user="UFRANK")
     ask = await _say(running, "<@UBOT> qui connaît helm ?", user="UFRANK")
-    assert "Je n'ai trouvé qu'une personne qui pourrait" in _posted(running, "C1")[-1]  # only Ana answered
+    assert "J'ai trouvé 1 seule personne qui pourrait" in _posted(running, "C1")[-1]  # only Ana answered
     await running.slack.interaction(click(_buttons(running)["ask"], "ask", user="UFRANK"))
     await running.settle()
     [to_ana] = _posted(running, "DUANA")
