@@ -61,14 +61,13 @@ def survey_replies(translate: Translate, survey: Survey, tz: str, locale: str, *
               when=closes))
     replies: list[Reply] = []
     questions = load(survey.questions)
-    first = next((i for i, q in enumerate(questions) if q.kind != "text"), -1)
     for index, q in enumerate(questions):
         if q.kind == "text":
             continue
         text = Markup("**{q}**").format(q=q.text) if replies else Markup("{head}\n**{q}**").format(head=head, q=q.text)
         # Where a tap in the channel would be seen by its members (Matrix polls), each member is asked in a
         # direct message and the channel reads only the note (once per survey).
-        note = None if index != first else (
+        note = None if replies else (
             _("⏳ Last call for the pulse survey “{title}”: it closes {when}. I've sent each of you its questions "
               "again in a direct message: one tap there, anonymous.", title=survey.title, when=closes) if reminder else
             _("📋 Pulse survey “{title}”, anonymous, open until {when}. I've sent each of you its questions in a "
