@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from adapters.console.adapter import ConsoleAdapter
 from adapters.console.render import render_text
+from app.cli import terminal_locale
 from app.runtime import ensure_local_community
 from bot.config import Config
 from bot.core import Steward
@@ -23,7 +24,8 @@ async def _chat(db: Database, config: Config, lines: list[str], user: str = "ana
     steward = Steward(db, config, build_router())
     await ensure_local_community(steward, "demo")
     script, out = _script(lines), io.StringIO()
-    console = ConsoleAdapter("demo", user, read_line=lambda _prompt: next(script), out=out)
+    console = ConsoleAdapter("demo", user, read_line=lambda _prompt: next(script), out=out,
+                             locale=lambda: terminal_locale(steward, console))
     steward.add_adapter(console)
     await steward.start_adapters()
     await console.run()

@@ -67,7 +67,7 @@ async def who_knows(ctx: Context) -> None:
             example = next((t for t in c.suggestion.evidence.thread_ids if t in roots), None)
             link = Markup(" ([{label}]({url}))").format(label=ctx._("example"), url=message_link(
                 roots[example][0], example)) if example else Markup()
-            lines.append(Markup("- **{name}**: {why}{link}").format(name=_name(c.member), why=why, link=link))
+            lines.append(ctx._("- **{name}**: {why}{link}", name=_name(c.member), why=why, link=link))
     if hits:
         found = [h for h in hits if h.thread_id in roots]
         if found:

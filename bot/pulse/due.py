@@ -112,17 +112,17 @@ async def close_survey(ctx: Context) -> None:
         return
     community, cc, session = ctx.community, ctx.community_config, ctx.session
     k = cc.survey_min_answers if cc else 5
-    _ = markup_translator(community.locale)
     result = await survey_result(session, survey, k)
     previous = await surveys.previous_run(session, survey)
     before = await survey_result(session, previous, k) if previous else None
-    ctx.send(Post(channel=survey.channel, text=describe(result, before, _)))
+    ctx.send(Post(channel=survey.channel, text=describe(result, before, community.locale)))
     texts = [t for q in result.questions if q.shown for t in q.texts]
     if texts and cc is not None:
-        note = Markup("\n").join([_("Comments from the pulse survey “{title}” (anonymous):", title=survey.title),
-                                  *(Markup("- {text}").format(text=t) for t in texts)])
         for ref in cc.coordinators:
             if ref.startswith(survey.platform + ":"):
+                mine = markup_translator(await locale_of(session, community, ref))  # a DM: the reader's language
+                head = mine("Comments from the pulse survey “{title}” (anonymous):", title=survey.title)
+                note = Markup("\n").join([head, *(Markup("- {text}").format(text=t) for t in texts)])
                 ctx.send(DirectMessage(user=ref.partition(":")[2], text=note))
     assert isinstance(ctx.event, Scheduled)
     await surveys.seal(session, survey, ctx.event.at)
