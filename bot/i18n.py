@@ -148,9 +148,9 @@ def markup_plural_translator(locale: str) -> MarkupPluralTranslate:
     return n_
 
 
-def decimal(value: float, locale: str) -> str:
-    """One decimal, in the reader's way: `4.2`, `4,2`."""
-    return format_decimal(value, "0.0", locale=normalise_locale(locale) or DEFAULT_LOCALE)
+def decimal(value: float, locale: str, pattern: str = "0.0") -> str:
+    """One decimal (or `pattern`, e.g. "0.##"), in the reader's way: `4.2`, `4,2`."""
+    return format_decimal(value, pattern, locale=normalise_locale(locale) or DEFAULT_LOCALE)
 
 
 def percent(part: float, whole: float, locale: str) -> str:

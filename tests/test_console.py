@@ -50,7 +50,7 @@ async def test_a_second_run_remembers(db: Database, config: Config) -> None:
 
 async def test_choice_can_be_answered_by_label_and_other_text_is_a_new_message(db: Database, config: Config) -> None:
     output = await _chat(db, config, ["language fr", "forget me", "help", "oublie-moi", "annuler"])
-    assert output.count("Vous oublier ?") == 2
+    assert output.count("Vous oublier\u202f?") == 2
     assert "D'accord, je n'oublie rien." in output
 
 
@@ -77,8 +77,8 @@ async def test_time_moves_in_the_terminal(db: Database, config: Config) -> None:
     await chat(steward, "demo", "ana", read_line=lambda _prompt: next(script), out=out)
     output = out.getvalue()
     assert output.count("Share your wins") >= 3  # the confirmation, then a reminder on each of the days passed
-    assert "Results of the pulse survey “Was this week useful?”: 1 people answered." in output
-    assert "ritual step(s)" in output and "is not a duration" in output
+    assert "Results of the pulse survey “Was this week useful?”: 1 person answered." in output
+    assert "ritual steps and" in output and "(s)" not in output and "is not a duration" in output
 
 
 async def test_time_moves_in_french_too(db: Database, config: Config) -> None:
@@ -91,4 +91,7 @@ async def test_time_moves_in_french_too(db: Database, config: Config) -> None:
     await chat(steward, "demo", "ana", read_line=lambda _prompt: next(script), out=out)
     output = out.getvalue()
     assert "📊" in output and "“Utile cette semaine ?”" in output  # closed (posted in the community's language)
-    assert "Horloge avancée au" in output and "« bientôt » n’est pas une durée" in output
+    assert "Horloge avancée au" in output and "«\u00a0bientôt\u00a0» n’est pas une durée" in output
+    assert "(répondez par un numéro)" in output  # the terminal's words follow its reader, the post its community
+    assert "Steward: community “demo”" in output  # before she chose French
+
