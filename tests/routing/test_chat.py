@@ -282,7 +282,7 @@ async def test_french_answer(bot: Bot) -> None:
     _steward, platform = bot
     await seed(platform)
     text, choice = await _ask(platform, "qui connaît helm ?")
-    assert text.startswith("Voici qui pourrait s'y connaître en « helm »")
+    assert text.startswith("Voici qui pourrait s'y connaître en «\u00a0helm\u00a0»")
     assert choice is not None and choice.options[0].label == "Demande-leur"
 
 

@@ -138,7 +138,7 @@ async def test_only_coordinators_run_surveys_and_bad_questions_get_the_right_for
     assert "tell me when" in platform.texts()[-1]
     await platform.inject(command('sondage maintenant "Humeur ?" couleur', user=COORD))
     answer = platform.texts()[-1]
-    assert "dites quel type de réponse attend « Humeur ? »" in answer and "what kind" not in answer, answer
+    assert "dites quel type de réponse attend «\u00a0Humeur ?\u00a0»" in answer and "what kind" not in answer, answer
 
 
 async def test_scheduled_survey_is_a_ritual_in_french_too(survey_bot: Bot) -> None:
