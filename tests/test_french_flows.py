@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from adapters.recording import RecordingAdapter
 from app.runtime import sync_communities
@@ -14,9 +16,11 @@ from bot.config import Config
 from bot.core import Steward
 from bot.features import build_router
 from bot.i18n import NARROW_NBSP, NBSP, decimal, percent, signed_decimal
-from bot.replies import AskChoice, DirectMessage, Ephemeral
+from bot.replies import AskChoice, DirectMessage, Ephemeral, Post, ReplyInThread
 from rituals.setup import sync_config_rituals
 from storage.db import Database
+from storage.models import Consultation, Survey
+from tests.clock import due_at
 from tests.events import command, pick
 from tests.routing.history import seed
 
@@ -102,3 +106,37 @@ def test_numbers_read_french() -> None:
     assert decimal(6.5, "fr") == "6,5" and decimal(6.5, "en") == "6.5"
     assert percent(1, 1, "fr") == f"100{NBSP}%" and percent(1, 1, "en") == "100%"
     assert signed_decimal(-0.5, "fr") == "-0,5" and signed_decimal(0.25, "en", "0") == "+0"
+
+
+async def test_a_french_sponsor_gets_the_closing_dm_in_french_while_the_channel_stays_english(ritual_bot: Bot) -> None:
+    steward, platform = ritual_bot
+    await platform.inject(command("langue fr", user="USPONSOR", direct=True))
+    await platform.inject(command("consulter k8s : faut-il standardiser sur Helm ? jusqu'à vendredi, en choix : "
+                                  "oui / non", user="USPONSOR", direct=True))
+    ask = next(r for r in platform.sent if isinstance(r, AskChoice))
+    assert str(ask.text).startswith("📣 **A sponsor asks the community**"), ask.text  # the community's language
+    await platform.inject(pick(ask.key, "0", user="UANA"))
+    async with steward.db.session() as session:
+        consultation = (await session.exec(select(Consultation))).one()
+    out = await due_at(steward, platform, consultation.deadline + timedelta(minutes=1))
+    dm = next(r for r in out if isinstance(r, DirectMessage))
+    assert dm.user == "USPONSOR" and "1 voix." in dm.text and "voice" not in dm.text, dm.text
+    note = next(r for r in out if isinstance(r, ReplyInThread))
+    assert "delivered to the sponsor" in note.text, note.text
+
+
+async def test_survey_comments_reach_a_french_coordinator_in_french(ritual_bot: Bot) -> None:
+    steward, platform = ritual_bot
+    await platform.inject(command("langue fr", user="UCOORD", direct=True))
+    await platform.inject(command('sondage maintenant "Utile ?" échelle 1-5; "Autre chose ?" texte pendant 2 jours',
+                                  user="UCOORD"))
+    for i in range(5):
+        await platform.inject(command(f"answer survey 1: more labs please {i}", user=f"U{i}", direct=True))
+    async with steward.db.session() as session:
+        survey = (await session.exec(select(Survey))).one()
+    out = await due_at(steward, platform, survey.closes_at + timedelta(minutes=1))
+    results = next(r for r in out if isinstance(r, Post) and "📊" in r.text)
+    assert "📊 Results of the pulse survey" in results.text and "5 comments" in results.text, results.text
+    dm = next(r for r in out if isinstance(r, DirectMessage))
+    assert dm.user == "UCOORD" and dm.text.startswith(
+        f"Commentaires du sondage «{NBSP}Utile ?{NBSP}» (anonymes){NBSP}:"), dm.text
