@@ -41,9 +41,10 @@ async def test_french_form_and_no_keeps_nothing(ritual_bot: Bot) -> None:
                                   user=COORD))
     ask = platform.sent[-1]
     assert isinstance(ask, AskChoice)
+    assert ask.key.endswith("@fr")  # typed in French, no stated preference: the answer is handled in French
     await platform.inject(pick(ask.key, "no", user=COORD))
     async with steward.db.session() as session:
-        assert await session.get(Ritual, int(ask.key.rsplit(":", 1)[1])) is None
+        assert await session.get(Ritual, int(ask.key.removesuffix("@fr").rsplit(":", 1)[1])) is None
 
 
 async def test_bad_schedule_is_answered_with_the_form_and_an_example(ritual_bot: Bot) -> None:

@@ -74,7 +74,7 @@ async def test_the_loop_in_french(db: Database, config: Config) -> None:
     assert "2. Leur demander en privé" in output and "C'est fait\u00a0: j'ai demandé à" in output
     # Only the question sent out is chased, and the experts read it in their language (English here).
     assert output.count("is still waiting for an answer: “helm”") == 3 and "“terraform”" not in output.split(
-        "Bonne chance !")[1]
+        "Bonne chance\u202f!")[1]
     mine = output.split("Vos questions (les plus récentes d'abord)\u00a0:")
     assert "«\u00a0helm\u00a0»\u00a0: ouverte, demandée à Hiro Tanaka" in mine[1]
     assert "«\u00a0terraform\u00a0»\u00a0: transmise à personne" in mine[1]
