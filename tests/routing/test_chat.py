@@ -283,7 +283,7 @@ async def test_french_answer(bot: Bot) -> None:
     await seed(platform)
     text, choice = await _ask(platform, "qui connaît helm ?")
     assert text.startswith("Voici qui pourrait s'y connaître en «\u00a0helm\u00a0»")
-    assert choice is not None and choice.options[0].label == "Demande-leur"
+    assert choice is not None and choice.options[0].label == "Demandez-leur"
 
 
 async def test_reputation_breaks_ties_between_near_equal_experts(bot: Bot) -> None:
