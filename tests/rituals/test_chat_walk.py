@@ -97,6 +97,6 @@ async def test_the_same_in_french(db: Database, config: Config) -> None:
     assert "est sautée. Prochaine date\u00a0: jeu." in output and "Son ordre du jour passe à la suivante." in output
     assert "Texte\u00a0: Apportez vos graphiques" in output and "Sautée\u00a0: jeu." in output
     history = output.rsplit("Rencontres passées de Clinique Helm\u00a0:", 1)[1]
-    assert re.search(r"- jeu[^\n]* : inscriptions 0, présences 0\n *- jeu[^\n]* : sautée", history), history
+    assert re.search(r"- jeu[^\n]*\xa0: inscriptions 0, présences 0\n *- jeu[^\n]*\xa0: sautée", history), history
     for english in ("every", "I didn't get that", "Sorry", "What next", "Saved", "Skipped"):
         assert english not in output, english
