@@ -335,7 +335,8 @@ async def _chat(steward: Steward, community: str, user: str, *, read_line: Calla
     from adapters.console.adapter import ConsoleAdapter
     from rituals.scheduler import RitualScheduler
 
-    console = ConsoleAdapter(community, user, read_line=read_line, out=out)
+    console = ConsoleAdapter(community, user, read_line=read_line, out=out,
+                             locale=lambda: terminal_locale(steward, console))
     console.local["/advance"] = _advance_command(steward, console)
     steward.add_adapter(console)
     await steward.start_adapters()
@@ -349,7 +350,7 @@ async def _chat(steward: Steward, community: str, user: str, *, read_line: Calla
     return 0
 
 
-async def _terminal_locale(steward: Steward, console: ConsoleAdapter) -> str:
+async def terminal_locale(steward: Steward, console: ConsoleAdapter) -> str:
     """The language of the person at the terminal: theirs if they chose one, else their community's."""
     from storage.communities import get_community
     from storage.members import find_member
@@ -364,11 +365,12 @@ async def _terminal_locale(steward: Steward, console: ConsoleAdapter) -> str:
 
 def _advance_command(steward: Steward, console: ConsoleAdapter) -> LocalCommand:
     """`/advance 2d`: live the next two days now (ritual steps, closings, escalations), then move the clock."""
-    from bot.i18n import translator
+    from bot.i18n import plural_translator, translator
     from rituals.travel import BadDuration, advance, parse_duration
 
     async def run(arg: str) -> str:
-        _ = translator(await _terminal_locale(steward, console))
+        locale = await terminal_locale(steward, console)
+        _ = translator(locale)
         try:
             delta = parse_duration(arg or "1d")
         except BadDuration as err:
@@ -377,8 +379,10 @@ def _advance_command(steward: Steward, console: ConsoleAdapter) -> LocalCommand:
         travel = await advance(steward, start, start + delta)
         console.offset += delta
         await steward.delivery.idle()
-        return _("⏩ Moved forward to {when} (UTC): {steps} ritual step(s) and {jobs} other scheduled job(s) ran.",
-                 when=f"{start + delta:%Y-%m-%d %H:%M}", steps=travel.steps, jobs=travel.jobs)
+        n_ = plural_translator(locale)
+        return _("⏩ Moved forward to {when} (UTC): {steps} and {jobs} ran.", when=f"{start + delta:%Y-%m-%d %H:%M}",
+                 steps=n_("{n} ritual step", "{n} ritual steps", travel.steps),
+                 jobs=n_("{n} other scheduled job", "{n} other scheduled jobs", travel.jobs))
 
     return run
 

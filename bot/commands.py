@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.errors import InputError, Msgid
-from bot.i18n import N_
+from bot.i18n import N_, NARROW_NBSP, NBSP
 from bot.types import Role
 
 MAX_COMMAND_LENGTH = 4000
@@ -51,7 +51,8 @@ class CommandSpec:
         """The first form in `locale` with the example argument, e.g. `who knows about kubernetes`."""
         form = (self.forms.get(locale) or self.forms["en"])[0]
         if self.argument is not None:
-            form = form.replace("{" + self.argument.name + "}", translate(self.argument.example))
+            example = translate(self.argument.example).replace(NBSP, " ").replace(NARROW_NBSP, " ")
+            form = form.replace("{" + self.argument.name + "}", example)  # typed text: plain spaces
         return form
 
 
@@ -92,8 +93,9 @@ class CommandParser:
                     forms.append(_Form(spec, tuple(fold(literal).split()), bool(brace), locale))
         self._forms = sorted(forms, key=lambda f: (-len(f.words), not f.has_argument))
 
-    def parse(self, text: str) -> ParsedCommand | None:
-        """The command in `text`; None for empty text; `InputError` when nothing fits."""
+    def parse(self, text: str, prefer: str | None = None) -> ParsedCommand | None:
+        """The command in `text`; None for empty text; `InputError` when nothing fits. A form that reads the same
+        in several languages (`consultations`, `portfolio`) is taken in `prefer`'s when it has it."""
         if len(text) > MAX_COMMAND_LENGTH:
             raise InputError(N_("That's a bit long for me: at most {max} characters, please."),
                              max=str(MAX_COMMAND_LENGTH))
@@ -107,11 +109,14 @@ class CommandParser:
             if tuple(folded[:n]) != form.words:
                 continue
             rest = " ".join(words[n:])
+            if not form.has_argument and rest:
+                continue
+            locale = prefer if prefer is not None and any(
+                f.locale == prefer and f.spec is form.spec and f.words == form.words for f in self._forms
+            ) else form.locale
             if not form.has_argument:
-                if rest:
-                    continue
-                return ParsedCommand(form.spec, "", form.locale)
-            return ParsedCommand(form.spec, self._argument(form, rest), form.locale)
+                return ParsedCommand(form.spec, "", locale)
+            return ParsedCommand(form.spec, self._argument(form, rest), locale)
         raise self._unknown(" ".join(folded))
 
     def _argument(self, form: _Form, rest: str) -> str:

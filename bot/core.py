@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 
@@ -25,7 +26,7 @@ from bot.context import Context
 from bot.delivery import Delivery, Parcel
 from bot.errors import AdapterError, InputError
 from bot.events import ChoicePicked, Event, Scheduled
-from bot.i18n import N_
+from bot.i18n import N_, normalise_locale
 from bot.metrics import EVENTS, HANDLER_SECONDS
 from bot.middleware import (
     Duplicate,
@@ -38,7 +39,7 @@ from bot.middleware import (
     no_community,
     refuse_unstorable,
 )
-from bot.replies import Reply, SentRef
+from bot.replies import AskChoice, Reply, SentRef
 from bot.router import Router
 from bot.services import Services
 from storage.db import Database
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 # Events handled at once: more would only queue inside the connection pool (and time out there under a burst,
 # e.g. 5,000 members tapping a survey together). SQLite has one writer anyway; PostgreSQL's pool holds 10.
 CONCURRENCY_SQLITE, CONCURRENCY_POSTGRES = 2, 8
+SPOKEN = "@"  # in a choice key: the language the question was asked in, e.g. `route:12@fr`
 START_WAIT = 30.0  # seconds `start_adapters` waits for a platform before going on without it
 MAX_START_BACKOFF = 30.0
 
@@ -287,26 +289,44 @@ class Steward:
             await job(ctx)
             return
         if isinstance(event, ChoicePicked):
-            handler = self.router.choice_handler(event.key)
-            if handler is None:
-                log.warning("no handler for choice key %r", event.key)
-                return
-            authorise(ctx, self.router.choice_role(event.key))
-            await handler(ctx)
+            key, mark, spoken = event.key.rpartition(SPOKEN)
+            if mark and normalise_locale(spoken) == spoken:  # asked in the language the member typed: answered in it
+                ctx.event = event = dataclasses.replace(event, key=key)
+                if not (ctx.member and ctx.member.locale) and not event.sender.locale:
+                    ctx.locale = spoken
+                    await self._dispatch_choice(ctx, event)
+                    _mark_spoken(ctx)
+                    return
+            await self._dispatch_choice(ctx, event)
             return
         text = command_text(ctx)
         deferred: InputError | None = None
+        spoken_here = False
         if text is not None:
             try:
-                ctx.command = self.router.parser.parse(text)
+                ctx.command = self.router.parser.parse(text, prefer=ctx.locale)
             except InputError as err:
                 deferred = err
             if ctx.command is not None and not (ctx.member and ctx.member.locale) and not event.sender.locale:
+                spoken_here = ctx.command.locale != ctx.locale
                 ctx.locale = ctx.command.locale  # no stated preference: answer in the language they typed
             if ctx.command is None and deferred is None:
                 help_spec = self.router.spec("help")
                 ctx.command = None if help_spec is None else ParsedCommand(help_spec, "", ctx.locale)
-        for handler in self.router.handlers_for(event):
+        await self._dispatch_text(ctx, deferred)
+        if spoken_here:
+            _mark_spoken(ctx)
+
+    async def _dispatch_choice(self, ctx: Context, event: ChoicePicked) -> None:
+        handler = self.router.choice_handler(event.key)
+        if handler is None:
+            log.warning("no handler for choice key %r", event.key)
+            return
+        authorise(ctx, self.router.choice_role(event.key))
+        await handler(ctx)
+
+    async def _dispatch_text(self, ctx: Context, deferred: InputError | None) -> None:
+        for handler in self.router.handlers_for(ctx.event):
             await handler(ctx)
         if ctx.taken:  # e.g. the title a guided dialogue asked for: not a command, and no "I didn't get that"
             return
@@ -318,6 +338,14 @@ class Steward:
                 return
             authorise(ctx)
             await self.router.commands[ctx.command.spec.key](ctx)
+
+
+def _mark_spoken(ctx: Context) -> None:
+    """Mark the questions asked of this member alone with the language they typed in (no stated preference), so
+    their answer, a later event, is handled in that language too: `route:12` → `route:12@fr`."""
+    sender = ctx.event.sender.id
+    ctx.outbox = [dataclasses.replace(r, key=f"{r.key}{SPOKEN}{ctx.locale}")
+                  if isinstance(r, AskChoice) and r.user == sender and SPOKEN not in r.key else r for r in ctx.outbox]
 
 
 class _Undone(Exception):

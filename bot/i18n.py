@@ -5,18 +5,23 @@ binary .mo files that could drift from their sources. Messages use `{name}` plac
 after translation so translators can move them. Reply text comes from `markup_translator`: the message is
 Steward's markup, each value a literal span (see bot/markup.py); `translator` is for plain-text outputs.
 Counted things go through ngettext (`n_(singular, plural, n)`, `ctx.n_`): "1 voice", "2 voices", "1 voix".
+French typography is applied when the catalogue is compiled (`french_typography`): translators type plain
+spaces, readers get the non-breaking ones before ; : ! ? % and inside « ». Numbers shown to a reader go through
+`decimal` and `percent` ("6,5", "50 %").
 """
 
 from __future__ import annotations
 
 import gettext
 import io
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
 
 from bot.markup import Markup
 from bot.types import SUPPORTED_LOCALES
@@ -35,6 +40,35 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+# Left exactly as written: code spans (what a member types), placeholders, link targets and addresses.
+_KEPT = re.compile(r"`[^`\n]*`|\{[^{}]*\}|\]\([^)\s]*\)|https?://[^\s)]+")
+NARROW_NBSP, NBSP = "\u202f", "\u00a0"
+_SPACES = "[ \u00a0\u202f]"
+_FRENCH_RULES = (
+    (re.compile(_SPACES + r"+([;!?])"), NARROW_NBSP + r"\1"),  # "Oui !" → narrow no-break space
+    (re.compile(_SPACES + r"+([:%])"), NBSP + r"\1"),
+    (re.compile(r"(?<=[\d\ue001])%"), NBSP + "%"),
+    (re.compile("«" + _SPACES + "*"), "«" + NBSP),
+    (re.compile(_SPACES + "*»"), NBSP + "»"),
+)
+
+
+def french_typography(text: str) -> str:
+    """French spacing in a message, outside code spans, placeholders and links: the space a translator typed
+    before ; ! ? becomes a narrow no-break one, before : and % and inside « » a no-break one; `{n}%` gets one.
+    A missing space is not guessed (tests/test_french_everywhere.py finds it in the catalogue)."""
+    kept: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        kept.append(match.group(0))
+        return f"\ue000{len(kept) - 1}\ue001"
+
+    held = _KEPT.sub(keep, text)
+    for rule, replacement in _FRENCH_RULES:
+        held = rule.sub(replacement, held)
+    return re.sub("\ue000(\\d+)\ue001", lambda m: kept[int(m.group(1))], held)
+
+
 @cache
 def _catalogue(locale: str) -> gettext.NullTranslations:
     path = LOCALE_DIR / f"{locale}.po"
@@ -42,6 +76,12 @@ def _catalogue(locale: str) -> gettext.NullTranslations:
         return gettext.NullTranslations()
     with path.open("rb") as po:
         catalog = read_po(po, locale=locale)
+    if locale == "fr":
+        for message in catalog:
+            if isinstance(message.string, str):
+                message.string = french_typography(message.string)
+            elif message.string:
+                message.string = tuple(french_typography(form) for form in message.string)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
@@ -106,3 +146,19 @@ def markup_plural_translator(locale: str) -> MarkupPluralTranslate:
         return Markup(catalogue.ngettext(singular, plural, n)).format(**{"n": n, **params})
 
     return n_
+
+
+def decimal(value: float, locale: str, pattern: str = "0.0") -> str:
+    """One decimal (or `pattern`, e.g. "0.##"), in the reader's way: `4.2`, `4,2`."""
+    return format_decimal(value, pattern, locale=normalise_locale(locale) or DEFAULT_LOCALE)
+
+
+def percent(part: float, whole: float, locale: str) -> str:
+    """`50%`, `50 %` (a non-breaking space in French); `-` when there is nothing to divide."""
+    return format_percent(part / whole, locale=normalise_locale(locale) or DEFAULT_LOCALE) if whole else "-"
+
+
+def signed_decimal(value: float, locale: str, pattern: str = "0.0") -> str:
+    """A change: `+0.5`, `-0,5`; `pattern` "0" for whole numbers."""
+    return ("+" if value >= 0 else "-") + format_decimal(abs(value), pattern,
+                                                         locale=normalise_locale(locale) or DEFAULT_LOCALE)

@@ -121,6 +121,7 @@ class AskForm:
     text: Markup = field(default_factory=Markup)  # a short introduction shown above the fields
     thread: MessageId | None = None
     fallback: Reply | None = None
+    submit: str = "Send"  # the submit button, in the member's language
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -210,7 +210,7 @@ async def test_in_french_with_french_typography(bot: Bot) -> None:
     assert "Europe/Paris, par Ucoord" in await _say(bot, "historique des réglages")
     assert "Noyau de Kubernetes CoP en" in await _say(bot, "qui est le noyau")
     assert "en chiffres" in await _say(bot, "statistiques")
-    assert "Quel réglage\u00a0?" in await _say(bot, "régler couleur bleu")
+    assert "Quel réglage\u202f?" in await _say(bot, "régler couleur bleu")
 
 
 async def test_the_terminal_runs_a_local_community_until_it_has_coordinators(db: Database, tmp_path: object) -> None:

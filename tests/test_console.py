@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from adapters.console.adapter import ConsoleAdapter
 from adapters.console.render import render_text
+from app.cli import terminal_locale
 from app.runtime import ensure_local_community
 from bot.config import Config
 from bot.core import Steward
@@ -23,7 +24,8 @@ async def _chat(db: Database, config: Config, lines: list[str], user: str = "ana
     steward = Steward(db, config, build_router())
     await ensure_local_community(steward, "demo")
     script, out = _script(lines), io.StringIO()
-    console = ConsoleAdapter("demo", user, read_line=lambda _prompt: next(script), out=out)
+    console = ConsoleAdapter("demo", user, read_line=lambda _prompt: next(script), out=out,
+                             locale=lambda: terminal_locale(steward, console))
     steward.add_adapter(console)
     await steward.start_adapters()
     await console.run()
@@ -48,7 +50,7 @@ async def test_a_second_run_remembers(db: Database, config: Config) -> None:
 
 async def test_choice_can_be_answered_by_label_and_other_text_is_a_new_message(db: Database, config: Config) -> None:
     output = await _chat(db, config, ["language fr", "forget me", "help", "oublie-moi", "annuler"])
-    assert output.count("Vous oublier ?") == 2
+    assert output.count("Vous oublier\u202f?") == 2
     assert "D'accord, je n'oublie rien." in output
 
 
@@ -75,8 +77,8 @@ async def test_time_moves_in_the_terminal(db: Database, config: Config) -> None:
     await chat(steward, "demo", "ana", read_line=lambda _prompt: next(script), out=out)
     output = out.getvalue()
     assert output.count("Share your wins") >= 3  # the confirmation, then a reminder on each of the days passed
-    assert "Results of the pulse survey “Was this week useful?”: 1 people answered." in output
-    assert "ritual step(s)" in output and "is not a duration" in output
+    assert "Results of the pulse survey “Was this week useful?”: 1 person answered." in output
+    assert "ritual steps and" in output and "(s)" not in output and "is not a duration" in output
 
 
 async def test_time_moves_in_french_too(db: Database, config: Config) -> None:
@@ -89,7 +91,10 @@ async def test_time_moves_in_french_too(db: Database, config: Config) -> None:
     await chat(steward, "demo", "ana", read_line=lambda _prompt: next(script), out=out)
     output = out.getvalue()
     assert "📊" in output and "“Utile cette semaine ?”" in output  # closed (posted in the community's language)
-    assert "Horloge avancée au" in output and "« bientôt » n’est pas une durée" in output
+    assert "Horloge avancée au" in output and "«\u00a0bientôt\u00a0» n’est pas une durée" in output
+    assert "(répondez par un numéro)" in output  # the terminal's words follow its reader, the post its community
+    assert "Steward: community “demo”" in output  # before she chose French
+
 
 
 async def test_a_coordinator_manages_surveys_and_settings_in_the_terminal(db: Database, config: Config) -> None:
@@ -100,7 +105,7 @@ async def test_a_coordinator_manages_surveys_and_settings_in_the_terminal(db: Da
     assert "**" not in output  # the terminal renders the markup
     assert "- 1 “Was this week useful?”: closes " in output
     assert "Survey 1 is still open, until " in output
-    assert "📊 Results of the pulse survey “Was this week useful?”: 1 people answered." in output
+    assert "📊 Results of the pulse survey “Was this week useful?”: 1 person answered." in output
     assert "Closed survey 1 “Was this week useful?”: its results are posted where it was asked." in output
     assert "Fewer than 5 answers: results stay hidden" in output and "Survey 1, closed " in output
     assert '"survey","title","closed","respondents"' in output

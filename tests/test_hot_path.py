@@ -70,7 +70,7 @@ async def test_members_are_never_remembered(bot: Bot) -> None:
     async with steward.db.session() as session:
         await session.exec(update(Member).where(Member.platform_user_id == "UANA").values(locale="fr"))  # type: ignore[call-overload]
     await platform.inject(command("help", user="UANA"))
-    assert platform.texts()[-1].startswith("Bonjour ! Je suis Steward")
+    assert platform.texts()[-1].startswith("Bonjour\u202f! Je suis Steward")
 
 
 async def test_community_rows_are_fresh_after_a_sync(bot: Bot) -> None:

@@ -18,7 +18,7 @@ from tests.events import command, message
 ROOT = Path(__file__).resolve().parent.parent
 
 
-PACKAGES = ("bot", "rituals", "adapters", "storage")  # every package a member-facing message can come from
+PACKAGES = ("bot", "rituals", "adapters", "storage", "app")  # every package a member-facing message can come from
 
 
 def _extracted() -> list[str | tuple[str, ...]]:
@@ -71,7 +71,7 @@ def test_normalise_locale(raw: str | None, expected: str | None) -> None:
 def test_translator_fills_placeholders() -> None:
     fr = translator("fr")
     assert fr("I speak {choices}. For example: `{usage}`", choices="en, fr", usage="langue fr") == \
-        "Je parle en, fr. Par exemple : `langue fr`"
+        "Je parle en, fr. Par exemple\u00a0: `langue fr`"
 
 
 async def test_language_choice_is_kept_and_help_follows_it(bot: tuple[Steward, RecordingAdapter]) -> None:
@@ -81,7 +81,7 @@ async def test_language_choice_is_kept_and_help_follows_it(bot: tuple[Steward, R
     await platform.inject(command("language fr", user="UANA"))
     assert platform.texts()[-1].startswith("C'est noté")
     await platform.inject(command("aide", user="UANA"))
-    assert platform.texts()[-1].startswith("Bonjour ! Je suis Steward")
+    assert platform.texts()[-1].startswith("Bonjour\u202f! Je suis Steward")
     assert "`qui connaît kubernetes`" in platform.texts()[-1]
     await platform.inject(command("help", user="UANA"))  # an English form still answers in her language
     assert platform.texts()[-1].startswith("Bonjour")

@@ -108,7 +108,7 @@ async def test_my_data_lists_what_is_kept(bot: tuple[Steward, RecordingAdapter])
     await _seed_history(steward, platform)
     await platform.inject(command("my data", user="UANA"))
     reply = platform.texts()[-1]
-    assert "**k8s**" in reply and "2 messages" in reply and "1 reactions" in reply and "1 contributions" in reply
+    assert "**k8s**" in reply and "2 messages" in reply and "1 reaction," in reply and "1 contribution" in reply
 
 
 async def test_someone_else_cannot_confirm_for_ana(bot: tuple[Steward, RecordingAdapter]) -> None:

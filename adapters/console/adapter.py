@@ -2,7 +2,8 @@
 
 Lines starting with `/` are the terminal's own commands, never sent to the core: the wiring hands
 them in (`local`), e.g. `/advance 2d` to move the clock forward. The console keeps that clock: its
-events are stamped with the moved time (`offset`).
+events are stamped with the moved time (`offset`). Its own words (the greeting, "answer with a number") are in
+the language of the person at the terminal, which the wiring tells it (`locale`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from adapters.console.render import render
 from bot.adapter import Sink
 from bot.errors import Unsupported
 from bot.events import ChoicePicked, MessagePosted, Sender
+from bot.i18n import Translate, translator
 from bot.markup import plain
 from bot.replies import AskChoice, AskForm, DirectMessage, Reply, SentRef
 from storage.owners import Liveness
@@ -26,6 +28,7 @@ from storage.owners import Liveness
 CHANNEL = "console"
 EXIT_WORDS = {"quit", "exit", "bye", "au revoir", ":q"}
 LocalCommand = Callable[[str], Awaitable[str]]  # the rest of the line → what to print
+ReaderLocale = Callable[[], Awaitable[str]]  # the language of the person at the terminal, as Steward knows it
 
 
 class ConsoleAdapter:
@@ -34,7 +37,8 @@ class ConsoleAdapter:
     platform = "console"
 
     def __init__(self, community: str, user: str, *, read_line: Callable[[str], str] | None = None,
-                 out: TextIO | None = None, local: Mapping[str, LocalCommand] | None = None) -> None:
+                 out: TextIO | None = None, local: Mapping[str, LocalCommand] | None = None,
+                 locale: ReaderLocale | None = None) -> None:
         self.community, self.user = community, user
         self.user_id: str | None = "steward"
         self._read_line = read_line or input
@@ -46,6 +50,10 @@ class ConsoleAdapter:
         self._sink: Sink | None = None
         self.local: dict[str, LocalCommand] = dict(local or {})
         self.offset = timedelta()  # how far `/advance` moved this terminal's clock
+        self.locale = locale
+
+    async def _translator(self) -> Translate:
+        return translator(await self.locale() if self.locale is not None else "en")
 
     def now(self) -> datetime:
         """This terminal's time: the real time, moved forward by `/advance`."""
@@ -58,8 +66,9 @@ class ConsoleAdapter:
     async def run(self) -> None:
         """Read lines until end of input or an exit word; each becomes an event."""
         assert self._sink is not None
-        self._print(f"Steward: community “{self.community}”, you are “{self.user}”. "
-                    "Type `help` (or `aide`), `quit` to leave.")
+        _ = await self._translator()
+        self._print(_("Steward: community “{community}”, you are “{user}”. Type `help` (or `aide`), `quit` to "
+                      "leave.", community=self.community, user=self.user))
         while True:
             try:
                 line = await asyncio.to_thread(self._read_line, f"{self.user}> ")
@@ -78,8 +87,10 @@ class ConsoleAdapter:
         name, _, rest = line.partition(" ")
         command = self.local.get(name.casefold())
         if command is None:
-            known = ", ".join(sorted(self.local)) or "none"
-            self._print(f"{name}: not a terminal command (they are: {known}). Type `help` to talk to Steward.")
+            _ = await self._translator()
+            known = ", ".join(sorted(self.local)) or _("none")
+            self._print(_("{name}: not a terminal command (they are: {known}). Type `help` to talk to Steward.",
+                          name=name, known=known))
             return
         self._print(await command(rest))
 
@@ -115,9 +126,10 @@ class ConsoleAdapter:
         if isinstance(reply, AskChoice):
             self._pending = reply
         if isinstance(reply, DirectMessage) and reply.user == self.user:
-            self._print(render(reply.__class__(user=reply.user, text=reply.text), self._color).split("\n", 1)[-1])
+            self._print(render(reply.__class__(user=reply.user, text=reply.text), self._color,
+                               await self._translator()).split("\n", 1)[-1])
         else:
-            self._print(render(reply, self._color))
+            self._print(render(reply, self._color, await self._translator()))
         return SentRef(self.platform, CHANNEL, f"out.{next(self._counter)}")
 
     async def stop(self) -> None:

@@ -3,13 +3,15 @@
 Control characters (ESC and the rest of C0/C1, bidirectional overrides) are removed from everything
 printed, so no one's words can move the cursor, recolour or retitle the terminal, or reorder a line; the
 only escape sequences are Steward's own bold. What people typed is printed as typed (never markup), and
-links show their address only for http(s).
+links show their address only for http(s). The terminal's own words (the hint under a choice, "direct message
+to") are in the reader's language: `render` takes their translator.
 """
 
 from __future__ import annotations
 
 import re
 
+from bot.i18n import Translate, translator
 from bot.markup import hold, plain, web_url
 from bot.replies import AskChoice, DirectMessage, Ephemeral, Post, React, Reply, ReplyInThread, parse_message_link
 
@@ -43,17 +45,19 @@ def render_text(text: str, color: bool) -> str:
     return held.fill(out, lambda span: span)
 
 
-def render(reply: Reply, color: bool = False) -> str:
-    """One reply as the lines printed under `steward>`."""
+def render(reply: Reply, color: bool = False, _: Translate | None = None) -> str:
+    """One reply as the lines printed under `steward>`, the terminal's own words translated by `_`."""
+    _ = _ or translator("en")
     match reply:
         case AskChoice(text=text, options=options):
             numbered = [f"  {i}. {clean(plain(opt.label))}" for i, opt in enumerate(options, 1)]
-            return "\n".join([render_text(text, color), *numbered, "  (answer with a number)"])
+            return "\n".join([render_text(text, color), *numbered, "  " + _("(answer with a number)")])
         case React(emoji=emoji):
-            return f"(reacts :{clean(emoji)}:)"
+            return _("(reacts :{emoji}:)", emoji=clean(emoji))
         case DirectMessage(user=user, text=text, image=image, image_name=name):
-            attached = f"\n(image attached: {clean(name)}, {len(image)} bytes)" if image else ""
-            return f"(direct message to {clean(user)})\n{render_text(text, color)}{attached}"
+            attached = "\n" + _("(image attached: {name}, {size} bytes)", name=clean(name),
+                                 size=len(image)) if image else ""
+            return _("(direct message to {user})", user=clean(user)) + f"\n{render_text(text, color)}{attached}"
         case Post(text=text) | ReplyInThread(text=text) | Ephemeral(text=text):
             return render_text(text, color)
     raise TypeError(f"cannot render {reply!r}")  # pragma: no cover

@@ -25,6 +25,7 @@ from bot.adapter import Sink
 from bot.config import Config
 from bot.errors import AdapterError, ConfigError, NotPermitted, RateLimited, Transient, Unsupported
 from bot.events import Event, Sender
+from bot.markup import plain
 from bot.metrics import RATE_LIMITED
 from bot.replies import (
     AskChoice,
@@ -391,7 +392,7 @@ class SlackAdapter:
         fields = tuple(render.FormField(id=f.id, label=f.label, placeholder=f.placeholder, optional=f.optional)
                        for f in form.fields)
         view = render.modal(key=form.key, title=form.title, fields=fields, intro=form.text, channel=form.channel,
-                            thread=form.thread)
+                            thread=form.thread, submit=plain(form.submit))
         try:
             view_id = await self.open_form(seen[1], view, deadline=seen[0] + self.trigger_window)
         except AdapterError as err:  # expired_trigger_id, invalid_trigger_id, a 429 outlasting the trigger…

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from babel.dates import format_date, format_skeleton
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_percent
 
 from bot.digest.report import Digest, StoryLine
 from bot.digest.stage import STAGES
-from bot.i18n import markup_plural_translator, markup_translator
+from bot.i18n import decimal, markup_plural_translator, markup_translator, percent
 from bot.markup import Markup, hold, web_url
 from bot.replies import message_link
 from bot.services import WebLink
@@ -38,16 +38,6 @@ def of_month(month: object, locale: str) -> str:
     if locale.startswith("fr"):
         return ("d'" if name.startswith(_FRENCH_VOWELS) else "de ") + name
     return name
-
-
-def decimal(value: float, locale: str) -> str:
-    """One decimal, in the reader's way: `4.2`, `4,2`."""
-    return format_decimal(value, "0.0", locale=locale)
-
-
-def percent(part: int, whole: int, locale: str) -> str:
-    """`50%`, `50 %`; `-` when there is nothing to divide."""
-    return format_percent(part / whole, locale=locale) if whole else "-"
 
 
 def signed_percent(value: float, locale: str) -> str:

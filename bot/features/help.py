@@ -25,7 +25,7 @@ async def show_help(ctx: Context) -> None:
     for spec in ctx.commands:
         if spec.role != "member" and spec.role not in ctx.roles and "coordinator" not in ctx.roles:
             continue
-        lines.append(Markup("- `{usage}`: {summary}").format(usage=spec.usage(ctx.locale, translator(ctx.locale)),
-                                                            summary=ctx._(spec.summary)))
+        lines.append(ctx._("- `{usage}`: {summary}", usage=spec.usage(ctx.locale, translator(ctx.locale)),
+                           summary=ctx._(spec.summary)))
     lines.append(ctx._("In a channel, mention me or start with `!steward`; in a direct message, just type."))
     ctx.reply(Markup("\n").join(lines))

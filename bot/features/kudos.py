@@ -184,7 +184,7 @@ def quoted_reason(reason: str) -> str:
 
 def _tell(ctx: Context, giver: Member, receiver: Member, reason: str, link: str) -> None:
     """DM the person thanked, in their language: the giver's words quoted, no link of theirs."""
-    _ = markup_translator(receiver.locale or ctx.locale)
+    _ = markup_translator(receiver.locale or (ctx.community.locale if ctx.community else ctx.locale))
     where = _(" ([see]({link}))", link=link) if link else Markup()
     if reason:
         text = _("🙏 {giver} thanked you for: {reason}{where}", giver=_name(giver), reason=quoted_reason(reason),

@@ -16,7 +16,7 @@ from bot.context import Context
 from bot.events import MemberJoined
 from bot.features.meetups import next_meetups
 from bot.features.ritual_common import RitualKind, RitualRun, declare, when
-from bot.i18n import N_
+from bot.i18n import N_, markup_plural_translator
 from bot.markup import Markup
 from bot.replies import DirectMessage
 from bot.router import Router
@@ -128,9 +128,11 @@ async def member_anniversaries(ctx: Context, run: RitualRun) -> None:
             continue
         years = today.year - joined.year
         if await claim(ctx.session, f"thanks:{member.id}:{today.year}", member.platform):
-            ctx.send(DirectMessage(user=member.platform_user_id, text=ctx._(
-                "🎉 {years} year(s) ago today you joined **{name}**. Thank you for being part of it!",
-                years=years, name=community.name)))
+            n_ = markup_plural_translator(member.locale or ctx.locale)  # the DM is in the member's language
+            ctx.send(DirectMessage(user=member.platform_user_id, text=n_(
+                "🎉 {n} year ago today you joined **{name}**. Thank you for being part of it!",
+                "🎉 {n} years ago today you joined **{name}**. Thank you for being part of it!",
+                years, name=community.name)))
 
 
 ANNIVERSARIES = declare(RitualKind("anniversaries", N_("member anniversaries"),

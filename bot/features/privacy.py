@@ -148,8 +148,10 @@ async def my_data(ctx: Context) -> None:
         status = ctx._("opted out") if kept.opted_out else ctx._("indexed")
         lines.append(ctx._(
             "- **{community}**: name “{name}”, language {locale}, time zone {tz}, {status}; "
-            "{messages} messages, {reactions} reactions, {contributions} contributions",
+            "{messages}, {reactions}, {contributions}",
             community=slug, name=kept.display_name or "-", locale=kept.locale or "-", tz=kept.timezone or "-",
-            status=status, messages=kept.messages, reactions=kept.reactions, contributions=kept.contributions))
+            status=status, messages=ctx.n_("{n} message", "{n} messages", kept.messages),
+            reactions=ctx.n_("{n} reaction", "{n} reactions", kept.reactions),
+            contributions=ctx.n_("{n} contribution", "{n} contributions", kept.contributions)))
     lines.append(ctx._("Say `forget me` to delete all of it, or `opt out` to stop me from indexing you."))
     ctx.reply_privately(Markup("\n").join(lines))

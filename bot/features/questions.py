@@ -120,7 +120,7 @@ async def _which(ctx: Context, member: Member) -> Question | None:
         ctx.reply_privately(ctx._("You have no open question. `my questions` lists yours."))
         return None
     lines = [ctx._("Which one? Say `solved` with its number:")]
-    lines += [Markup("- #{n} “{text}”").format(n=q.id, text=title(q.text)) for q in mine]
+    lines += [ctx._("- #{n} “{text}”", n=q.id, text=title(q.text)) for q in mine]
     ctx.reply_privately(Markup("\n").join(lines))
     return None
 

@@ -15,8 +15,9 @@ from sqlmodel import col
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.events import MessagePosted
+from bot.features.consultations import locale_of
 from bot.features.ritual_common import RitualKind, RitualRun, declare
-from bot.i18n import N_
+from bot.i18n import N_, markup_translator
 from bot.markup import Markup
 from bot.replies import DirectMessage, Post, React
 from bot.router import Router
@@ -42,7 +43,8 @@ async def renewal_moment(ctx: Context, run: RitualRun) -> None:
     founded = community.founded_on
     years = run.occurrence.year - founded.year if founded else 0
     ctx.send(Post(channel=ctx.event.channel, text=Markup("\n").join([
-        ctx._("🎂 **{name}** is {years} year(s) old today! Thank you all.", name=community.name, years=years),
+        ctx.n_("🎂 **{name}** is {n} year old today! Thank you all.",
+               "🎂 **{name}** is {n} years old today! Thank you all.", years, name=community.name),
         ctx._("A short retrospective, in this thread: what helped you most this year? What should we stop, "
               "start or keep?"),
         ctx._("And you're invited to a renewal workshop to choose next year's themes and rhythm: a coordinator "
@@ -64,12 +66,13 @@ async def explore_digest(ctx: Context, run: RitualRun) -> None:
     ideas = await undigested_ideas(ctx.session, community.id)
     if not ideas or cc is None:
         return
-    lines = [ctx._("Ideas for what {name} should explore next:", name=community.name)]
-    lines += [Markup("- {idea} ({name})").format(idea=idea.text, name=member.display_name or "?")
+    listed = [Markup("- {idea} ({name})").format(idea=idea.text, name=member.display_name or "?")
               for idea, member in ideas]
     for ref in cc.coordinators:
         platform, _, user = ref.partition(":")
         if platform == ctx.event.platform:
+            mine = markup_translator(await locale_of(ctx.session, community, ref))  # a DM: the reader's language
+            lines = [mine("Ideas for what {name} should explore next:", name=community.name), *listed]
             ctx.send(DirectMessage(user=user, text=Markup("\n").join(lines)))
     ids = [idea.id for idea, _ in ideas]
     await ctx.session.exec(update(ExploreIdea).where(col(ExploreIdea.id).in_(ids))

@@ -13,12 +13,12 @@ from datetime import date
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.errors import InputError
-from bot.i18n import N_
+from bot.i18n import N_, decimal
 from bot.markup import Markup
 from bot.mentioned import Unknown, member_named
 from bot.reputation.mentions import first_mention
 from bot.reputation.scores import EvidenceLine, Explanation, explain, reputation, top_topics
-from bot.reputation.weights import ENTRY_LABELS, KIND_LABELS, LEVELS, level
+from bot.reputation.weights import ENTRY_LABELS, LEVELS, kind_count, level
 from bot.router import Router
 from storage.ledger import count_of
 from storage.members import list_members
@@ -64,10 +64,10 @@ async def _mentioned(ctx: Context, text: str) -> tuple[Member, str]:
 
 def _line(ctx: Context, line: EvidenceLine) -> Markup:
     label = ctx._(ENTRY_LABELS.get(line.kind, line.kind))
-    note = Markup(" “{note}”").format(note=line.note[:80]) if line.note else Markup()
+    note = ctx._(" “{note}”", note=line.note[:80]) if line.note else Markup()
     link = Markup(" ([{label}]({url}))").format(label=ctx._("link"), url=line.url) if line.url else Markup()
-    return Markup("- {points:.1f} · {label} · {day}{note}{link}").format(
-        points=line.points, label=label, day=line.at.date().isoformat(), note=note, link=link)
+    return Markup("- {points} · {label} · {day}{note}{link}").format(
+        points=decimal(line.points, ctx.locale), label=label, day=line.at.date().isoformat(), note=note, link=link)
 
 
 def evidence_lines(ctx: Context, explanation: Explanation) -> list[Markup]:
@@ -75,13 +75,13 @@ def evidence_lines(ctx: Context, explanation: Explanation) -> list[Markup]:
     lines = [_line(ctx, ln) for ln in explanation.lines]
     n, points = explanation.rest
     if n:
-        lines.append(ctx._("- {points} · {n} more entries", points=f"{points:.1f}", n=n))
+        lines.append(ctx.n_("- {points} · {n} more entry", "- {points} · {n} more entries", n,
+                            points=decimal(points, ctx.locale)))
     return lines
 
 
 def _summary(ctx: Context, explanation: Explanation) -> Markup:
-    return Markup(", ").join(Markup("{kind} {n}").format(kind=ctx._(KIND_LABELS.get(k, k)), n=n)
-                             for k, (n, _pts) in explanation.by_kind.items())
+    return Markup(", ").join(kind_count(ctx.n_, k, n) for k, (n, _pts) in explanation.by_kind.items())
 
 
 def _score_line(ctx: Context, who: str, explanation: Explanation, topic: str | None = None) -> Markup:
@@ -89,8 +89,8 @@ def _score_line(ctx: Context, who: str, explanation: Explanation, topic: str | N
     lvl = Markup(" ({level})").format(level=ctx._(named)) if named else Markup()
     if topic:
         return ctx._("**{who}** on “{topic}”: {score} points{level}.", who=who, topic=topic,
-                     score=f"{explanation.score:.1f}", level=lvl)
-    return ctx._("**{who}**: {score} points{level}.", who=who, score=f"{explanation.score:.1f}", level=lvl)
+                     score=decimal(explanation.score, ctx.locale), level=lvl)
+    return ctx._("**{who}**: {score} points{level}.", who=who, score=decimal(explanation.score, ctx.locale), level=lvl)
 
 
 @router.command(MY_CONTRIBUTIONS)
@@ -169,8 +169,8 @@ async def leaderboard(ctx: Context) -> None:
         lines = [ctx._("Top contributors (recent contributions count most):")]
         for i, m in enumerate(ranked[:10], 1):
             named = level(scores[m.id or 0])
-            lines.append(Markup("{i}. {name}: {score:.1f}{level}").format(
-                i=i, name=_name(m), score=scores[m.id or 0],
+            lines.append(ctx._("{i}. {name}: {score}{level}",
+                i=i, name=_name(m), score=decimal(scores[m.id or 0], ctx.locale),
                 level=Markup(" ({level})").format(level=ctx._(named)) if named else Markup()))
     else:
         lines = [ctx._("Our contributors, by level:")]
@@ -183,7 +183,7 @@ async def leaderboard(ctx: Context) -> None:
             names = sorted(by_level.get(named, []))
             if names:
                 more = ctx._(" and {n} more", n=len(names) - 20) if len(names) > 20 else Markup()
-                lines.append(Markup("**{level}**: {names}{more}").format(
+                lines.append(ctx._("**{level}**: {names}{more}",
                     level=ctx._(named), names=", ".join(names[:20]), more=more))
     ctx.reply_privately(Markup("\n").join(lines))
 

@@ -519,7 +519,7 @@ async def guide(ctx: Context) -> None:
                          [("meetup", ctx._("A meetup")), ("reminder", ctx._("A reminder"))])
     ctx.send(AskForm(
         channel=ctx.event.channel, user=ctx.event.sender.id, key="ritualform", thread=ctx.event.thread,
-        event_id=ctx.event.event_id, title=ctx._("New ritual"),
+        event_id=ctx.event.event_id, title=ctx._("New ritual"), submit=ctx._("Send"),
         text=ctx._("I'll show you the next dates before saving."),
         fields=(FormField(id="title", label=ctx._("Title"), placeholder=ctx._("Helm clinic")),
                 FormField(id="kind", label=ctx._("Meetup or reminder?"), placeholder="meetup", optional=True),

@@ -134,7 +134,7 @@ async def show_results(ctx: Context) -> None:
     before = await survey_result(ctx.session, previous, k) if previous else None
     closed = ctx._("Survey {id}, closed {when}.", id=survey.id,
                    when=when(survey.closed_at or survey.closes_at, _tz(ctx), ctx.locale))
-    ctx.reply_privately(Markup("\n").join([describe(result, before, ctx._), closed]))
+    ctx.reply_privately(Markup("\n").join([describe(result, before, ctx.locale), closed]))
 
 
 @router.command(EXPORT_SURVEY)

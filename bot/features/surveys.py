@@ -18,7 +18,7 @@ from bot.errors import InputError
 from bot.events import ChoicePicked
 from bot.features.ritual_common import RitualKind, RitualRun, declare, settings_of, when
 from bot.features.rituals import _channel_ref, create_draft, dry_run
-from bot.i18n import N_, Translate, as_markup
+from bot.i18n import N_, Translate, as_markup, decimal, translator
 from bot.markup import Markup
 from bot.pulse.questions import DEFAULT_DURATION, Question, dump, load, parse_questions
 from bot.replies import AskChoice, Option, Post, Reply
@@ -91,7 +91,8 @@ async def open_survey(ctx: Context, *, title: str, questions: tuple[Question, ..
                                  platform=platform, channel=channel, closes_at=now + duration,
                                  remind_at=now + duration / 2, ritual_id=ritual_id, opened_at=now,
                                  created_by=f"{ctx.event.platform}:{ctx.event.sender.id}", min_answers=_k(ctx))
-    for reply in survey_replies(ctx._, survey, ctx.community.timezone, ctx.locale):
+    locale = ctx.community.locale  # posted in the channel: the community's language, whoever opened it
+    for reply in survey_replies(translator(locale), survey, ctx.community.timezone, locale):
         ctx.send(reply)
     return survey
 
@@ -123,7 +124,7 @@ async def schedule_survey(ctx: Context) -> None:
                                   "hours": spec.duration.total_seconds() / 3600})
     dry_run(ctx, ritual, schedule, f"ritual:confirm:{ritual.id}",
             ctx._("The survey “{title}” would open on these dates, for {hours} hours each time. Save it?",
-                  title=ritual.title, hours=f"{spec.duration.total_seconds() / 3600:g}"))
+                  title=ritual.title, hours=decimal(spec.duration.total_seconds() / 3600, ctx.locale, "0.##")))
 
 
 @router.command(SURVEY_NOW)

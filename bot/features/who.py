@@ -70,7 +70,7 @@ async def who_knows(ctx: Context) -> None:
             example = next((t for t in c.suggestion.evidence.thread_ids if t in roots), None)
             link = Markup(" ([{label}]({url}))").format(label=ctx._("example"), url=message_link(
                 roots[example][0], example)) if example else Markup()
-            lines.append(Markup("- **{name}**: {why}{link}").format(name=_name(c.member), why=why, link=link))
+            lines.append(ctx._("- **{name}**: {why}{link}", name=_name(c.member), why=why, link=link))
     rest = [h for h in found if h not in close]
     if rest:
         lines.append(ctx._("Past threads that may already answer it:"))

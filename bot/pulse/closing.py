@@ -16,6 +16,7 @@ from bot.markup import Markup
 from bot.pulse.results import SurveyResult, describe, survey_result
 from bot.replies import DirectMessage, Post
 from storage import surveys
+from storage.members import find_member
 from storage.models import Survey
 
 DEFAULT_K = 5
@@ -31,17 +32,25 @@ async def close_and_report(ctx: Context, survey: Survey, now: datetime) -> Surve
     assert ctx.community is not None
     community, cc, session = ctx.community, ctx.community_config, ctx.session
     k = threshold(ctx)
-    _ = markup_translator(community.locale)
     result = await survey_result(session, survey, k)
     previous = await surveys.previous_run(session, survey)
     before = await survey_result(session, previous, k) if previous else None
-    ctx.send_on(survey.platform, Post(channel=survey.channel, text=describe(result, before, _)))
+    ctx.send_on(survey.platform, Post(channel=survey.channel, text=describe(result, before, community.locale)))
     texts = [t for q in result.questions if q.shown for t in q.texts]
     if texts and cc is not None:
-        note = Markup("\n").join([_("Comments from the pulse survey “{title}” (anonymous):", title=survey.title),
-                                  *(Markup("- {text}").format(text=t) for t in texts)])
         for ref in cc.coordinators:
             if ref.startswith(survey.platform + ":"):
+                _ = markup_translator(await _locale_of(ctx, ref))  # a DM: the reader's language
+                note = Markup("\n").join([_("Comments from the pulse survey “{title}” (anonymous):",
+                                             title=survey.title), *(Markup("- {text}").format(text=t) for t in texts)])
                 ctx.send_on(survey.platform, DirectMessage(user=ref.partition(":")[2], text=note))
     await surveys.seal(session, survey, now)
     return result
+
+
+async def _locale_of(ctx: Context, ref: str) -> str:
+    """The language of the coordinator `platform:user id`: their choice, else the community's."""
+    assert ctx.community is not None and ctx.community.id is not None
+    platform, _sep, user = ref.partition(":")
+    member = await find_member(ctx.session, ctx.community.id, platform, user)
+    return (member.locale if member else None) or ctx.community.locale

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Translate, as_markup
+from bot.i18n import decimal, markup_plural_translator, markup_translator, percent, signed_decimal
 from bot.markup import Markup
 from bot.pulse.questions import Question, load
 from storage.models import Survey
@@ -69,33 +69,35 @@ def pulse_score(result: SurveyResult) -> float | None:
     return None
 
 
-def describe(result: SurveyResult, previous: SurveyResult | None, translate: Translate) -> Markup:
-    """The results post: each question's distribution and the change since the previous run."""
-    _ = as_markup(translate)
+def describe(result: SurveyResult, previous: SurveyResult | None, locale: str) -> Markup:
+    """The results post, in `locale`: each question's distribution and the change since the previous run."""
+    _, n_ = markup_translator(locale), markup_plural_translator(locale)
     survey = result.survey
-    lines = [_("📊 Results of the pulse survey “{title}”: {n} people answered.", title=survey.title,
-               n=result.respondents)]
+    lines = [n_("📊 Results of the pulse survey “{title}”: {n} person answered.",
+                "📊 Results of the pulse survey “{title}”: {n} people answered.", result.respondents,
+                title=survey.title)]
     before = {q.question.text: q for q in previous.questions} if previous else {}
     for q in result.questions:
         lines.append(Markup("**{text}**").format(text=q.question.text))
         if q.question.kind == "text":
-            lines.append(_("- {n} comment(s), passed to the coordinators.", n=q.answers) if q.shown else
+            lines.append(n_("- {n} comment, passed to the coordinators.", "- {n} comments, passed to the coordinators.",
+                            q.answers) if q.shown else
                          _("- Fewer than {k} comments: kept private.", k=result.k))
             continue
         if not q.shown:
             lines.append(_("- Fewer than {k} answers: results stay hidden to protect anonymity.", k=result.k))
             continue
-        lines += [Markup("- {label}: {n} ({pct:.0f}%)").format(label=label, n=q.counts[i],
-                                                               pct=100 * q.counts[i] / q.answers)
+        lines += [_("- {label}: {n} ({pct})", label=label, n=q.counts[i], pct=percent(q.counts[i], q.answers, locale))
                   for i, label in q.question.options]
         if q.mean is not None:
-            lines.append(_("- Average: {mean}", mean=f"{q.mean:.1f}"))
+            lines.append(_("- Average: {mean}", mean=decimal(q.mean, locale)))
         old = before.get(q.question.text)
         if old is not None and old.shown and old.mean is not None and q.mean is not None:
-            lines.append(_("- Change since last time: {delta}", delta=f"{q.mean - old.mean:+.1f}"))
+            lines.append(_("- Change since last time: {delta}", delta=signed_decimal(q.mean - old.mean, locale)))
         elif old is not None and old.shown and q.question.kind == "choice":
-            shifts = [f"{label} {100 * (q.counts[i] / q.answers - old.counts.get(i, 0) / old.answers):+.0f} pt"
-                      for i, label in q.question.options]
-            lines.append(_("- Change since last time: {delta}", delta=", ".join(shifts)))
+            shifts = [_("{label} {change} pt", label=label, change=signed_decimal(
+                100 * (q.counts[i] / q.answers - old.counts.get(i, 0) / old.answers), locale, "0"))
+                for i, label in q.question.options]
+            lines.append(_("- Change since last time: {delta}", delta=Markup(", ").join(shifts)))
     return Markup("\n").join(lines)
 

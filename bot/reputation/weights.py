@@ -7,7 +7,10 @@ score (on a topic, or overall) is the plain sum of their entries' worths.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.i18n import N_
+from bot.markup import Markup
 
 WEIGHTS: dict[str, float] = {
     "answered": 3.0,  # replied in a question's thread (once per thread)
@@ -40,15 +43,24 @@ ENTRY_LABELS: dict[str, str] = {  # one entry
     "welcomed": N_("welcomed a newcomer"),
     "surveyed": N_("answered a pulse survey"),
 }
-KIND_LABELS: dict[str, str] = {  # a count of entries
-    "answered": N_("answers"),
-    "accepted": N_("accepted answers"),
-    "thanked": N_("kudos received"),
-    "shared": N_("resources shared"),
-    "hosted": N_("meetups hosted or presented"),
-    "welcomed": N_("newcomers welcomed"),
-    "surveyed": N_("surveys answered"),
-}
+def kind_count(n_: Callable[..., Markup], kind: str, n: int) -> Markup:
+    """A count of entries of one kind, through ngettext: "1 answer", "3 kudos received", "1 remerciement reçu"."""
+    match kind:
+        case "answered":
+            return n_("{n} answer", "{n} answers", n)
+        case "accepted":
+            return n_("{n} accepted answer", "{n} accepted answers", n)
+        case "thanked":
+            return n_("{n} kudos received", "{n} kudos received", n)
+        case "shared":
+            return n_("{n} resource shared", "{n} resources shared", n)
+        case "hosted":
+            return n_("{n} meetup hosted or presented", "{n} meetups hosted or presented", n)
+        case "welcomed":
+            return n_("{n} newcomer welcomed", "{n} newcomers welcomed", n)
+        case "surveyed":
+            return n_("{n} survey answered", "{n} surveys answered", n)
+    return Markup("{kind} {n}").format(kind=kind, n=n)
 
 
 def decay(age_days: int) -> float:

@@ -15,6 +15,7 @@ from typing import Any
 from babel.dates import format_date
 
 from bot.expertise import Evidence
+from bot.i18n import plural_translator
 
 Translate = Callable[..., str]
 Fact = dict[str, Any]
@@ -58,9 +59,11 @@ def render(found: Sequence[Fact], _: Translate, locale: str) -> str:
 def _fact(fact: Fact, _: Translate, locale: str) -> str:
     kind, n, topic = fact.get("kind"), fact.get("n", 0), str(fact.get("topic") or "")
     if kind == "answered_threads":
+        n_ = plural_translator(locale)
         if topic:
-            return _("answered {n} similar threads on {terms}", n=n, terms=topic)
-        return _("answered {n} similar threads", n=n)
+            return n_("answered {n} similar thread on {terms}", "answered {n} similar threads on {terms}", int(n),
+                      terms=topic)
+        return n_("answered {n} similar thread", "answered {n} similar threads", int(n))
     if kind == "accepted":
         return _("{n} marked as the answer", n=n)
     if kind == "declared":

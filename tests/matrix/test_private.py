@@ -32,7 +32,7 @@ async def test_private_answers_and_a_poll_in_one_dm(people: Any, bot_factory: An
     await ana.say(room, "!steward my data")  # an ephemeral answer: Matrix has none, so a DM
     dm = await _dm_from(ana, bot.user_id)
     kept = await ana.reply_from(bot.user_id, dm, "my data in the DM")
-    assert "1 messages" in kept["content"]["body"] and "<strong>k8s</strong>" in kept["content"]["formatted_body"]
+    assert "1 message," in kept["content"]["body"] and "<strong>k8s</strong>" in kept["content"]["formatted_body"]
 
     await ana.say(room, "!steward forget me")
     poll = await ana.reply_from(bot.user_id, dm, "the confirmation poll, in the same DM")

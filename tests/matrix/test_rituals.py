@@ -93,5 +93,5 @@ async def test_list_edit_and_skip_on_a_real_homeserver(people: Any, coordinated:
     assert skipped.startswith("Skipped “Helm clinic” on Fri") and "agenda moves" in skipped
     await ana.say(room, "!steward rituel 1")
     details = (await ana.reply_from(bot_id, room, "the details, in French"))["content"]["body"]
-    assert "Quand : le dernier vendredi de chaque mois à 15:00 (America/Montreal)" in details
-    assert "Sautée : ven." in details
+    assert "Quand\u00a0: le dernier vendredi de chaque mois à 15:00 (America/Montreal)" in details
+    assert "Sautée\u00a0: ven." in details

@@ -83,7 +83,7 @@ async def test_chat_explanations_list_the_evidence(bot: Bot) -> None:
     assert text.startswith("**Uana** on “helm”: 24.0 points (Regular).")
     assert text.count("steward://message/C1/") == 5 and "- 9.0 · 3 more entries" in text
     await platform.inject(command("reputation <@UANA>", user="UBRUNO"))
-    assert "answers 8" in platform.texts()[-1]
+    assert "8 answers" in platform.texts()[-1]
     await platform.inject(command("my record", user="UANA"))
     record_text = platform.texts()[-1]
     assert "Contributions of **Uana**" in record_text and "main topics: helm" in record_text

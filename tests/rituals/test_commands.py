@@ -41,9 +41,10 @@ async def test_french_form_and_no_keeps_nothing(ritual_bot: Bot) -> None:
                                   user=COORD))
     ask = platform.sent[-1]
     assert isinstance(ask, AskChoice)
+    assert ask.key.endswith("@fr")  # typed in French, no stated preference: the answer is handled in French
     await platform.inject(pick(ask.key, "no", user=COORD))
     async with steward.db.session() as session:
-        assert await session.get(Ritual, int(ask.key.rsplit(":", 1)[1])) is None
+        assert await session.get(Ritual, int(ask.key.removesuffix("@fr").rsplit(":", 1)[1])) is None
 
 
 async def test_bad_schedule_is_answered_with_the_form_and_an_example(ritual_bot: Bot) -> None:
@@ -57,10 +58,10 @@ async def test_bad_schedule_in_french_is_answered_wholly_in_french(ritual_bot: B
     _, platform = ritual_bot
     await platform.inject(command('planifier rencontre "Clinique Helm" chaque lune bleue à 16h00', user=COORD))
     answer = platform.texts()[-1]
-    assert answer.startswith("Je n'ai pas compris ce calendrier") and "« lune »" in answer, answer
+    assert answer.startswith("Je n'ai pas compris ce calendrier") and "«\u00a0lune\u00a0»" in answer, answer
     await platform.inject(command('planifier rencontre "Clinique Helm" chaque mardi à 16h00 Mars/Olympe', user=COORD))
     answer = platform.texts()[-1]
-    assert "« Mars/Olympe » n'est pas un fuseau horaire" in answer and "is not" not in answer, answer
+    assert "«\u00a0Mars/Olympe\u00a0» n'est pas un fuseau horaire" in answer and "is not" not in answer, answer
 
 
 async def test_members_cannot_manage_rituals(ritual_bot: Bot) -> None:

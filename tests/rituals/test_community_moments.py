@@ -68,7 +68,7 @@ async def test_members_are_thanked_on_their_anniversary_once(ritual_bot: Bot) ->
     assert await fire_ritual(ritual.id or 0, occurrence, now=occurrence) == 1
     assert await fire_ritual(ritual.id or 0, occurrence, now=occurrence) == 0
     thanks = platform.sent[before:]
-    assert thanks == [DirectMessage(user="UOLD", text=thanks[0].text)] and "2 year(s)" in thanks[0].text
+    assert thanks == [DirectMessage(user="UOLD", text=thanks[0].text)] and "2 years ago" in thanks[0].text
 
 
 async def test_renewal_moment_on_the_founding_anniversary(ritual_bot: Bot) -> None:
@@ -78,7 +78,7 @@ async def test_renewal_moment_on_the_founding_anniversary(ritual_bot: Bot) -> No
     assert occurrence.astimezone(schedule_of(ritual).zone).strftime("%m-%d %H:%M") == "03-12 10:00"
     assert await fire_ritual(ritual.id or 0, occurrence, now=occurrence) == 1
     post = platform.sent[-1]
-    assert isinstance(post, Post) and "3 year(s)" in post.text and "renewal workshop" in post.text
+    assert isinstance(post, Post) and "3 years old" in post.text and "renewal workshop" in post.text
 
 
 async def test_explore_ideas_from_thread_and_next_go_to_coordinators(ritual_bot: Bot) -> None:

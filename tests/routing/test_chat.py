@@ -283,9 +283,9 @@ async def test_french_answer(bot: Bot) -> None:
     await seed(platform)
     text, choice = await _ask(platform, "qui connaît helm ?")
     # Only Ana answered about helm: said as such, nobody without evidence added to make three.
-    assert text.startswith("J'ai trouvé 1 seule personne qui pourrait s'y connaître en « helm » :")
+    assert text.startswith("J'ai trouvé 1 seule personne qui pourrait s'y connaître en «\u00a0helm\u00a0»\u00a0:")
     assert [line for line in text.splitlines() if line.startswith("- **")] == [text.splitlines()[1]]
-    assert choice is not None and choice.options[0].label == "Demande-leur"
+    assert choice is not None and choice.options[0].label == "Demandez-leur"
 
 
 async def test_reputation_breaks_ties_between_near_equal_experts(bot: Bot) -> None:

@@ -75,20 +75,21 @@ async def test_the_loop_in_french(db: Database, config: Config) -> None:
         "merci @nobody pour rien"], clock=True)
     output += await _terminal(db, config, ["langue fr", "sans réponse"], user="bruno")  # the demo's coordinator
     # Only two people answered about terraform: said as such, nobody without evidence added to make three.
-    assert "Je n'ai trouvé que 2 personnes qui pourraient s'y connaître en « terraform »" in output
-    assert "D'accord, je ne demande à personne. Bonne chance !" in output
-    assert "2. Leur demander en privé" in output and "C'est fait : j'ai demandé à" in output
+    assert "Je n'ai trouvé que 2 personnes qui pourraient s'y connaître en «\u00a0terraform\u00a0»" in output
+    assert "D'accord, je ne demande à personne. Bonne chance\u202f!" in output
+    assert "2. Leur demander en privé" in output and "C'est fait\u00a0: j'ai demandé à" in output
     # Only the question sent out is chased, and the experts read it in their language (English here).
     assert output.count("is still waiting for an answer: “helm ou terraform”") == 1
-    assert "“terraform”" not in output.split("Bonne chance !")[1]
-    mine = output.split("Vos questions (les plus récentes d'abord) :")
-    assert "« helm ou terraform » : ouverte, demandée à" in mine[1]
-    assert "« terraform » : transmise à personne" in mine[1]
-    assert "Parfait : « helm ou terraform » est marquée comme résolue" in output  # `résolu`: the one question sent out
-    assert "Parfait : « terraform » est marquée comme résolue" in output  # `résolu 1`: by its number
-    assert "« helm ou terraform » : ✅ résolue" in mine[2]
-    assert "Discussions passées avec une réponse sur « helm » :" in output and "✅ · 2 réponses" in output
-    assert "Aucune question ouverte : toutes les questions transmises ici ont une réponse." in output
+    assert "“terraform”" not in output.split("Bonne chance\u202f!")[1]
+    mine = output.split("Vos questions (les plus récentes d'abord)\u00a0:")
+    assert "«\u00a0helm ou terraform\u00a0»\u00a0: ouverte, demandée à" in mine[1]
+    assert "«\u00a0terraform\u00a0»\u00a0: transmise à personne" in mine[1]
+    assert "Parfait\u00a0: «\u00a0helm ou terraform\u00a0» est marquée comme résolue" in output  # `résolu`
+    assert "Parfait\u00a0: «\u00a0terraform\u00a0» est marquée comme résolue" in output  # `résolu 1`: by its number
+    assert "«\u00a0helm ou terraform\u00a0»\u00a0: ✅ résolue" in mine[2]
+    assert "Discussions passées avec une réponse sur «\u00a0helm\u00a0»\u00a0:" in output
+    assert "✅ · 2 réponses" in output
+    assert "Aucune question ouverte\u00a0: toutes les questions transmises ici ont une réponse." in output
     assert "Je ne connais pas @nobody dans cette communauté" in output
 
 
@@ -96,7 +97,8 @@ async def test_qui_sy_connait_en_routes_like_who_knows(bot: tuple[Steward, Recor
     _steward, platform = bot
     await seed(platform)
     await platform.inject(command("qui s'y connaît en helm ?", user="UFRANK"))
-    assert platform.texts()[0].startswith("J'ai trouvé 1 seule personne qui pourrait s'y connaître en « helm »")
+    assert platform.texts()[0].startswith(
+        "J'ai trouvé 1 seule personne qui pourrait s'y connaître en «\u00a0helm\u00a0»")
 
 
 async def test_a_mention_the_platform_wrote_is_a_real_account(bot: tuple[Steward, RecordingAdapter]) -> None:

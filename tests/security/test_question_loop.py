@@ -181,7 +181,7 @@ async def test_why_me_lists_the_questions_when_there_are_several_and_not_me_decl
     platform.sent.clear()
     await platform.inject(command("pourquoi moi", user="UANA", direct=True))
     lines = platform.texts()[-1].splitlines()
-    assert lines[0] == "Je vous ai sollicité·e pour ces questions (les plus récentes d'abord) :"
+    assert lines[0] == "Je vous ai sollicité·e pour ces questions (les plus récentes d'abord)\u00a0:"
     assert "helm charts" in lines[1] and "helm upgrades" in lines[2] and "a répondu à" in lines[1]
     await platform.inject(command("not me", user="UANA", direct=True))
     assert platform.texts()[-1] == "No problem: I won't ask you about “helm charts” again. Thanks for saying so!"
@@ -281,7 +281,8 @@ async def test_the_demo_has_a_reputation(db: Database, config: Config) -> None:
 @pytest.mark.parametrize(("phrase", "start"), [
     ("anyone know about terraform?", "I found only one person who may know about “terraform”"),
     ("does anyone know terraform?", "I found only one person who may know about “terraform”"),
-    ("quelqu'un connaît terraform ?", "J'ai trouvé 1 seule personne qui pourrait s'y connaître en « terraform »"),
+    ("quelqu'un connaît terraform ?",
+     "J'ai trouvé 1 seule personne qui pourrait s'y connaître en «\u00a0terraform\u00a0»"),
 ])
 async def test_natural_phrasings_route_like_who_knows(bot: Bot, phrase: str, start: str) -> None:
     _steward, platform = bot

@@ -199,7 +199,7 @@ async def test_french_listing_speaks_french_schedules_and_built_in_titles(ritual
     for english in ("every", "What next?", "Anniversaries", "Sponsor digest", "next", " at "):
         assert english not in listing, (english, listing)
     assert "le dernier vendredi de chaque mois à 15:00 (Europe/Paris)" in listing, listing
-    assert "Et ensuite ?" in listing and "Anniversaires" in listing and "prochaine" in listing
+    assert "Et ensuite\u202f?" in listing and "Anniversaires" in listing and "prochaine" in listing
 
 
 async def test_an_abandoned_draft_expires_and_a_late_yes_says_so(ritual_bot: Bot) -> None:
@@ -253,7 +253,7 @@ async def test_the_guided_dialogue_asks_a_title_and_a_text_in_both_languages(rit
 
     await platform.inject(command("langue fr", user=COORD))
     await platform.inject(command("planifier", user=COORD))
-    assert platform.texts()[-1] == "Mettons en place un rituel. De quel type ?"
+    assert platform.texts()[-1] == "Mettons en place un rituel. De quel type\u202f?"
     ritual = await _guided(ritual_bot, "reminder", "Partagez vos victoires", "-")
     occurrence = schedule_of(ritual).next(datetime.now(UTC), 1)[0]
     assert await _fire(ritual.id or 0, occurrence) == 1
@@ -277,7 +277,7 @@ async def test_agenda_and_who_is_coming_counts_for_members_names_for_coordinator
     await platform.inject(command(f"who is coming {ritual.id}", user=COORD))
     assert "- Going: 1 (Uana)" in platform.texts()[-1] and "- Maybe: 1 (" in platform.texts()[-1]
     await platform.inject(command("qui vient", user="UBOB"))
-    assert "- J'y serai : 1" in platform.texts()[-1]
+    assert "- J'y serai\u00a0: 1" in platform.texts()[-1]
 
 
 async def test_title_channel_text_and_reminders_change_from_chat(ritual_bot: Bot) -> None:
@@ -353,11 +353,11 @@ async def test_each_change_has_its_french_form(ritual_bot: Bot) -> None:
     await platform.inject(command("langue fr", user=COORD))
     for text, expected in ((f"déplacer la rencontre {rid} au vendredi 16h00", "est déplacé du"),
                            (f"déplacer rituel {rid} le {day} au {day + 3 * DAY} à 18h30", "est déplacé du"),
-                           (f"hôte de la prochaine rencontre {rid} : @ana", "C'est noté : ana animera"),
-                           (f"modifier rituel {rid} hôtes : @bruno", "C'est noté : bruno animera"),
+                           (f"hôte de la prochaine rencontre {rid} : @ana", "C'est noté\u00a0: ana animera"),
+                           (f"modifier rituel {rid} hôtes : @bruno", "C'est noté\u00a0: bruno animera"),
                            (f"modifier rituel {rid} canal : #C1", "publie désormais dans"),
                            (f"modifier rituel {rid} rappels : aucun", "n'envoie plus de rappel"),
-                           (f"renommer rituel {rid} : Clinique Helm", "s'appelle désormais « Clinique Helm »"),
+                           (f"renommer rituel {rid} : Clinique Helm", "désormais «\u00a0Clinique Helm\u00a0»"),
                            (f"historique du rituel {rid}", "n'a pas encore de rencontre passée"),
                            (f"supprimer le rituel {rid}", "est annulé"),
                            (f"reprendre rituel {rid}", "reprend")):

@@ -71,7 +71,7 @@ async def test_ask_why_me_answer_solved_my_questions_search_in_french_and_englis
     assert any(c["name"] == "white_check_mark" and c["timestamp"] == solved["ts"]
                for c in running.fake.called("reactions.add"))
     await _say(running, "mes questions", user="UFRANK", channel="DUFRANK", direct=True)
-    assert "« helm » : ✅ résolue, demandée à" in _posted(running, "DUFRANK")[-1]
+    assert "«\u00a0helm\u00a0»\u00a0: ✅ résolue, demandée à" in _posted(running, "DUFRANK")[-1]
 
     await _say(running, "<@UBOT> search helm upgrade", user="UGRACE")
     found = _posted(running, "C1")[-1]
