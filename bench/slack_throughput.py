@@ -39,7 +39,11 @@ from tests.slack.fake_slack import FakeSlack
 
 def serve(kind: str, base_url: str, channels: int, database: str | None, conn: Connection) -> None:
     """Child process: run one server until the parent says stop (under cProfile when
-    STEWARD_BENCH_PROFILE names a directory: `<dir>/<kind>.prof`)."""
+    STEWARD_BENCH_PROFILE names a directory: `<dir>/<kind>.prof`; its pid in `<dir>/<kind>.pid` when
+    STEWARD_BENCH_PIDS names one, for a sampling profiler such as py-spy)."""
+    pid_dir = os.environ.get("STEWARD_BENCH_PIDS")
+    if pid_dir:
+        Path(pid_dir, f"{kind}.pid").write_text(str(os.getpid()))
     profile_dir = os.environ.get("STEWARD_BENCH_PROFILE")
     if not profile_dir:
         asyncio.run(_serve(kind, base_url, channels, database, conn))

@@ -24,10 +24,6 @@ _T: Any = InboundEvent.__table__  # type: ignore[attr-defined]
 WAITING = ("pending", "dead")
 
 
-def _insert(session_or_conn: Any) -> Any:
-    return sqlite_insert if session_or_conn.dialect.name == "sqlite" else pg_insert
-
-
 @functools.cache
 def _claim(dialect: str) -> Any:
     """The claim upsert of one dialect, built once: every event runs it (building and hashing a
@@ -60,17 +56,24 @@ async def record_failure(session: AsyncSession, event_id: str) -> None:
     await conn.execute(update(_T).where(_T.c.event_id == event_id).values(status="failed"))
 
 
+@functools.cache
+def _put(dialect: str) -> Any:
+    """The inbox insert of one dialect, built once; several deliveries go as one multi-row INSERT."""
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    stmt = insert(_T).values({**{c: bindparam(c, type_=_T.c[c].type) for c in (
+        "event_id", "platform", "payload", "owner", "received_at")}, "status": "pending", "attempts": 0})
+    return stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(_T.c.event_id)
+
+
 async def put_many(session: AsyncSession, platform: str, owner: str, items: Sequence[tuple[str, str]]) -> set[str]:
     """Keep `(event_id, payload)` deliveries as pending; returns the ids that were new (others: retries)."""
     if not items:
         return set()
     conn = await session.connection()
     now = utcnow()
-    stmt = (_insert(conn)(_T).values([{"event_id": e, "platform": platform, "status": "pending", "payload": p,
-                                       "owner": owner, "attempts": 0, "received_at": now}
-                                      for e, p in dict(items).items()])
-            .on_conflict_do_nothing(index_elements=["event_id"]).returning(_T.c.event_id))
-    return set((await conn.execute(stmt)).scalars())
+    rows = [{"event_id": e, "platform": platform, "payload": p, "owner": owner, "received_at": now}
+            for e, p in dict(items).items()]
+    return set((await conn.execute(_put(conn.dialect.name), rows[0] if len(rows) == 1 else rows)).scalars())
 
 
 async def settle(session: AsyncSession, ignored: Sequence[str], attempted: Sequence[str], max_attempts: int) -> int:
