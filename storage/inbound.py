@@ -35,7 +35,8 @@ def _claim(dialect: str) -> Any:
                              received_at=bindparam("received_at", type_=_T.c.received_at.type))
     return stmt.on_conflict_do_update(
         index_elements=["event_id"], set_={"status": "done", "payload": None, "owner": None},
-        where=_T.c.status.in_(WAITING)).returning(_T.c.event_id)
+        # two comparisons rather than IN (…): an IN list is expanded and its SQL rebuilt at every execution
+        where=or_(*(_T.c.status == status for status in WAITING))).returning(_T.c.event_id)
 
 
 async def claim(session: AsyncSession, event_id: str, platform: str) -> bool:
