@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.connections import connection_of
 from storage.models import InboundEvent
 from storage.types import utcnow
 
@@ -46,14 +47,14 @@ async def claim(session: AsyncSession, event_id: str, platform: str) -> bool:
     dropped); a done or failed one is left alone and nothing is returned. A concurrent claim of the
     same id waits on the row and then finds it done, so only one handler runs.
     """
-    conn = await session.connection()
+    conn = await connection_of(session)
     params = {"event_id": event_id, "platform": platform, "received_at": utcnow()}
     return (await conn.execute(_claim(conn.dialect.name), params)).first() is not None
 
 
 async def record_failure(session: AsyncSession, event_id: str) -> None:
     """Mark a claimed event whose handler failed, so a redelivery does not repeat the apology."""
-    conn = await session.connection()
+    conn = await connection_of(session)
     await conn.execute(update(_T).where(_T.c.event_id == event_id).values(status="failed"))
 
 
@@ -70,7 +71,7 @@ async def put_many(session: AsyncSession, platform: str, owner: str, items: Sequ
     """Keep `(event_id, payload)` deliveries as pending; returns the ids that were new (others: retries)."""
     if not items:
         return set()
-    conn = await session.connection()
+    conn = await connection_of(session)
     now = utcnow()
     rows = [{"event_id": e, "platform": platform, "payload": p, "owner": owner, "received_at": now}
             for e, p in dict(items).items()]
@@ -81,7 +82,7 @@ async def settle(session: AsyncSession, ignored: Sequence[str], attempted: Seque
     """After the work: `ignored` deliveries (not for the core) are done; `attempted` ones the core did not
     claim count a failed attempt and, past `max_attempts`, are parked as `dead` for the operator.
     Returns how many stay pending for a retry."""
-    conn = await session.connection()
+    conn = await connection_of(session)
     if ignored:
         await conn.execute(update(_T).where(_T.c.event_id.in_(ignored), _T.c.status.in_(WAITING))
                            .values(status="done", payload=None, owner=None))

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.connections import connection_of
 from storage.models import OutboxReply
 from storage.types import utcnow
 
@@ -52,7 +53,7 @@ async def keep(session: AsyncSession, owner: str, platform: str, event_id: str, 
     """Write replies down in the caller's transaction; returns their ids in order."""
     if not entries:
         return []
-    conn = await session.connection()
+    conn = await connection_of(session)
     now = utcnow()
     rows = [{"owner": owner, "platform": platform, "event_id": event_id, "lane": e.lane[:255], "payload": e.payload,
              "tag": e.tag, "created_at": now} for e in entries]
@@ -73,7 +74,7 @@ async def cross_out(session: AsyncSession, sent: Sequence[tuple[int, bool, str |
     """Sent replies `(id, tagged, channel, message id)`: untagged rows go, tagged ones keep only the ids."""
     if not sent:
         return
-    conn = await session.connection()
+    conn = await connection_of(session)
     plain = [{"sent_id": i} for i, tagged, _c, _m in sent if not tagged]
     if plain:
         await conn.execute(_DROP, plain[0] if len(plain) == 1 else plain)

@@ -54,7 +54,8 @@ def escape(text: str) -> str:
 
 def literal(span: str) -> str:
     """A person's words, shown as typed: escaped, and `@channel`-like words broken so nothing parses them."""
-    return _BROADCAST.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", escape(span))
+    escaped = escape(span)
+    return _BROADCAST.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", escaped) if "@" in escaped else escaped
 
 
 def mrkdwn(text: str) -> str:
