@@ -39,14 +39,20 @@ from tests.slack.fake_slack import FakeSlack
 
 def serve(kind: str, base_url: str, channels: int, database: str | None, conn: Connection) -> None:
     """Child process: run one server until the parent says stop (under cProfile when
-    STEWARD_BENCH_PROFILE names a directory: `<dir>/<kind>.prof`)."""
+    STEWARD_BENCH_PROFILE names a directory: `<dir>/<kind>.prof`; its pid in `<dir>/<kind>.pid` when
+    STEWARD_BENCH_PIDS names one, for a sampling profiler such as py-spy)."""
+    pid_dir = os.environ.get("STEWARD_BENCH_PIDS")
+    if pid_dir:
+        Path(pid_dir, f"{kind}.pid").write_text(str(os.getpid()))
     profile_dir = os.environ.get("STEWARD_BENCH_PROFILE")
     if not profile_dir:
         asyncio.run(_serve(kind, base_url, channels, database, conn))
         return
     import cProfile
 
-    profiler = cProfile.Profile()
+    # CPU time, not wall time: on a shared machine a wall-clock profile charges whatever function was
+    # running when the process lost its core (a 0.5 s stall once made a 3 µs regex look like the hot spot)
+    profiler = cProfile.Profile(time.process_time)
     profiler.runcall(asyncio.run, _serve(kind, base_url, channels, database, conn))
     profiler.dump_stats(os.path.join(profile_dir, f"{kind}.prof"))
 

@@ -92,6 +92,14 @@ class CommandParser:
                         raise ValueError(f"form {text!r} of {spec.key!r} has a placeholder but no argument")
                     forms.append(_Form(spec, tuple(fold(literal).split()), bool(brace), locale))
         self._forms = sorted(forms, key=lambda f: (-len(f.words), not f.has_argument))
+        # The forms a text's first word can match, in the same order (a form without words matches any).
+        self._by_first: dict[str, list[_Form]] = {}
+        for form in self._forms:
+            if form.words:
+                self._by_first.setdefault(form.words[0], [])
+        for word, matching in self._by_first.items():
+            matching.extend(f for f in self._forms if not f.words or f.words[0] == word)
+        self._wordless = [f for f in self._forms if not f.words]
 
     def parse(self, text: str, prefer: str | None = None) -> ParsedCommand | None:
         """The command in `text`; None for empty text; `InputError` when nothing fits. A form that reads the same
@@ -104,7 +112,7 @@ class CommandParser:
         if not words:
             return None
         folded = [fold(w) for w in words]
-        for form in self._forms:
+        for form in self._by_first.get(folded[0], self._wordless):
             n = len(form.words)
             if tuple(folded[:n]) != form.words:
                 continue

@@ -90,7 +90,8 @@ def hold(text: str) -> Held:
     spans: list[str] = []
 
     def put(match: re.Match[str]) -> str:
-        spans.append(match.group(1).translate(_PRIVATE))
+        # no marker can be left in the span: the pattern excludes OPEN and CLOSE, `cleaned` the hole markers
+        spans.append(match.group(1))
         return f"{_HOLE_OPEN}{len(spans) - 1}{_HOLE_CLOSE}"
 
     cleaned = text.replace(_HOLE_OPEN, "").replace(_HOLE_CLOSE, "")

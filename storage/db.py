@@ -158,7 +158,8 @@ class WriteTurns:
             return
         lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
         try:
-            await asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):  # no task per acquire, unlike wait_for
+                await lock.acquire()
         except TimeoutError:
             log.warning("waited %d ms for this process's other SQLite writers; going ahead", SQLITE_BUSY_TIMEOUT_MS)
             yield

@@ -17,15 +17,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.connections import connection_of
 from storage.models import InboundEvent
 from storage.types import utcnow
 
 _T: Any = InboundEvent.__table__  # type: ignore[attr-defined]
 WAITING = ("pending", "dead")
-
-
-def _insert(session_or_conn: Any) -> Any:
-    return sqlite_insert if session_or_conn.dialect.name == "sqlite" else pg_insert
 
 
 @functools.cache
@@ -39,7 +36,8 @@ def _claim(dialect: str) -> Any:
                              received_at=bindparam("received_at", type_=_T.c.received_at.type))
     return stmt.on_conflict_do_update(
         index_elements=["event_id"], set_={"status": "done", "payload": None, "owner": None},
-        where=_T.c.status.in_(WAITING)).returning(_T.c.event_id)
+        # two comparisons rather than IN (…): an IN list is expanded and its SQL rebuilt at every execution
+        where=or_(*(_T.c.status == status for status in WAITING))).returning(_T.c.event_id)
 
 
 async def claim(session: AsyncSession, event_id: str, platform: str) -> bool:
@@ -49,35 +47,42 @@ async def claim(session: AsyncSession, event_id: str, platform: str) -> bool:
     dropped); a done or failed one is left alone and nothing is returned. A concurrent claim of the
     same id waits on the row and then finds it done, so only one handler runs.
     """
-    conn = await session.connection()
+    conn = await connection_of(session)
     params = {"event_id": event_id, "platform": platform, "received_at": utcnow()}
     return (await conn.execute(_claim(conn.dialect.name), params)).first() is not None
 
 
 async def record_failure(session: AsyncSession, event_id: str) -> None:
     """Mark a claimed event whose handler failed, so a redelivery does not repeat the apology."""
-    conn = await session.connection()
+    conn = await connection_of(session)
     await conn.execute(update(_T).where(_T.c.event_id == event_id).values(status="failed"))
+
+
+@functools.cache
+def _put(dialect: str) -> Any:
+    """The inbox insert of one dialect, built once; several deliveries go as one multi-row INSERT."""
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    stmt = insert(_T).values({**{c: bindparam(c, type_=_T.c[c].type) for c in (
+        "event_id", "platform", "payload", "owner", "received_at")}, "status": "pending", "attempts": 0})
+    return stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(_T.c.event_id)
 
 
 async def put_many(session: AsyncSession, platform: str, owner: str, items: Sequence[tuple[str, str]]) -> set[str]:
     """Keep `(event_id, payload)` deliveries as pending; returns the ids that were new (others: retries)."""
     if not items:
         return set()
-    conn = await session.connection()
+    conn = await connection_of(session)
     now = utcnow()
-    stmt = (_insert(conn)(_T).values([{"event_id": e, "platform": platform, "status": "pending", "payload": p,
-                                       "owner": owner, "attempts": 0, "received_at": now}
-                                      for e, p in dict(items).items()])
-            .on_conflict_do_nothing(index_elements=["event_id"]).returning(_T.c.event_id))
-    return set((await conn.execute(stmt)).scalars())
+    rows = [{"event_id": e, "platform": platform, "payload": p, "owner": owner, "received_at": now}
+            for e, p in dict(items).items()]
+    return set((await conn.execute(_put(conn.dialect.name), rows[0] if len(rows) == 1 else rows)).scalars())
 
 
 async def settle(session: AsyncSession, ignored: Sequence[str], attempted: Sequence[str], max_attempts: int) -> int:
     """After the work: `ignored` deliveries (not for the core) are done; `attempted` ones the core did not
     claim count a failed attempt and, past `max_attempts`, are parked as `dead` for the operator.
     Returns how many stay pending for a retry."""
-    conn = await session.connection()
+    conn = await connection_of(session)
     if ignored:
         await conn.execute(update(_T).where(_T.c.event_id.in_(ignored), _T.c.status.in_(WAITING))
                            .values(status="done", payload=None, owner=None))

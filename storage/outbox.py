@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.connections import connection_of
 from storage.models import OutboxReply
 from storage.types import utcnow
 
@@ -52,7 +53,7 @@ async def keep(session: AsyncSession, owner: str, platform: str, event_id: str, 
     """Write replies down in the caller's transaction; returns their ids in order."""
     if not entries:
         return []
-    conn = await session.connection()
+    conn = await connection_of(session)
     now = utcnow()
     rows = [{"owner": owner, "platform": platform, "event_id": event_id, "lane": e.lane[:255], "payload": e.payload,
              "tag": e.tag, "created_at": now} for e in entries]
@@ -60,19 +61,28 @@ async def keep(session: AsyncSession, owner: str, platform: str, event_id: str, 
     return sorted(int(i) for i in ids)
 
 
+# Built once: every event crosses out the replies sent since the previous one (`bot.delivery`). One row
+# per parameter set (an executemany): no IN list to expand and compile again for each new length.
+_DROP = delete(_T).where(_T.c.id == bindparam("sent_id", type_=_T.c.id.type))
+_MARK_SENT = update(_T).where(_T.c.id == bindparam("sent_id", type_=_T.c.id.type)).values(
+    status="sent", payload=None, channel=bindparam("sent_channel", type_=_T.c.channel.type),
+    message_id=bindparam("sent_message_id", type_=_T.c.message_id.type),
+    sent_at=bindparam("sent_at_", type_=_T.c.sent_at.type))
+
+
 async def cross_out(session: AsyncSession, sent: Sequence[tuple[int, bool, str | None, str | None]]) -> None:
     """Sent replies `(id, tagged, channel, message id)`: untagged rows go, tagged ones keep only the ids."""
     if not sent:
         return
-    conn = await session.connection()
-    plain = [i for i, tagged, _c, _m in sent if not tagged]
+    conn = await connection_of(session)
+    plain = [{"sent_id": i} for i, tagged, _c, _m in sent if not tagged]
     if plain:
-        await conn.execute(delete(_T).where(_T.c.id.in_(plain)))
+        await conn.execute(_DROP, plain[0] if len(plain) == 1 else plain)
     now = utcnow()
-    for i, tagged, channel, message_id in sent:
-        if tagged:
-            await conn.execute(update(_T).where(_T.c.id == i).values(
-                status="sent", payload=None, channel=channel, message_id=message_id, sent_at=now))
+    marked = [{"sent_id": i, "sent_channel": channel, "sent_message_id": message_id, "sent_at_": now}
+              for i, tagged, channel, message_id in sent if tagged]
+    if marked:
+        await conn.execute(_MARK_SENT, marked[0] if len(marked) == 1 else marked)
 
 
 async def give_up(session: AsyncSession, ids: Sequence[int]) -> None:

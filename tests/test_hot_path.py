@@ -102,3 +102,17 @@ async def test_a_community_row_is_kept_for_its_ttl_only(bot: Bot) -> None:
 async def _community(steward: Steward) -> Community | None:
     async with steward.db.session() as session:
         return await steward.services.directory.community_by_slug(session, "k8s")
+
+
+async def test_help_made_once_still_follows_who_asks(bot: tuple[Steward, RecordingAdapter]) -> None:
+    """The help text is kept per language and role view (bot/features/help.py): a member asking right after
+    a coordinator must not see the coordinators' commands, and the coordinator must still see them."""
+    _steward, platform = bot
+    for user, sees_coordinator_commands in (("UCOORD", True), ("UANA", False), ("UCOORD", True), ("UANA", False)):
+        await platform.inject(command("help", user=user))
+        text = platform.texts()[-1]
+        assert text.startswith("Hi! I'm Steward")
+        assert ("rotate calendar link" in text) is sees_coordinator_commands, (user, text)
+    english = platform.texts()[-1]
+    await platform.inject(command("aide", user="UCOORD"))  # the same view in another language is another text
+    assert platform.texts()[-1].startswith("Bonjour") and platform.texts()[-1] != english

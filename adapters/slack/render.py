@@ -54,7 +54,8 @@ def escape(text: str) -> str:
 
 def literal(span: str) -> str:
     """A person's words, shown as typed: escaped, and `@channel`-like words broken so nothing parses them."""
-    return _BROADCAST.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", escape(span))
+    escaped = escape(span)
+    return _BROADCAST.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", escaped) if "@" in escaped else escaped
 
 
 def mrkdwn(text: str) -> str:
@@ -94,15 +95,16 @@ def _chunks(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def text_blocks(text: str) -> list[Block]:
-    """Sections holding `text` as mrkdwn, split to respect the section limit."""
+def text_blocks(text: str, rendered: str | None = None) -> list[Block]:
+    """Sections holding `text` as mrkdwn (`rendered`, when the caller has it), split to respect the section limit."""
     return [SectionBlock(text=MarkdownTextObject(text=piece, verbatim=True))
-            for piece in _chunks(mrkdwn(text), SECTION_LIMIT)]
+            for piece in _chunks(mrkdwn(text) if rendered is None else rendered, SECTION_LIMIT)]
 
 
 def message(text: str) -> dict[str, Any]:
-    """`chat.postMessage`/`chat.postEphemeral` arguments for a text reply."""
-    return _validated(text, text_blocks(text))
+    """`chat.postMessage`/`chat.postEphemeral` arguments for a text reply (rendered once, for both fields)."""
+    rendered = mrkdwn(text)
+    return _validated(text, text_blocks(text, rendered), rendered)
 
 
 def choice(ask: AskChoice) -> dict[str, Any]:
@@ -116,10 +118,11 @@ def choice(ask: AskChoice) -> dict[str, Any]:
     return _validated(ask.text, blocks)
 
 
-def _validated(text: str, blocks: list[Block]) -> dict[str, Any]:
+def _validated(text: str, blocks: list[Block], rendered: str | None = None) -> dict[str, Any]:
     if len(blocks) > MAX_BLOCKS:
         raise ValueError(f"reply needs {len(blocks)} blocks; Slack allows {MAX_BLOCKS}")
-    return {"text": _fit(mrkdwn(text), TEXT_LIMIT), "blocks": [b.to_dict() for b in blocks]}
+    return {"text": _fit(mrkdwn(text) if rendered is None else rendered, TEXT_LIMIT),
+            "blocks": [b.to_dict() for b in blocks]}
 
 
 def _fit(text: str, limit: int) -> str:
