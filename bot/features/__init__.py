@@ -6,6 +6,7 @@ from bot.features import (
     calendar,
     consultations,
     contributions,
+    dashboard,
     digest,
     follow_up,
     help,
@@ -36,6 +37,6 @@ def build_router() -> Router:
     router = Router()
     for feature in (indexing, follow_up, help, language, who, questions, profile, privacy, rituals, calendar,
                     meetups, occurrences, renewal, onboarding, contributions, kudos, reputation, hosts, surveys,
-                    consultations, digest, ritual_steps, escalation, due):
+                    consultations, digest, dashboard, ritual_steps, escalation, due):
         router.include(feature.router)
     return router
