@@ -6,6 +6,7 @@ Labels and titles are escaped here (markupsafe), so a community's name or a surv
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, st
         totals = [sum(v or 0 for v in values) for values in zip(*(s.values for s in series), strict=True)]
     else:
         totals = [v or 0 for s in series for v in s.values]
-    highest = top if top is not None else max([1.0, *totals])
+    highest = top if top is not None else _whole_ticks(max([1.0, *totals]))
     group_w = plot_w / max(1, len(labels))
     bar_w = group_w * 0.7 / (1 if stacked else max(1, len(series)))
     parts = [Markup('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" class="chart">'
@@ -66,6 +67,12 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[Series], *, st
             x=x, y=HEIGHT - 14, c=COLOURS[j % len(COLOURS)], tx=x + 14, ty=HEIGHT - 5, name=s.name))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
+
+
+def _whole_ticks(highest: float) -> float:
+    """A scale's top for counts: whole, and even, so its middle tick is a whole number too."""
+    top = math.ceil(highest)
+    return float(top + top % 2)
 
 
 def _number(value: float) -> str:
