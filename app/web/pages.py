@@ -238,6 +238,65 @@ class Pages:
         return app.render(request, "me.html", title=_("Me"), kept=kept, kinds=sorted(kinds.items()),
                           entries=len(entries))
 
+    async def _member_reader(self, request: web.Request) -> Reader:
+        async with self.app.steward.db.session() as session:
+            reader = await self.app.reader(request, session)
+        if reader.member is None or reader.member.id is None:
+            _ = translator(reader.locale)
+            raise Page(404, _("The operator has no member page: sign in from chat to see yours."),
+                       title=_("Not found"))
+        return reader
+
+    async def _channel(self, reader: Reader) -> str:
+        from app.web.actions import home_channel
+
+        assert reader.member is not None
+        channel = await home_channel(self.app.steward, reader.community, reader.member)
+        if channel is None:
+            _ = translator(reader.locale)
+            raise Page(409, _("Say it to Steward in chat instead: this community has no channel on your platform."),
+                       title=_("Not allowed"))
+        return channel
+
+    async def opt_out(self, request: web.Request) -> web.StreamResponse:
+        """Opt out (POST, CSRF): the chat's `opt out`, through the core."""
+        from app.web.actions import act, opt_out_event
+
+        reader = await self._member_reader(request)
+        await self.app.form(request, reader)
+        assert reader.member is not None
+        await act(self.app.steward, opt_out_event(reader.community, reader.member, await self._channel(reader)))
+        raise web.HTTPSeeOther("/web/me")
+
+    async def forget_form(self, request: web.Request) -> web.StreamResponse:
+        """Forget me, step one: say what it deletes, and ask to confirm (a POST with the CSRF token)."""
+        reader = await self._member_reader(request)
+        _ = translator(reader.locale)
+        return self.app.render(request, "message.html", title=_("Forget me"), lines=[_(
+            "Forget you? I'll delete your messages, reactions, contributions and everything else I keep about you, "
+            "in every community, and won't index you again unless you say `opt in`. This cannot be undone.")],
+            form={"action": "/web/me/forget", "csrf": reader.csrf, "label": _("Yes, forget me")})
+
+    async def forget(self, request: web.Request) -> web.StreamResponse:
+        """Forget me, confirmed: the chat's "yes", through the core; the member's sessions go with them."""
+        from app.web.actions import act, forget_event
+        from app.web.routes import COOKIE, CURRENT
+
+        reader = await self._member_reader(request)
+        await self.app.form(request, reader)
+        assert reader.member is not None
+        handled = await act(self.app.steward, forget_event(reader.community, reader.member,
+                                                           await self._channel(reader)))
+        _ = translator(reader.locale)
+        if not handled:
+            raise Page(503, _("That did not go through: try again in a moment."), title=_("Forget me"))
+        CURRENT.set(None)
+        response = self.app.render(request, "message.html", title=_("Forget me"), lang=reader.locale, lines=[
+            _("Done: I've forgotten you. I won't index your messages again, in any community (a re-imported "
+              "history included), unless you say `opt in`.")])
+        response.del_cookie(COOKIE, path="/web/")
+        return response
+
     async def record(self, request: web.Request) -> web.StreamResponse:
         """The reader's own contribution record as CSV (for a review): what `my record` gives in chat."""
         app = self.app

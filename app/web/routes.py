@@ -73,6 +73,9 @@ class Web:
             web.get("/web/portfolio", self.wrap(p.portfolio)),
             web.get("/web/me", self.wrap(p.me)),
             web.get("/web/me/record.csv", self.wrap(p.record)),
+            web.post("/web/me/opt-out", self.wrap(p.opt_out)),
+            web.get("/web/me/forget", self.wrap(p.forget_form)),
+            web.post("/web/me/forget", self.wrap(p.forget)),
         ]
 
     # -- answering ---------------------------------------------------------------------------------------------
