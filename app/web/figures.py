@@ -1,12 +1,16 @@
 """The figures the pages show: the digest's own (bot/digest/report.py), a month at a time, never redefined here.
 
-A finished month's digest does not change unless history does, so it is computed once and kept (`DigestCache`)
-for `FRESH` — a page over twelve months then costs at most the current month's queries.
+A finished month's digest does not change unless history does, so it is computed once and kept (`DigestCache`):
+a page over twelve months then costs at most the current month's queries.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,32 +27,55 @@ from storage.digest import run
 from storage.models import Community, Message
 
 MONTHS = 12
-FRESH = 600.0  # seconds a finished month's digest is reused
+FRESH = 3600.0  # seconds before a finished month's kept digest is computed again (in the background)
+log = logging.getLogger(__name__)
+Reading = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 @dataclass
 class DigestCache:
-    """Digests of finished months by (community id, month, locale-free): computed once, reused for `FRESH`."""
+    """Digests of finished months by (community id, month): computed once and kept. After `FRESH` (history may have
+    changed in another process: an import) the kept one is still served while a fresh one is computed in the
+    background; in this process, `forget` drops a community's months at once (a member forgotten)."""
 
+    reading: Reading
     kept: dict[tuple[int, date], tuple[float, Digest]] = field(default_factory=dict)
+    refreshing: set[tuple[int, date]] = field(default_factory=set)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def digest(self, session: AsyncSession, config: Config, community: Community, month: date,
                      now: datetime) -> Digest:
-        """The digest of `month`; from the cache when that month is over."""
+        """The digest of `month`; the kept one when that month is over."""
         assert community.id is not None
         finished = month < this_month(now, community.timezone)
         key = (community.id, month)
         hit = self.kept.get(key)
-        if finished and hit is not None and time.monotonic() - hit[0] < FRESH:
+        if finished and hit is not None:
+            if time.monotonic() - hit[0] >= FRESH and key not in self.refreshing:
+                self.refreshing.add(key)
+                task = asyncio.create_task(self._refresh(key, config, community, month, now))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
             return hit[1]
         d = await build_digest(session, community, config.community(community.slug), month, now=now)
         if finished:
             self.kept[key] = (time.monotonic(), d)
         return d
 
-    def forget(self, community_id: int) -> None:
-        """History changed (an import, a forgotten member): compute this community's months again."""
-        for key in [k for k in self.kept if k[0] == community_id]:
+    async def _refresh(self, key: tuple[int, date], config: Config, community: Community, month: date,
+                       now: datetime) -> None:
+        try:
+            async with self.reading() as session:
+                d = await build_digest(session, community, config.community(community.slug), month, now=now)
+            self.kept[key] = (time.monotonic(), d)
+        except Exception:  # the kept digest stays served; the next view tries again
+            log.exception("could not refresh the digest of %s for the web pages", month)
+        finally:
+            self.refreshing.discard(key)
+
+    def forget(self, community_id: int | None = None) -> None:
+        """History changed: compute this community's months (None: every community's) again."""
+        for key in [k for k in self.kept if community_id is None or k[0] == community_id]:
             del self.kept[key]
 
 

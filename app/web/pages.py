@@ -60,7 +60,7 @@ class Pages:
     async def health(self, request: web.Request) -> web.StreamResponse:
         """Stage and signals; people, questions, meetups and pulse over up to 12 months, each chart with its table."""
         app, now = self.app, self.app.now()
-        async with app.steward.db.session() as session:
+        async with app.reading() as session:
             reader = await app.community_reader(request, session)
             community = reader.community
             month = await community_month(session, community, request.query.get("month"), now)
@@ -109,7 +109,7 @@ class Pages:
     async def digests(self, request: web.Request) -> web.StreamResponse:
         """Every month that has a digest, newest first, each a link to its page."""
         app, now = self.app, self.app.now()
-        async with app.steward.db.session() as session:
+        async with app.reading() as session:
             reader = await app.community_reader(request, session)
             self._digest_reader_only(reader)
             born = await first_month(session, reader.community)
@@ -126,7 +126,7 @@ class Pages:
     async def digest(self, request: web.Request) -> web.StreamResponse:
         """One month's digest: the very text the chat digest sends, as HTML (names only of members who allow it)."""
         app, now = self.app, self.app.now()
-        async with app.steward.db.session() as session:
+        async with app.reading() as session:
             reader = await app.community_reader(request, session)
             self._digest_reader_only(reader)
             from app.web.routes import parse_month_arg
@@ -149,7 +149,7 @@ class Pages:
     async def portfolio(self, request: web.Request) -> web.StreamResponse:
         """Every community the reader sponsors or coordinates (the operator: every one), side by side, sortable."""
         app, now = self.app, self.app.now()
-        async with app.steward.db.session() as session:
+        async with app.reading() as session:
             reader = await app.reader(request, session)
             _ = translator(reader.locale)
             if not reader.sees_portfolio:
@@ -190,7 +190,7 @@ class Pages:
         """Meetups to come and past, with their agenda and attendance (counts: who came is not shown), and the
         community's calendar address."""
         app, now = self.app, self.app.now()
-        async with app.steward.db.session() as session:
+        async with app.reading() as session:
             reader = await app.community_reader(request, session)
             community = reader.community
             assert community.id is not None
@@ -198,7 +198,8 @@ class Pages:
             titles = {r.id: r for r in (await session.exec(select(Ritual).where(
                 col(Ritual.community_id) == community.id))).all()}
             items = {m.id: [item.text for item, _m in await agenda(session, m.id or 0)] for m, _g, _a in held}
-            token = await ensure_feed_token(session, community.id)
+        async with app.steward.db.session() as writing:  # the feed's token is made on first use
+            token = await ensure_feed_token(writing, community.id)
         from bot.features.calendar import feed_link
 
         lang = reader.locale
@@ -224,7 +225,7 @@ class Pages:
     async def me(self, request: web.Request) -> web.StreamResponse:
         """The reader's own record and data, the privacy controls (in chat), their language."""
         app = self.app
-        async with app.steward.db.session() as session:
+        async with app.reading() as session:
             reader = await app.reader(request, session)
             _ = translator(reader.locale)
             if reader.member is None or reader.member.id is None:
@@ -239,7 +240,7 @@ class Pages:
                           entries=len(entries))
 
     async def _member_reader(self, request: web.Request) -> Reader:
-        async with self.app.steward.db.session() as session:
+        async with self.app.reading() as session:
             reader = await self.app.reader(request, session)
         if reader.member is None or reader.member.id is None:
             _ = translator(reader.locale)
@@ -288,6 +289,7 @@ class Pages:
         handled = await act(self.app.steward, forget_event(reader.community, reader.member,
                                                            await self._channel(reader)))
         _ = translator(reader.locale)
+        self.app.cache.forget()  # their messages and reactions left the figures, in every community
         if not handled:
             raise Page(503, _("That did not go through: try again in a moment."), title=_("Forget me"))
         CURRENT.set(None)
@@ -300,7 +302,7 @@ class Pages:
     async def record(self, request: web.Request) -> web.StreamResponse:
         """The reader's own contribution record as CSV (for a review): what `my record` gives in chat."""
         app = self.app
-        async with app.steward.db.session() as session:
+        async with app.reading() as session:
             reader = await app.reader(request, session)
             if reader.member is None or reader.member.id is None:
                 _ = translator(reader.locale)

@@ -10,7 +10,8 @@ nothing.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -49,10 +50,21 @@ class Web:
 
     def __init__(self, steward: Steward, *, now: Callable[[], datetime] | None = None) -> None:
         self.steward = steward
-        self.cache = DigestCache()
+        self.cache = DigestCache(self.reading)
         self.now = now or (lambda: datetime.now(UTC))
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                                trim_blocks=True, lstrip_blocks=True)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads: on SQLite it neither waits for nor holds up the writers (the bot's events),
+        however long a page's figures take."""
+        async with self.steward.db.reader() as conn:
+            session = AsyncSession(bind=conn, expire_on_commit=False)
+            try:
+                yield session
+            finally:
+                await session.close()
 
     def routes(self) -> list[web.RouteDef]:
         """Every route of the pages, under /web."""
@@ -174,7 +186,7 @@ class Web:
     # -- signing in and out ------------------------------------------------------------------------------------
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        async with self.steward.db.session() as session:
+        async with self.reading() as session:
             reader = await self.reader(request, session)
         raise web.HTTPSeeOther(f"/web/c/{reader.community.slug}/")
 
@@ -188,7 +200,7 @@ class Web:
 
     async def signin_form(self, request: web.Request) -> web.StreamResponse:
         """The link's page: a button that signs in (GET spends nothing, so a link preview cannot use it up)."""
-        async with self.steward.db.session() as session:
+        async with self.reading() as session:
             state = await link_state(session, request.match_info["token"], now=self.now())
         if state != "ok":
             raise self._refused(request, state)

@@ -127,3 +127,42 @@ async def test_rituals_and_me(bot: Bot, browser) -> None:  # type: ignore[no-unt
         assert record.status == 200 and record.headers["Content-Disposition"].startswith("attachment")
         lines = list(csv.DictReader(io.StringIO(await record.text())))
     assert [(r["member"], r["kind"]) for r in lines] == [("Ana", "accepted")]
+
+
+async def test_a_finished_months_figures_are_computed_once_and_refreshed_in_the_background(
+        bot: Bot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.web import figures
+    from app.web.routes import Web
+
+    await seed(bot)
+    web = Web(bot[0], now=lambda: NOW)
+    async with web.reading() as s:
+        k8s = (await s.exec(select(Community).where(Community.slug == "k8s"))).one()
+        first = await web.cache.digest(s, bot[0].config, k8s, date(2026, 10, 1), NOW)
+        assert await web.cache.digest(s, bot[0].config, k8s, date(2026, 10, 1), NOW) is first  # kept
+        current = await web.cache.digest(s, bot[0].config, k8s, date(2026, 11, 1), NOW)
+        assert await web.cache.digest(s, bot[0].config, k8s, date(2026, 11, 1), NOW) is not current  # not over
+        monkeypatch.setattr(figures, "FRESH", 0.0)
+        assert await web.cache.digest(s, bot[0].config, k8s, date(2026, 10, 1), NOW) is first  # served meanwhile
+    while web.cache.tasks:
+        await next(iter(web.cache.tasks))
+    monkeypatch.setattr(figures, "FRESH", 3600.0)
+    async with web.reading() as s:
+        again = await web.cache.digest(s, bot[0].config, k8s, date(2026, 10, 1), NOW)
+    assert again is not first and again == first
+    web.cache.forget(k8s.id)
+    assert web.cache.kept == {}
+
+
+async def test_a_page_reads_without_waiting_for_the_bots_writers(bot: Bot, browser) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from sqlalchemy import text
+
+    await seed(bot)
+    await sign_in(browser, await ask_link(bot, "UANA"))
+    async with bot[0].db.session() as writing:  # an event being handled holds the write lock (SQLite: the turn)
+        await writing.exec(text("UPDATE community SET name = name"))  # type: ignore[call-overload]
+        async with asyncio.timeout(3):
+            html = await _page(browser, "/web/c/k8s/")
+    assert "Kubernetes CoP: community health" in html
