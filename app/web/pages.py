@@ -30,7 +30,7 @@ from bot.reputation.export import rows, to_csv
 from storage.communities import list_communities
 from storage.feeds import ensure_feed_token
 from storage.ledger import community_entries
-from storage.models import Community, Member, Ritual
+from storage.models import Member, Ritual
 from storage.privacy import kept_data
 from storage.rituals import agenda, attendance
 
@@ -332,4 +332,4 @@ def signals(d: Digest, lang: str) -> list[str]:
     return lines
 
 
-__all__ = ["Community", "Pages", "signals"]
+__all__ = ["Pages", "signals"]

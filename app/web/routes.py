@@ -25,7 +25,6 @@ from app.web.figures import DigestCache, default_month
 from app.web.readers import Reader, reader_locale, roles_of
 from bot.core import Steward
 from bot.i18n import normalise_locale, plural_translator, translator
-from storage.communities import get_community
 from storage.models import Community, Member
 from storage.web import LinkRefused, end_session, find_session, link_state, redeem_link, set_session_locale
 
@@ -284,4 +283,4 @@ async def community_month(session: AsyncSession, community: Community, asked: st
     return await default_month(session, community, now)
 
 
-__all__ = ["COOKIE", "Page", "Web", "community_month", "get_community"]
+__all__ = ["COOKIE", "Page", "Web", "community_month"]

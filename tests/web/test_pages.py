@@ -166,3 +166,31 @@ async def test_a_page_reads_without_waiting_for_the_bots_writers(bot: Bot, brows
         async with asyncio.timeout(3):
             html = await _page(browser, "/web/c/k8s/")
     assert "Kubernetes CoP: community health" in html
+
+
+async def test_what_people_typed_stays_text_on_every_page(bot: Bot) -> None:
+    from sqlalchemy import update
+
+    from storage.models import AgendaItem, Meetup, Member, Ritual, Survey
+
+    await seed(bot)
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    async with bot[0].db.session() as s:
+        await s.exec(update(Ritual).values(title="Helm " + evil))  # type: ignore[call-overload]
+        await s.exec(update(Survey).values(title="Useful " + evil))  # type: ignore[call-overload]
+        await s.exec(update(Member).where(Member.platform_user_id == "UANA")  # type: ignore[call-overload]
+                     .values(display_name="Ana " + evil))
+        await s.exec(update(Community).values(name="K8s " + evil))  # type: ignore[call-overload]
+        meetup = (await s.exec(select(Meetup))).first()
+        ana = (await s.exec(select(Member).where(Member.platform_user_id == "UANA"))).one()
+        assert meetup is not None
+        s.add(AgendaItem(meetup_id=meetup.id or 0, member_id=ana.id or 0, text="Talk " + evil))
+    client = await client_for(bot[0])
+    try:
+        await sign_in(client, await ask_link(bot, "UCOORD"))
+        for path in ("/web/c/k8s/", "/web/c/k8s/digests/2026-10", "/web/portfolio", "/web/c/k8s/rituals"):
+            html = await _page(client, path)
+            assert "<script>" not in html and "<img" not in html, path
+            assert "&lt;script&gt;" in html, path
+    finally:
+        await client.close()
