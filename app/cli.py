@@ -364,7 +364,8 @@ async def _serve(steward: Steward) -> int:
     from rituals.scheduler import RitualScheduler
 
     rituals = RitualScheduler(steward)
-    routes = [*ical_routes(steward), *health_routes(steward, rituals), *Web(steward).routes()]
+    pages = Web(steward)
+    routes = [*ical_routes(steward), *health_routes(steward, rituals), *pages.routes()]
     carrier = next((a for a in adapters if getattr(a, "serves_http", False)), None)
     if carrier is not None:  # one HTTP server: the Slack endpoint's carries the others
         carrier.routes.extend(routes)  # type: ignore[attr-defined]
@@ -375,9 +376,11 @@ async def _serve(steward: Steward) -> int:
     await rituals.start()
     await steward.services.expertise.start_following(steward.config.index_follow_seconds)
     warming = asyncio.create_task(runtime.warm_indexes(steward))
+    figures = pages.start_warming()  # the web pages' finished months, read in the background
     print(f"steward: running on {', '.join(a.platform for a in adapters)}; SIGTERM or Ctrl-C to stop")
     await runtime.wait_for_shutdown_signal()
     warming.cancel()
+    figures.cancel()
     await steward.services.expertise.stop_following()
     await rituals.stop()
     await steward.stop()

@@ -52,12 +52,14 @@ async def serve_web(steward: Steward, slug: str, user: str | None, where: str | 
         await ensure_demo(steward.db)
     where = where or steward.config.http
     link = await operator_link(steward, slug, user, steward.config.public_url or f"http://{where}")
-    runner = await runtime.serve_http([*Web(steward).routes(), *ical_routes(steward), *health_routes(steward, None)],
-                                      where)
+    pages = Web(steward)
+    runner = await runtime.serve_http([*pages.routes(), *ical_routes(steward), *health_routes(steward, None)], where)
+    warming = pages.start_warming()
     try:
         print(f"Steward's pages for {slug} on http://{where}/web/ — open this link within 15 minutes to sign in "
               f"(it works once):\n{link}\nCtrl-C to stop.", file=out, flush=True)
         await runtime.wait_for_shutdown_signal()
     finally:
+        warming.cancel()
         await runner.cleanup()
     return 0

@@ -42,6 +42,7 @@ class DigestCache:
     kept: dict[tuple[int, date], tuple[float, Digest]] = field(default_factory=dict)
     refreshing: set[tuple[int, date]] = field(default_factory=set)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    computing: dict[tuple[int, date], asyncio.Future[Digest]] = field(default_factory=dict)
 
     async def digest(self, session: AsyncSession, config: Config, community: Community, month: date,
                      now: datetime) -> Digest:
@@ -57,9 +58,30 @@ class DigestCache:
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
             return hit[1]
-        d = await build_digest(session, community, config.community(community.slug), month, now=now)
-        if finished:
-            self.kept[key] = (time.monotonic(), d)
+        if not finished:
+            return await build_digest(session, community, config.community(community.slug), month, now=now)
+        pending = self.computing.get(key)
+        if pending is not None:  # another view (or the warm-up) is computing it: wait for that one
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                this = asyncio.current_task()
+                if this is not None and this.cancelling():
+                    raise
+            except Exception:  # it failed there: try here
+                pass
+        future: asyncio.Future[Digest] = asyncio.get_running_loop().create_future()
+        self.computing[key] = future
+        try:
+            d = await build_digest(session, community, config.community(community.slug), month, now=now)
+        except BaseException as err:  # waiters compute it themselves (the warm-up stopped at shutdown, a fault)
+            future.set_exception(err)
+            future.exception()  # retrieved: nobody else may be waiting
+            raise
+        finally:
+            del self.computing[key]
+        self.kept[key] = (time.monotonic(), d)
+        future.set_result(d)
         return d
 
     async def _refresh(self, key: tuple[int, date], config: Config, community: Community, month: date,
@@ -102,7 +124,7 @@ async def months_of(session: AsyncSession, community: Community, last: date) -> 
     """Up to `MONTHS` months ending with `last`, not before the community's history starts."""
     born = await first_month(session, community)
     months = [shift(last, -back) for back in range(MONTHS - 1, -1, -1)]
-    return [m for m in months if born is None or m >= born] or [last]
+    return [m for m in months if born is not None and m >= born] or [last]  # no history: the month alone
 
 
 def duration(delta: timedelta | None, locale: str) -> str:

@@ -9,7 +9,9 @@ nothing.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -25,10 +27,12 @@ from app.web.figures import DigestCache, default_month
 from app.web.readers import Reader, reader_locale, roles_of
 from bot.core import Steward
 from bot.i18n import normalise_locale, plural_translator, translator
+from storage.communities import list_communities
 from storage.models import Community, Member
 from storage.web import LinkRefused, end_session, find_session, link_state, redeem_link, set_session_locale
 
 COOKIE = "steward_session"
+log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
@@ -64,6 +68,28 @@ class Web:
                 yield session
             finally:
                 await session.close()
+
+    async def warm(self) -> None:
+        """Compute every community's finished months for its health page now, reading only, so the first reader
+        after a start does not wait for them (about a minute for a 1,000,000-message community: BENCHMARKS.md)."""
+        from app.web.figures import months_of, this_month
+
+        now = self.now()
+        async with self.reading() as session:
+            communities = await list_communities(session)
+        for community in communities:
+            try:
+                async with self.reading() as session:
+                    last = await default_month(session, community, now)
+                    for month in await months_of(session, community, last):
+                        if month < this_month(now, community.timezone):
+                            await self.cache.digest(session, self.steward.config, community, month, now)
+            except Exception:  # a page computes what is missing; serving goes on
+                log.exception("could not compute the web pages' figures of %s", community.slug)
+
+    def start_warming(self) -> asyncio.Task[None]:
+        """`warm` in the background (the caller cancels it at shutdown)."""
+        return asyncio.create_task(self.warm())
 
     def routes(self) -> list[web.RouteDef]:
         """Every route of the pages, under /web."""

@@ -194,3 +194,24 @@ async def test_what_people_typed_stays_text_on_every_page(bot: Bot) -> None:
             assert "&lt;script&gt;" in html, path
     finally:
         await client.close()
+
+
+async def test_the_warm_up_computes_every_communitys_finished_months_once(bot: Bot) -> None:
+    import asyncio
+
+    from app.web.routes import Web
+
+    await seed(bot)
+    web = Web(bot[0], now=lambda: NOW)
+    await web.warm()
+    async with web.reading() as s:
+        ids = {c.slug: c.id for c in (await s.exec(select(Community))).all()}
+    assert sorted(web.cache.kept) == [(ids["k8s"], date(2026, 9, 1)), (ids["k8s"], date(2026, 10, 1)),
+                                      (ids["ops"], date(2026, 10, 1))]  # from each one's first month on
+    web.cache.forget()
+    async with web.reading() as one, web.reading() as other:  # two readers at once: one computation
+        k8s = (await one.exec(select(Community).where(Community.slug == "k8s"))).one()
+        first, second = await asyncio.gather(
+            web.cache.digest(one, bot[0].config, k8s, date(2026, 10, 1), NOW),
+            web.cache.digest(other, bot[0].config, k8s, date(2026, 10, 1), NOW))
+    assert first is second and web.cache.computing == {}
