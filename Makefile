@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck test-sqlite test-postgres venv clean i18n image
+.PHONY: demo test lint typecheck test-sqlite test-postgres venv clean i18n image browser web
 
 venv: $(STAMP)
 
@@ -27,8 +27,18 @@ $(STAMP): $(RUN_STAMP)
 demo: $(RUN_STAMP)
 	$(BIN)/steward demo
 
+## The demo community's web pages on http://127.0.0.1:8080/web/, with a one-time sign-in link.
+web: $(RUN_STAMP)
+	$(BIN)/steward web --community demo
+
 ## Lint, type-check, then the whole suite on SQLite and on PostgreSQL (127.0.0.1:5432, trust auth).
-test: lint typecheck test-sqlite test-postgres
+test: lint typecheck browser test-sqlite test-postgres
+
+# The browser tests (tests/web/test_browser.py) drive Debian's chromium with Playwright; nothing is downloaded
+# at test time. As root (CI), install the package when it is missing; otherwise those tests say how and skip.
+browser:
+	@test -x /usr/bin/chromium || { test "$$(id -u)" = 0 && apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
+		echo "chromium is not installed: the browser tests will be skipped (apt-get install chromium)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

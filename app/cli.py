@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--as", dest="user", default="sam", help="your member name (default sam, a newcomer; "
                       "try bruno, a coordinator; grace, a sponsor; ana, a helm expert)")
     sub.add_parser("run", parents=[common], help="start the adapters the config enables")
+    webp = sub.add_parser("web", parents=[common], help="serve the web pages (health, digests, portfolio) and "
+                          "print a one-time sign-in link; `--community demo` makes the demo community first")
+    webp.add_argument("--community", default="demo", help="the community whose pages to open (default: demo)")
+    webp.add_argument("--as", dest="user", help="sign in as this member (platform:id) instead of as the operator")
+    webp.add_argument("--http", help="host:port to serve on (default: [steward] http, 127.0.0.1:8080)")
     imp = sub.add_parser("import", parents=[common], help="import a community's history")
     imp_sub = imp.add_subparsers(dest="import_kind", metavar="KIND")
     imp_sub.required = True
@@ -227,6 +232,10 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             return await _chat(steward, "demo", args.user)
         if args.command == "ical":
             return await _ical(steward, args.community)
+        if args.command == "web":
+            from app.cli_web import serve_web
+
+            return await serve_web(steward, args.community, args.user, args.http)
         if args.command == "calendar-link":
             return await _calendar_link(steward, args.community, rotate=args.rotate)
         if args.command == "digest":
@@ -398,11 +407,13 @@ async def _serve(steward: Steward) -> int:
               "to chat in the terminal.", file=sys.stderr)
         return 2
     from app.health import health_routes
+    from app.web.routes import Web
     from rituals.ical import ical_routes
     from rituals.scheduler import RitualScheduler
 
     rituals = RitualScheduler(steward)
-    routes = [*ical_routes(steward), *health_routes(steward, rituals)]
+    pages = Web(steward)
+    routes = [*ical_routes(steward), *health_routes(steward, rituals), *pages.routes()]
     carrier = next((a for a in adapters if getattr(a, "serves_http", False)), None)
     if carrier is not None:  # one HTTP server: the Slack endpoint's carries the others
         carrier.routes.extend(routes)  # type: ignore[attr-defined]
@@ -414,9 +425,11 @@ async def _serve(steward: Steward) -> int:
     await steward.start_adapters(wait=5.0)  # a platform still down after that keeps trying in the background
     await rituals.start()
     await steward.services.expertise.start_following(steward.config.index_follow_seconds)
+    figures = pages.start_warming()  # the web pages' finished months, read in the background
     print(f"steward: running on {', '.join(a.platform for a in adapters)}; SIGTERM or Ctrl-C to stop")
     await runtime.wait_for_shutdown_signal()
     warming.cancel()
+    figures.cancel()
     await steward.services.expertise.stop_following()
     await rituals.stop()
     await steward.stop()

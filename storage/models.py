@@ -541,6 +541,39 @@ class CalendarFeed(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
+class WebLink(SQLModel, table=True):
+    """A one-time sign-in link to Steward's web pages: only the SHA-256 of its token is kept, so a copy of the
+    database opens nothing. It opens one session, once, within 15 minutes. `member_id` None: the operator's."""
+
+    __tablename__ = "web_link"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               nullable=False, index=True))
+    member_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=True, index=True))
+    operator: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    expires_at: datetime = Field(sa_column=_when())
+    used_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the SHA-256 of its cookie, its CSRF secret and its reader's language. It belongs to
+    one community (the link's) and, for a member, to their row: forgetting the member deletes it."""
+
+    __tablename__ = "web_session"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id", ondelete="CASCADE"),
+                                               nullable=False, index=True))
+    member_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=True, index=True))
+    operator: bool = False
+    csrf: str = Field(max_length=64)
+    locale: str | None = Field(default=None, max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    expires_at: datetime = Field(sa_column=_when())
+
+
 # Set-based digest queries read a community's messages by month and each author's first message.
 _message = Message.__table__  # type: ignore[attr-defined]
 Index("ix_message_posted", _message.c.community_id, _message.c.posted_at, _message.c.author_id)

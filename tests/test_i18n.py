@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 PACKAGES = ("bot", "rituals", "adapters", "storage", "app")  # every package a member-facing message can come from
+METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]  # the web pages' templates too (app/web)
 
 
 def _extracted() -> list[str | tuple[str, ...]]:
@@ -26,8 +27,7 @@ def _extracted() -> list[str | tuple[str, ...]]:
         msgid
         for package in PACKAGES
         for _file, _line, msgid, _comments, _ctx in extract_from_dir(
-            str(ROOT / package), method_map=[("**.py", "python")],
-            keywords={"_": None, "N_": None, "n_": (1, 2)}
+            str(ROOT / package), method_map=METHODS, keywords={"_": None, "N_": None, "n_": (1, 2)}
         )
     ]
 

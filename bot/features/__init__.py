@@ -7,6 +7,7 @@ from bot.features import (
     community,
     consultations,
     contributions,
+    dashboard,
     digest,
     follow_up,
     help,
@@ -38,6 +39,6 @@ def build_router() -> Router:
     router = Router()
     for feature in (indexing, follow_up, help, language, who, questions, profile, privacy, rituals, calendar,
                     meetups, occurrences, renewal, onboarding, contributions, kudos, reputation, hosts, surveys,
-                    consultations, digest, ritual_steps, escalation, due, survey_manage, community):
+                    consultations, digest, dashboard, ritual_steps, escalation, due, survey_manage, community):
         router.include(feature.router)
     return router
