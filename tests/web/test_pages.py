@@ -62,7 +62,7 @@ async def test_the_health_page_in_french(bot: Bot, browser) -> None:  # type: ig
     csrf = csrf_of(await _page(browser, "/web/c/k8s/"))
     await browser.post("/web/language", data={"csrf": csrf, "locale": "fr", "next": "/web/c/k8s/"})
     html = await _page(browser, "/web/c/k8s/")
-    assert '<html lang="fr">' in html and "octobre 2026" in html and "Stade : potentiel" in html
+    assert '<html lang="fr">' in html and "octobre 2026" in html and "Stade\u00a0: potentiel" in html
     assert _row(html, "Questions posées en fil", "oct. 2026") == ["2", "1", "50\xa0%", "30 min", "2", "1"]
     assert _row(html, "Sondages pouls clos", "oct. 2026") == ["How useful?", "4,2", "5"]
 

@@ -115,7 +115,7 @@ async def test_the_language_is_the_readers_choice_kept_in_the_session_and_forms_
         assert switched.status == 303 and switched.headers["Location"] == "/web/c/k8s/"
     async with browser.get("/web/c/k8s/") as page:
         html = await page.text()
-        assert '<html lang="fr">' in html and "Kubernetes CoP : santé de la communauté" in html
+        assert '<html lang="fr">' in html and "Kubernetes CoP\u00a0: santé de la communauté" in html
         assert "Se déconnecter" in html and "octobre 2026" in html
     async with browser.post("/web/language", data={"locale": "en", "next": "https://elsewhere.example/", "csrf": csrf},
                             allow_redirects=False) as switched:
