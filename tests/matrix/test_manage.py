@@ -18,6 +18,7 @@ from bot.features import build_router
 from storage.db import Database
 from tests.matrix.conftest import WAIT, Person
 from tests.matrix.homeserver import Synapse
+from tests.matrix.test_private_survey import _poll_in_dm
 
 POLL = "org.matrix.msc3381.poll.start"
 
@@ -81,19 +82,19 @@ async def test_settings_and_closing_a_survey_early_on_a_real_homeserver(people: 
                          "coordinators" in str(e.get("content", {}).get("body", "")), "the refusal, in the room")
 
     await ana.say(room, '!steward survey now "How was the clinic?" emoji')
-    poll = await bruno.wait_for(lambda e: e.get("sender") == bot_id and e["room_id"] == room
-                                and e.get("type") == POLL, "the survey's poll")
+    dm, poll = await _poll_in_dm(bruno, bot_id)  # a survey is answered in each member's DM, never in the room
     answers = [a["id"] for a in poll["content"][POLL]["answers"]]
-    await bruno.send(room, {"m.relates_to": {"rel_type": "m.reference", "event_id": poll["event_id"]},
-                            "org.matrix.msc3381.poll.response": {"answers": [answers[4]]}},
+    await bruno.send(dm, {"m.relates_to": {"rel_type": "m.reference", "event_id": poll["event_id"]},
+                          "org.matrix.msc3381.poll.response": {"answers": [answers[4]]}},
                      "org.matrix.msc3381.poll.response")
-    assert "anonymous" in await _privately(bruno, bot_id, "the thanks for answering")
+    thanks = await bruno.reply_from(bot_id, dm, "the thanks for answering")
+    assert "anonymous" in thanks["content"]["body"]
 
     await ana.say(room, "!steward close survey 1")
     results = await ana.wait_for(lambda e: e.get("sender") == bot_id and e["room_id"] == room
                                  and "📊" in str(e.get("content", {}).get("body", "")), "the results in the room")
     body = results["content"]["body"]
-    assert "Results of the pulse survey “How was the clinic?”: 1 people answered." in body
+    assert "Results of the pulse survey “How was the clinic?”: 1 person answered." in body
     assert "Fewer than 5 answers" in body  # one answer: nothing shown, as at a scheduled closing
     assert (await _privately(ana, bot_id, "the closing")).startswith("Closed survey 1 “How was the clinic?”")
 
