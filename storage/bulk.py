@@ -212,8 +212,9 @@ async def analyze(conn: AsyncConnection) -> None:
     """Refresh the query planner's statistics on the tables an import fills."""
     if conn.dialect.name == "postgresql":
         await conn.exec_driver_sql("ANALYZE member, channel, message, reaction, contribution")
-    else:
-        await conn.exec_driver_sql("PRAGMA optimize")
+    else:  # `PRAGMA optimize` on a fresh connection does not analyze (SQLite 3.40): name the tables
+        for table in ("member", "channel", "message", "reaction", "contribution"):
+            await conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 # Secondary indexes a large import drops and rebuilds: creating an index over sorted keys once is far cheaper

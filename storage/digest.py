@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Executable, Result, Table, and_, exists, func, select, union
+from sqlalchemy import ColumnElement, Executable, Result, Select, Table, and_, exists, func, select, union
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Channel, Contribution, Meetup, MeetupRsvp, Member, Message, Question, Reaction, Ritual
@@ -109,14 +109,22 @@ async def newcomers(session: AsyncSession, community_id: int, start: datetime, e
 async def question_threads(session: AsyncSession, community_id: int, start: datetime,
                            end: datetime) -> list[tuple[datetime, datetime | None]]:
     """Thread roots of the month ending with "?": (asked at, first answer by someone else or None)."""
+    stmt = question_threads_statement(community_id, start, end)
+    return [(asked, _aware(answered)) for asked, answered in (await _run(session, stmt)).all()]
+
+
+def question_threads_statement(community_id: int, start: datetime, end: datetime) -> Select[Any]:
+    """The statement behind `question_threads` (tests read its plan)."""
     m, reply = MESSAGE.c, MESSAGE.alias("reply").c
-    first_answer = (select(func.min(reply.posted_at)).where(
+    # min() over an expression, not the bare column: without planner statistics SQLite would answer a bare
+    # min(posted_at) by walking ix_message_posted from the community's first message for every question
+    # (minutes at a million messages) instead of looking the thread up in ix_message_thread.
+    first_answer = (select(func.min(func.coalesce(reply.posted_at, reply.posted_at))).where(
         reply.community_id == m.community_id, reply.thread_id == m.platform_id, reply.channel_id == m.channel_id,
         reply.author_id != m.author_id).scalar_subquery())
-    stmt = select(m.posted_at, first_answer).where(
+    return select(m.posted_at, first_answer).where(
         m.community_id == community_id, _in(m.posted_at, start, end), m.thread_id.is_(None),
         func.rtrim(m.text).like("%?"))
-    return [(asked, _aware(answered)) for asked, answered in (await _run(session, stmt)).all()]
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
