@@ -122,6 +122,8 @@ def _stamper(conn: AsyncConnection) -> Callable[[datetime], object]:
 _LAST_STAMPS: dict[str, dict[datetime, object]] = {}  # per dialect: the previous call's stamps
 
 
+_CLEANED = {limits.CLEANED: True}  # rows cleaned as built: the NUL filter skips them (storage.limits)
+
 MESSAGE_COLUMNS = ("community_id", "channel_id", "author_id", "platform_id", "thread_id", "text", "posted_at")
 REACTION_COLUMNS = ("message_id", "member_id", "emoji", "at")
 MESSAGE_CONFLICT = "ON CONFLICT (community_id, platform_id, channel_id) DO NOTHING"  # Slack: ts is per channel
@@ -153,7 +155,9 @@ async def insert_messages(conn: AsyncConnection, community_id: int,
     before = (await conn.execute(select(func.coalesce(func.max(message.c.id), 0)))).scalar_one()
     sql = (f"INSERT INTO message ({', '.join(MESSAGE_COLUMNS)}) "
            f"VALUES ({_placeholders(conn, len(MESSAGE_COLUMNS))}) {MESSAGE_CONFLICT}")
-    result = await conn.exec_driver_sql(sql, [(*row[:6], stamp(row[6])) for row in rows])
+    clean = limits.clean  # what the engine's NUL filter would do, without its per-row Python generator
+    result = await conn.exec_driver_sql(sql, [(*row[:3], clean(row[3]), row[4] and clean(row[4]), clean(row[5]),
+                                               stamp(row[6])) for row in rows], execution_options=_CLEANED)
     if result.rowcount == len(rows):  # every row new (a (channel, id) pair twice would have been skipped once)
         return {(row[1], row[3]): before + i for i, row in enumerate(rows, 1)}
     wanted = {(row[1], row[3]) for row in rows}
@@ -204,8 +208,9 @@ async def insert_reactions(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]
         await _staged(conn, "import_reaction", REACTION_COLUMNS, stamped)
         await conn.exec_driver_sql(f"INSERT INTO reaction ({columns}) SELECT {columns} FROM import_reaction {conflict}")
         return
-    await conn.exec_driver_sql(
-        f"INSERT INTO reaction ({columns}) VALUES ({_placeholders(conn, len(REACTION_COLUMNS))}) {conflict}", stamped)
+    await conn.exec_driver_sql(  # ids are integers, the emoji went through `fit`: nothing left to clean
+        f"INSERT INTO reaction ({columns}) VALUES ({_placeholders(conn, len(REACTION_COLUMNS))}) {conflict}", stamped,
+        execution_options=_CLEANED)
 
 
 async def analyze(conn: AsyncConnection) -> None:

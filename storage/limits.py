@@ -64,10 +64,13 @@ def _row(params: Any) -> Any:
     return params
 
 
-def _without_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+CLEANED = "steward_nul_free"  # execution option: the caller already dropped NUL bytes from every parameter
+
+
+def _without_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any,
                  executemany: bool) -> tuple[str, Any]:
-    if parameters is None:
-        return statement, parameters
+    if parameters is None or (context is not None and context.execution_options.get(CLEANED)):
+        return statement, parameters  # a bulk import's rows, cleaned as they were built (storage.bulk)
     if executemany:
         rows = [_row(p) for p in parameters]
         return statement, rows if any(a is not b for a, b in zip(rows, parameters, strict=True)) else parameters

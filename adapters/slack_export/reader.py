@@ -90,6 +90,7 @@ class SlackExport:
     _members: dict[str, zipfile.ZipInfo] = field(default_factory=dict)  # zip: path below the prefix → entry
     _days: dict[str, list[str]] = field(default_factory=dict)  # zip: channel folder → its day files
     _read: int = 0  # bytes read so far
+    _root_resolved: Path | None = None  # `root` with its links followed, once
 
     @classmethod
     def open(cls, path: Path, limits: ImportLimits | None = None) -> SlackExport:
@@ -288,10 +289,16 @@ class SlackExport:
         except OSError:
             return 0
 
+    def _resolved_root(self) -> Path:
+        """The export folder with its links followed, once (every day file is checked against it)."""
+        if self._root_resolved is None:
+            self._root_resolved = self.root.resolve()
+        return self._root_resolved
+
     def _inside(self, path: Path) -> bool:
         """True when `path`, links followed, is within the export folder."""
         try:
-            return path.resolve().is_relative_to(self.root.resolve())
+            return path.resolve().is_relative_to(self._resolved_root())
         except (OSError, RuntimeError):  # a loop of links
             return False
 

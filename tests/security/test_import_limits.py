@@ -186,6 +186,18 @@ async def test_an_object_where_text_belongs_skips_that_record(db: Database, tmp_
         assert (await conn.execute(select(col(Member.display_name)))).scalars().all() == ["Ana"]
 
 
+async def test_nul_bytes_in_imported_text_and_emoji_are_dropped_on_both_databases(db: Database,
+                                                                                  tmp_path: Path) -> None:
+    """The bulk import cleans its own rows (it skips the engine's per-row filter): a NUL in a message's text or a
+    reaction's name must still never reach the database (PostgreSQL refuses it) and never lose the record."""
+    reacted = {**msg("1700000200.000200", "thanks\x00!"), "reactions": [{"name": "pray\x00", "users": ["UANA"]}]}
+    export = folder(tmp_path, {"helm": [msg("1700000100.000100", "helm\x00 charts"), reacted]})
+    summary = await import_slack_export(db, export, "k8s", progress=False)
+    assert sorted(await texts(db)) == ["helm charts", "thanks!"] and summary.problems == {}
+    async with db.engine.connect() as conn:
+        assert (await conn.execute(select(col(Reaction.emoji)))).scalars().all() == ["pray"]
+
+
 async def test_a_deeply_nested_users_json_is_skipped_and_can_be_fixed(db: Database, tmp_path: Path) -> None:
     export = folder(tmp_path, {"helm": [msg("1700000100.000100", "kept")]})
     deep = "[" * 10_000 + "]" * 10_000
