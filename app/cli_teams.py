@@ -153,7 +153,7 @@ def _rows(path: Path) -> list[tuple[int, str, str]]:
         raise _bad(f"{path} has {len(lines) - 1:,} lines; at most {MAX_ROWS:,} at a time: split it")
     header = lines[0]
     delimiter = "\t" if "\t" in header else ";" if header.count(";") > header.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         names = [c.strip().casefold() for c in next(reader)]
         who = next((names.index(n) for n in MEMBER_COLUMNS if n in names), None)

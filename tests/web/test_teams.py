@@ -4,12 +4,14 @@ French; a team's name stays text; forgetting a member takes their team away."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlmodel import select
 
+from app.demo import ensure_demo
 from bot.digest.render import to_markdown
 from bot.digest.report import build_digest
+from storage.db import Database
 from storage.members import find_member
 from storage.models import Community, Contribution, Member, Reaction
 from storage.teams import set_team
@@ -131,3 +133,17 @@ async def test_forgetting_a_member_takes_their_team_away(bot: Bot) -> None:
     assert sorted(t for t in teams.values() if t) == ["Billing", "Billing", "Platform", "Platform"]
     d = await _digest(bot)
     assert (d.teams.given, d.teams.with_team, d.teams.teams) == (5, 4, ())  # U0's thanks went with them
+
+
+async def test_the_demo_members_have_teams_and_thank_across_them(db: Database) -> None:
+    now = datetime(2026, 11, 5, 12, tzinfo=UTC)
+    await ensure_demo(db, now=now)
+    async with db.session() as s:
+        demo = (await s.exec(select(Community).where(Community.slug == "demo"))).one()
+        d = await build_digest(s, demo, None, date(2026, 10, 1), now=now)
+    assert d.teams.with_team == 8 and d.teams.unlisted == 1  # Observability has two members
+    assert [t.team for t in d.teams.teams] == ["Cloud", "Platform"]
+    assert 0 < d.teams.across <= d.teams.known <= d.teams.given
+    await ensure_demo(db, now=now)  # found again: the teams stay as they are
+    async with db.session() as s:
+        assert len([m for m in (await s.exec(select(Member))).all() if m.team]) == 8
