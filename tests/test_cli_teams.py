@@ -85,7 +85,8 @@ async def test_bad_lines_are_all_listed_and_nothing_is_written(k8s: Database, tm
     assert message.startswith("nothing was changed: fix these lines of ")
     assert "line 3: 'Bob' could be 2 members (slack:U0BOB, matrix:@bob:example.org); write the one you mean as " \
            "platform:id" in message
-    assert "line 4: the team 'xxxx" in message and "has 61 characters; a team's name has at most 60: shorten it" in message
+    assert "line 4: the team 'xxxx" in message
+    assert "has 61 characters; a team's name has at most 60: shorten it" in message
     assert "line 5: the team holds control or direction characters; write it in plain words" in message
     assert "line 6: 'slack:U0ANA' is the member of line 2 again; keep one line per member" in message
     assert set((await _teams(k8s)).values()) == {None}
@@ -97,7 +98,7 @@ async def test_too_large_a_file_or_an_unknown_community(k8s: Database, tmp_path:
         await import_teams(k8s, big, "k8s")
     with pytest.raises(InputError, match=r"no community 'k9s' \(known: k8s\): pick one with --community"):
         await import_teams(k8s, _csv(tmp_path, "member,team\nU0ANA,x\n"), "k9s", known=["k8s"])
-    with pytest.raises(InputError, match="cannot read .*missing.csv: No such file"):
+    with pytest.raises(InputError, match=r"cannot read .*missing\.csv: No such file"):
         await import_teams(k8s, tmp_path / "missing.csv", "k8s")
 
 
@@ -110,4 +111,5 @@ def test_the_command_line(env: dict[str, str], tmp_path: Path) -> None:  # noqa:
     assert "1 line(s) name nobody Steward knows in “demo” yet (lines 4)" in result.stdout
     assert "3 team(s): Cloud (2), Observability (3), Platform (3)" in result.stdout  # the demo's spelling
     bad = steward(env, "teams", "import", str(_csv(tmp_path, "who,what\n", "bad.csv")), "--community", "demo")
-    assert bad.returncode == 2 and "steward: " in bad.stderr and "the first line must name a member column" in bad.stderr
+    assert bad.returncode == 2 and bad.stderr.startswith("steward: ")
+    assert "the first line must name a member column" in bad.stderr
