@@ -1,5 +1,5 @@
 """`team …` in chat, on the terminal as a person types it, in English and French: set, show, change, remove; bad names
-answered with how to fix them; the community's spelling kept; opted-out members keep no team."""
+answered with how to fix them; the community's spelling kept; a member who opted out gets no new team."""
 
 from __future__ import annotations
 
@@ -44,8 +44,10 @@ async def test_the_same_in_french_with_the_communitys_spelling(db: Database, con
     assert (await _teams(db)) == {"bruno": "Équipe Paiements", "ana": None}
 
 
-async def test_an_opted_out_member_keeps_no_team(db: Database, config: Config) -> None:
-    output = await _chat(db, config, ["opt out", "team Payments", "team"])
-    assert "You opted out, so I keep nothing about you, a team included. Say `opt in` first" in output
-    assert "You haven't said which team you work in." in output
+async def test_a_member_who_opted_out_gets_no_new_team(db: Database, config: Config) -> None:
+    output = await _chat(db, config, ["team Platform", "opt out", "team Payments", "team", "no team"])
+    assert "You opted out, so you count in no figure by team and I keep no new team for you. Say `opt in` first" \
+        in output
+    assert "Your team: “Platform”." in output  # kept, as the rest of their history, until they say otherwise
+    assert "Done: I no longer keep a team for you." in output
     assert (await _teams(db))["ana"] is None

@@ -57,8 +57,7 @@ TEAM = CommandSpec(
     key="team", summary=N_("say which team you work in (it counts only in figures by team, never with your name)"),
     forms={"en": ("team {team}", "my team is {team}", "my team {team}"),
            "fr": ("mon équipe {team}", "mon équipe est {team}", "équipe {team}")},
-    argument=Argument("team", N_("your team's name"), N_("Payments"), required=False, max_length=TEAM_LENGTH * 3,
-                      validate=_team))
+    argument=Argument("team", N_("your team's name"), N_("Payments"), required=False, validate=_team))
 NO_TEAM = CommandSpec(key="no-team", summary=N_("stop saying which team you work in"),
                       forms={"en": ("no team", "leave my team", "clear my team"),
                              "fr": ("pas d'équipe", "aucune équipe", "oublie mon équipe")})
@@ -70,7 +69,7 @@ async def team(ctx: Context) -> None:
     assert ctx.command is not None and ctx.community is not None
     usage, clear = TEAM.usage(ctx.locale, ctx._), NO_TEAM.usage(ctx.locale, ctx._)
     if not ctx.command.argument:
-        current = ctx.member.team if ctx.member is not None and not ctx.member.opted_out else None
+        current = ctx.member.team if ctx.member is not None else None
         if current:
             ctx.reply_privately(ctx._("Your team: “{team}”. Change it with `{usage}`, or say `{clear}` to remove it.",
                                       team=current, usage=usage, clear=clear))
@@ -80,8 +79,8 @@ async def team(ctx: Context) -> None:
         return
     member = await ctx.ensure_member()
     if member.opted_out:
-        ctx.reply_privately(ctx._("You opted out, so I keep nothing about you, a team included. Say `opt in` "
-                                  "first if you want to count in the figures by team."))
+        ctx.reply_privately(ctx._("You opted out, so you count in no figure by team and I keep no new team for "
+                                  "you. Say `opt in` first if you want to count in them."))
         return
     kept = await set_team(ctx.session, member, ctx.command.argument)
     ctx.reply_privately(ctx._("Noted: your team is “{team}”. It counts only in figures by team (thanks across "
