@@ -63,6 +63,15 @@ def _parser() -> argparse.ArgumentParser:
                        help="largest file of the export to read, uncompressed (default 200MB)")
     slack.add_argument("--max-total-size", type=_size, default="2GB", metavar="SIZE",
                        help="most the whole export may expand to (default 2GB)")
+    teams = sub.add_parser("teams", parents=[common], help="members' teams (for the thanks across teams)")
+    teams_sub = teams.add_subparsers(dest="teams_command", metavar="ACTION")
+    teams_sub.required = True
+    teams_import = teams_sub.add_parser("import", parents=[common], help="members' teams from a CSV file (columns "
+                                        "member and team; an empty team removes it)")
+    teams_import.add_argument("path", type=Path, help="the CSV file: a header line naming the member and team columns")
+    teams_import.add_argument("--community", required=True, help="the community's slug, e.g. k8s")
+    teams_import.add_argument("--dry-run", action="store_true", help="check the file and say what would change, "
+                              "writing nothing")
     who = sub.add_parser("who", parents=[common], help="who knows about a question (from imported history)")
     who.add_argument("question", nargs="?", help="the question, e.g. \"who can help with helm upgrades?\"")
     who.add_argument("--community", required=True, help="community to search")
@@ -213,6 +222,14 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             return 0
         if args.command == "who":
             return await _who(steward, args)
+        if args.command == "teams":
+            from app import runtime
+            from app.cli_teams import describe_teams, import_teams
+
+            done = await import_teams(steward.db, args.path, args.community, dry_run=args.dry_run,
+                                      known=await runtime.known_communities(steward))
+            print(describe_teams(done, args.community, dry_run=args.dry_run))
+            return 0
         if args.command == "export" and args.export_kind == "survey":
             from app.cli_export import export_survey
 

@@ -2,7 +2,7 @@
 
 Members, three channels and the three months of question threads before this month, written through
 the same storage functions live messages use; a coordinator (Bruno) and a sponsor (Grace), a monthly
-meetup with its past occurrences (RSVPs, attendance, agenda, hosts), and a closed pulse survey, so
+meetup with its past occurrences (RSVPs, attendance, agenda, hosts), a closed pulse survey, and teams, so
 every role of the README can be tried and last month's digest has something to say. Everything is on
 the `console` platform: `steward demo --as bruno` speaks as Bruno.
 """
@@ -24,11 +24,12 @@ from bot.pulse.questions import dump, parse_questions
 from bot.schedule import parse_schedule
 from storage.communities import ensure_channel, ensure_community, get_community
 from storage.db import Database
-from storage.members import ensure_member
+from storage.members import ensure_member, list_members
 from storage.messages import add_reaction, store_message
 from storage.models import Community, Contribution, Member, Ritual
 from storage.rituals import add_agenda_item, ensure_meetup, set_hosts, set_rsvp
 from storage.surveys import answer_token, create_survey, record_answer, seal
+from storage.teams import set_team
 
 SLUG = "demo"
 PLATFORM = "console"
@@ -42,6 +43,8 @@ MEMBERS = {  # id: (display name, time zone, topics they answer)
     "grace": ("Grace Liu", "America/Vancouver", ("grafana", "loki")),
     "hiro": ("Hiro Tanaka", "Asia/Tokyo", ("helm", "argo cd")),
 }
+TEAMS = {"ana": "Platform", "dmitri": "Platform", "hiro": "Platform", "bruno": "Cloud", "esther": "Cloud",
+         "farid": "Cloud", "chloe": "Observability", "grace": "Observability"}  # 2 in Observability: not listed
 CHANNELS = {"k8s": ("helm", "kubernetes", "networking", "argo cd"),
             "infra": ("terraform", "aws", "vault", "ci", "github actions"),
             "observability": ("prometheus", "grafana", "loki")}
@@ -77,6 +80,7 @@ async def ensure_demo(db: Database, seed: int = 7, now: datetime | None = None) 
         existing = await get_community(session, SLUG)
         if existing is not None:
             await ensure_showcase(session, existing, now)
+            await seed_teams(session, existing)
             return False
         rng = random.Random(seed)
         community = await ensure_community(session, SLUG, name="Platform engineering CoP (demo)",
@@ -113,6 +117,7 @@ async def ensure_demo(db: Database, seed: int = 7, now: datetime | None = None) 
                     if day % 3 == 0:  # a kudos now and then, as members give them
                         await add_reaction(session, reply.id, people[asker].id or 0, "pray", at + timedelta(hours=3))
         await ensure_showcase(session, community, now)
+        await seed_teams(session, community)
     await derive_ledger(db, community.id)
     return True
 
@@ -142,6 +147,17 @@ async def ensure_showcase(session: AsyncSession, community: Community, now: date
     await seed_roles(session, community, founded)
     await seed_meetup(session, community, people, founded, now)
     await seed_survey(session, community, _months_before(now, 1) + timedelta(days=9))
+
+
+async def seed_teams(session: AsyncSession, community: Community) -> None:
+    """Each demo member's team, as they would say `team Platform`; unless someone has a team already (a demo made
+    by an older Steward gets them, one whose members changed theirs keeps what they said)."""
+    members = [m for m in await list_members(session, community.id or 0) if m.platform == PLATFORM]
+    if any(m.team for m in members):
+        return
+    for member in members:
+        if member.platform_user_id in TEAMS and not member.opted_out:
+            await set_team(session, member, TEAMS[member.platform_user_id])
 
 
 async def seed_roles(session: AsyncSession, community: Community, at: datetime) -> None:

@@ -11,7 +11,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Executable, Result, Select, Table, and_, exists, func, select, union
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Integer,
+    Result,
+    Select,
+    Subquery,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    null,
+    select,
+    union,
+)
+from sqlalchemy import cast as sql_cast
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Channel, Contribution, Meetup, MeetupRsvp, Member, Message, Question, Reaction, Ritual
@@ -159,29 +175,69 @@ async def meetups(session: AsyncSession, community_id: int, start: datetime, end
             for i, t, at, tz, ex, n, g in (await _run(session, stmt)).all()]
 
 
-async def stories(session: AsyncSession, community_id: int, start: datetime, end: datetime, *,
-                  reactions: tuple[str, ...] = THANKS, leave_out: set[int] | None = None,
-                  limit: int = 3) -> list[Story]:
-    """The month's most-thanked messages. A message's thanks are the people who thanked it, each once however
-    they did: a thanks reaction, a kudos on it (a 🙏 is both a reaction and a kudos: one thanks), or its
-    thread's asker accepting it. Nobody thanks their own message; `leave_out` (the bots) thank nobody."""
-    m, rc, c, ch = MESSAGE.c, REACTION.c, CONTRIBUTION.c, CHANNEL.c
+def thanks(community_id: int, start: datetime, end: datetime, reactions: tuple[str, ...] = THANKS) -> Subquery:
+    """Who thanked whom in [start, end), one row each (`mid`, `kid`, `who`, `whom`): the one definition of a thanks.
+
+    A message's thanks are the people who thanked it, each once however they did: a thanks reaction, a kudos on
+    it (a 🙏 is both a reaction and a kudos: one thanks), or its thread's asker accepting it; nobody thanks their
+    own message by reaction. A kudos on no message (`thanks @ana for …` said in words) is one thanks of its own
+    (`kid`, its ledger entry; `mid` is None)."""
+    m, rc, c = MESSAGE.c, REACTION.c, CONTRIBUTION.c
     answer_t, root = MESSAGE.alias("answer"), MESSAGE.alias("root")
     answer = answer_t.c
-    by_reaction = (select(rc.message_id.label("mid"), rc.member_id.label("who"))
+    nothing = cast_null()
+    by_reaction = (select(rc.message_id.label("mid"), nothing.label("kid"), rc.member_id.label("who"),
+                          m.author_id.label("whom"))
                    .select_from(REACTION.join(MESSAGE, m.id == rc.message_id))
                    .where(m.community_id == community_id, _in(m.posted_at, start, end), rc.emoji.in_(reactions),
                           rc.member_id != m.author_id))
-    by_kudos = (select(c.message_id.label("mid"), c.giver_id.label("who"))
+    by_kudos = (select(c.message_id, nothing, c.giver_id, c.member_id)
                 .where(c.community_id == community_id, _in(c.at, start, end), c.kind == "thanked",
                        c.message_id.is_not(None), c.giver_id.is_not(None)))
-    by_accepting = (select(c.message_id.label("mid"), root.c.author_id.label("who"))
+    by_accepting = (select(c.message_id, nothing, root.c.author_id, c.member_id)
                     .select_from(CONTRIBUTION.join(answer_t, answer.id == c.message_id)
                                  .join(root, and_(root.c.community_id == answer.community_id,
                                                   root.c.channel_id == answer.channel_id,
                                                   root.c.platform_id == answer.thread_id)))
                     .where(c.community_id == community_id, _in(c.at, start, end), c.kind == "accepted"))
-    pairs = union(by_reaction, by_kudos, by_accepting).subquery()  # UNION: each (message, person) once
+    in_words = (select(nothing, c.id, c.giver_id, c.member_id)
+                .where(c.community_id == community_id, _in(c.at, start, end), c.kind == "thanked",
+                       c.message_id.is_(None), c.giver_id.is_not(None)))
+    return union(by_reaction, by_kudos, by_accepting, in_words).subquery("thanks")  # UNION: each thanks once
+
+
+def cast_null() -> ColumnElement[Any]:
+    """A NULL id, typed (PostgreSQL matches a UNION's column types)."""
+    return sql_cast(null(), Integer)
+
+
+async def thanks_by_team(session: AsyncSession, community_id: int, start: datetime, end: datetime, *,
+                         reactions: tuple[str, ...] = THANKS) -> dict[tuple[str | None, str | None], int]:
+    """The month's thanks (`thanks`) between people (no bot, nobody thanking themselves), counted by (giver's
+    team, receiver's team); None where a person has no team or opted out."""
+    t = thanks(community_id, start, end, reactions)
+    giver, receiver = MEMBER.alias("giver"), MEMBER.alias("receiver")
+    g, r = giver.c, receiver.c
+    gt, rt = _team_of(g), _team_of(r)
+    stmt = (select(gt, rt, func.count())
+            .select_from(t.join(giver, g.id == t.c.who).join(receiver, r.id == t.c.whom))
+            .where(t.c.who != t.c.whom, g.is_bot.is_(False), r.is_bot.is_(False))
+            .group_by(gt, rt))
+    return {(gt, rt): int(n) for gt, rt, n in (await _run(session, stmt)).all()}
+
+
+def _team_of(member: Any) -> ColumnElement[Any]:
+    return case((member.opted_out.is_(False), member.team), else_=None)
+
+
+async def stories(session: AsyncSession, community_id: int, start: datetime, end: datetime, *,
+                  reactions: tuple[str, ...] = THANKS, leave_out: set[int] | None = None,
+                  limit: int = 3) -> list[Story]:
+    """The month's most-thanked messages: a message's thanks are the people who thanked it, each once however
+    they did (`thanks`); `leave_out` (the bots) thank nobody."""
+    m, ch = MESSAGE.c, CHANNEL.c
+    every = thanks(community_id, start, end, reactions)
+    pairs = select(every.c.mid, every.c.who).where(every.c.mid.is_not(None)).distinct().subquery()
     score = func.count()
     top = select(pairs.c.mid, score.label("score"))
     if leave_out:

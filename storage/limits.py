@@ -24,6 +24,7 @@ ID_LENGTH = 255  # every platform id column; Matrix caps its ids at 255 bytes, S
 NAME_LENGTH = 200  # Member.display_name, Channel.name
 EMOJI_LENGTH = 100  # Reaction.emoji: Matrix reaction keys are free text
 TIMEZONE_LENGTH = 64  # Member.timezone
+TEAM_LENGTH = 60  # Member.team
 
 
 def clean(text: str) -> str:

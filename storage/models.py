@@ -60,6 +60,7 @@ class Member(SQLModel, table=True):
     forgotten_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     away_until: date | None = None  # not asked to help before this date
     weekly_cap: int | None = None  # routed questions per week; None: the community's default
+    team: str | None = Field(default=None, max_length=60)  # as the member (or the operator's CSV) named it
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 

@@ -43,6 +43,7 @@ class KeptData:
     locale: str | None
     timezone: str | None
     opted_out: bool
+    team: str | None
     messages: int
     reactions: int
     contributions: int
@@ -58,7 +59,7 @@ async def kept_data(session: AsyncSession, member: Member) -> KeptData:
     mid = member.id
     return KeptData(
         community_id=member.community_id, display_name=member.display_name, locale=member.locale,
-        timezone=member.timezone, opted_out=member.opted_out,
+        timezone=member.timezone, opted_out=member.opted_out, team=member.team,
         messages=await count(select(func.count()).select_from(Message).where(col(Message.author_id) == mid)),
         reactions=await count(select(func.count()).select_from(Reaction).where(col(Reaction.member_id) == mid)),
         contributions=await count(
@@ -103,7 +104,7 @@ async def forget_member(session: AsyncSession, member: Member) -> None:
         await session.exec(delete(table).where(table.c[column] == member.id))
     member.platform_user_id = f"forgotten:{uuid.uuid4().hex}"
     member.display_name = ""
-    member.timezone = member.locale = member.away_until = member.weekly_cap = None
+    member.timezone = member.locale = member.away_until = member.weekly_cap = member.team = None
     member.joined_at = member.left_at = None
     member.opted_out = True
     member.forgotten_at = utcnow()

@@ -22,9 +22,10 @@ from app.web.readers import Reader
 from app.web.routes import Page, community_month
 from app.web.svg import Series, bar_chart
 from bot.digest.render import as_html, month_name, signed_percent, to_markdown
-from bot.digest.report import Digest, first_month, shift
+from bot.digest.report import TEAM_MIN_MEMBERS, Digest, first_month, shift
 from bot.digest.stage import STAGES
 from bot.features.digest import _portfolio_communities
+from bot.features.teams import NO_TEAM, TEAM
 from bot.i18n import decimal, percent, plural_translator, translator
 from bot.reputation.export import rows, to_csv
 from storage.communities import list_communities
@@ -83,6 +84,9 @@ class Pages:
         attended = bar_chart(_("Meetup attendance"), labels,
                              [Series(_("attended"), [sum(m.attended for m in x.meetups) for x in digests]),
                               Series(_("said they would come"), [sum(m.going for m in x.meetups) for x in digests])])
+        across = bar_chart(_("Thanks given, and thanks across teams"), labels,
+                           [Series(_("thanks given"), [x.teams.given for x in digests]),
+                            Series(_("across teams"), [x.teams.across for x in digests])])
         previous = shift(month, -1)
         cc = app.steward.config.community(community.slug)
         pulse_rows = [(label, title, score, n) for label, x in zip(labels, digests, strict=True)
@@ -90,7 +94,8 @@ class Pages:
         return app.render(
             request, "health.html", title=_("{name}: community health", name=community.name or community.slug),
             d=d, digests=digests, labels=labels, people=people, questions=questions, pulse=pulse,
-            attended=attended, meetups=meetups, pulse_rows=pulse_rows, k=cc.survey_min_answers if cc else 5,
+            attended=attended, across=across, team_usage=TEAM.usage(lang, _), no_team_usage=NO_TEAM.usage(lang, _),
+            min_team=TEAM_MIN_MEMBERS, meetups=meetups, pulse_rows=pulse_rows, k=cc.survey_min_answers if cc else 5,
             stage=_(STAGES[d.stage.name]), signals=signals(d, lang),
             month_name=month_name(month, lang), wait=lambda x: duration(x.median_first_answer, lang),
             rate=lambda part, whole: percent(part, whole, lang), score=lambda v: decimal(v, lang),

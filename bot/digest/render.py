@@ -141,6 +141,10 @@ def to_markdown(d: Digest, locale: str, reader: str | None = None,
     lines += [_story(s, locale, reader, links or {}) for s in d.stories]
     if not d.stories:
         lines.append(_("- No thanked messages this month."))
+    if d.teams.known:
+        lines.append(n_("- Thanks across teams: {across} of {n} between members whose teams are known ({rate}).",
+                        "- Thanks across teams: {across} of {n} between members whose teams are known ({rate}).",
+                        d.teams.known, across=d.teams.across, rate=percent(d.teams.across, d.teams.known, locale)))
     lines += [Markup(), _("**Stage: {stage}**", stage=_(STAGES[d.stage.name])), *_signals(d, locale)]
     return Markup("\n").join(lines)
 

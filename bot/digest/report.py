@@ -10,7 +10,9 @@ stage and signals, its chart, the portfolio (also in README "Surveys and digests
 - newcomers: members who joined, or wrote their first message, in the month;
 - questions: thread roots ending with "?", answered when someone else replied in the thread (median time to
   that first reply); routed questions: `who knows` questions Steward routed, answered when someone answered;
-- thanks: the people who thanked a message, each once (storage.digest.stories);
+- thanks: the people who thanked a message, each once, and kudos said on no message (storage.digest.thanks);
+- thanks across teams: thanks between two people whose teams are known (as members set them now) and differ,
+  with each team's thanks given and received, listed for teams of at least `TEAM_MIN_MEMBERS` members;
 - meetups: occurrences that started in the month and before the digest was made, each with its date.
 """
 
@@ -34,8 +36,10 @@ from storage import digest as q
 from storage.models import Community, Member, Message
 from storage.preferences import quotable
 from storage.surveys import closed_between
+from storage.teams import team_sizes
 
 HISTORY_MONTHS = 6
+TEAM_MIN_MEMBERS = 3  # a smaller team is counted in the totals, never listed: its counts would be a person's
 TITLE_LENGTH, QUOTE_LENGTH = 120, 200
 
 
@@ -81,6 +85,46 @@ class MeetupLine:
 
 
 @dataclass(frozen=True)
+class TeamLine:
+    """One team's thanks in the month: given and received by its members, and how many crossed to another team."""
+
+    team: str
+    members: int
+    given: int
+    received: int
+    given_across: int  # given to members of another team
+    received_across: int  # received from members of another team
+
+
+@dataclass(frozen=True)
+class TeamThanks:
+    """The month's thanks between teams: counts only, never a person."""
+
+    given: int  # every thanks of the month between people (storage.digest.thanks), each once
+    known: int  # between two people whose teams are known
+    across: int  # of those, between two different teams
+    with_team: int  # people who have a team (none: nobody said theirs yet)
+    teams: tuple[TeamLine, ...]  # teams of at least TEAM_MIN_MEMBERS members, by name
+    unlisted: int  # smaller teams: counted above, not listed
+
+
+def team_thanks(pairs: dict[tuple[str | None, str | None], int], sizes: dict[str, int]) -> TeamThanks:
+    """The month's figure from its thanks counted by (giver's team, receiver's team) and the teams' sizes."""
+    known = {(g, r): n for (g, r), n in pairs.items() if g is not None and r is not None}
+    lines = []
+    for team in sorted((t for t, size in sizes.items() if size >= TEAM_MIN_MEMBERS), key=str.casefold):
+        lines.append(TeamLine(
+            team=team, members=sizes[team],
+            given=sum(n for (g, _r), n in pairs.items() if g == team),
+            received=sum(n for (_g, r), n in pairs.items() if r == team),
+            given_across=sum(n for (g, r), n in known.items() if g == team and r != team),
+            received_across=sum(n for (g, r), n in known.items() if r == team and g != team)))
+    return TeamThanks(given=sum(pairs.values()), known=sum(known.values()),
+                      across=sum(n for (g, r), n in known.items() if g != r), with_team=sum(sizes.values()),
+                      teams=tuple(lines), unlisted=sum(1 for size in sizes.values() if size < TEAM_MIN_MEMBERS))
+
+
+@dataclass(frozen=True)
 class Digest:
     """Everything the digest says."""
 
@@ -106,6 +150,7 @@ class Digest:
     age_months: int
     peak: int  # most active members in a month of the history
     first_month: date | None  # the first month with history (founding date or first message)
+    teams: TeamThanks  # thanks across teams
 
 
 def month_bounds(month: date, timezone: str) -> tuple[datetime, datetime]:
@@ -194,6 +239,8 @@ async def build_digest(session: AsyncSession, community: Community, cc: Communit
     routed, routed_answered = await q.routed_questions(session, cid, start, end)
     reactions = tuple(dict.fromkeys((*q.THANKS, *(cc.kudos_reactions if cc else ()))))
     stories = await _stories(session, cid, start, end, reactions, bots, cc.quotes if cc else False)
+    teams = team_thanks(await q.thanks_by_team(session, cid, start, end, reactions=reactions),
+                        await team_sizes(session, cid))
     born = await first_month(session, community)
     age = max(0, (end.year - (born or month).year) * 12 + end.month - (born or month).month)
     signals = Signals(age, tuple(h.active for h in history), len(core), len(newcomers),
@@ -204,7 +251,7 @@ async def build_digest(session: AsyncSession, community: Community, cc: Communit
                   median_first_answer=_median(waits), routed=routed, routed_answered=routed_answered,
                   meetups=await _meetups(session, cid, start, min(end, now)), surveys=tuple(surveys),
                   history=tuple(history), stories=stories, stage=read_stage(signals), age_months=age,
-                  peak=max(h.active for h in history), first_month=born)
+                  peak=max(h.active for h in history), first_month=born, teams=teams)
 
 
 async def _meetups(session: AsyncSession, community_id: int, start: datetime, end: datetime) -> tuple[MeetupLine, ...]:

@@ -27,6 +27,7 @@ from bot.features import (
     rituals,
     survey_manage,
     surveys,
+    teams,
     who,
 )
 from bot.pulse import due
@@ -37,7 +38,7 @@ from bot.routing import escalation
 def build_router() -> Router:
     """Every feature's registrations merged into one router, in a stable order."""
     router = Router()
-    for feature in (indexing, follow_up, help, language, who, questions, profile, privacy, rituals, calendar,
+    for feature in (indexing, follow_up, help, language, who, questions, profile, teams, privacy, rituals, calendar,
                     meetups, occurrences, renewal, onboarding, contributions, kudos, reputation, hosts, surveys,
                     consultations, digest, dashboard, ritual_steps, escalation, due, survey_manage, community):
         router.include(feature.router)

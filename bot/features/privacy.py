@@ -8,6 +8,7 @@ from bot.commands import CommandSpec
 from bot.context import Context
 from bot.events import ChoicePicked
 from bot.expertise import ExpertiseIndex
+from bot.features.teams import NO_TEAM
 from bot.i18n import N_
 from bot.markup import Markup
 from bot.replies import AskChoice, Option
@@ -153,5 +154,8 @@ async def my_data(ctx: Context) -> None:
             status=status, messages=ctx.n_("{n} message", "{n} messages", kept.messages),
             reactions=ctx.n_("{n} reaction", "{n} reactions", kept.reactions),
             contributions=ctx.n_("{n} contribution", "{n} contributions", kept.contributions)))
+        if kept.team:
+            lines.append(ctx._("- **{community}**: team “{team}” (say `{clear}` to remove it)", community=slug,
+                               team=kept.team, clear=NO_TEAM.usage(ctx.locale, ctx._)))
     lines.append(ctx._("Say `forget me` to delete all of it, or `opt out` to stop me from indexing you."))
     ctx.reply_privately(Markup("\n").join(lines))

@@ -382,7 +382,7 @@ async def test_a_process_that_did_not_see_the_forget_neither_indexes_nor_suggest
 
 async def test_members_who_opted_out_before_tombstones_existed_get_one_on_upgrade(db: Database) -> None:
     from alembic import command
-    from sqlalchemy import Integer, String, column, insert, table
+    from sqlalchemy import Boolean, Integer, String, column, insert, table
 
     from storage.db import alembic_config
     from storage.tombstones import is_tombstoned
@@ -395,8 +395,14 @@ async def test_members_who_opted_out_before_tombstones_existed_get_one_on_upgrad
     async with db.session() as session:  # the table as it was then (the model has columns added since)
         await session.exec(insert(old_community).values(id=1, slug="k8s", name="", locale="en", timezone="UTC",
                                                         created_at=utcnow()))
-        session.add_all([Member(community_id=1, platform="slack", platform_user_id="UOUT", opted_out=True),
-                         Member(community_id=1, platform="slack", platform_user_id="UIN")])
+        old_member = table("member", *(column(n, String) for n in ("platform", "platform_user_id", "display_name")),
+                           *(column(n, Integer) for n in ("id", "community_id")),
+                           *(column(n, Boolean) for n in ("opted_out", "is_bot", "deleted")),
+                           column("created_at", UTCDateTime()))
+        for n, (uid, out) in enumerate((("UOUT", True), ("UIN", False)), 1):
+            await session.exec(insert(old_member).values(id=n, community_id=1, platform="slack", platform_user_id=uid,
+                                                         display_name="", opted_out=out, is_bot=False, deleted=False,
+                                                         created_at=utcnow()))
     await db.upgrade()
     async with db.engine.connect() as conn:
         assert await is_tombstoned(conn, "slack", "UOUT") and not await is_tombstoned(conn, "slack", "UIN")

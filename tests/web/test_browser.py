@@ -151,7 +151,9 @@ async def test_sign_in_read_the_health_page_switch_to_french_open_the_portfolio(
     last = _last_month()  # the demo's history ends with the month before today's
     row = people.get_by_role("row").filter(has_text=format_date(last, "MMM yyyy", locale="en"))
     await expect(row).to_contain_text(re.compile(r"\b[1-9]\d*\b"))  # the demo's members were active that month
-    assert await page.locator("svg[role=img]").count() == 4  # people, questions, meetups and the closed pulse survey
+    assert await page.locator("svg[role=img]").count() == 5  # people, questions, kudos across teams, meetups, pulse
+    teams = page.get_by_role("table").filter(has_text="Each team in")
+    await expect(teams.get_by_role("row").filter(has_text="Platform").get_by_role("cell").first).to_have_text("3")
     await page.get_by_label("Language").select_option("fr")
     await page.get_by_role("button", name="Change language").click()
     await expect(page.locator("html")).to_have_attribute("lang", "fr")
