@@ -103,7 +103,7 @@ async def test_settings_and_closing_a_survey_early_on_a_real_homeserver(people: 
                        and "français" in str(e.get("content", {}).get("body", "")), "the language, in the room")
     await ana.say(room, "!steward réglages")
     french = await _privately(ana, bot_id, "the settings in French")
-    assert french.startswith("⚙️ Réglages de **Kubernetes CoP**\u00a0:")
+    assert french.startswith("⚙️ Réglages de la communauté **Kubernetes CoP**\u00a0:")
     assert "- Fuseau horaire\u00a0: Europe/Paris" in french
     await ana.say(room, "!steward résultats du sondage 1")
     assert "Sondage 1, clos le " in await _privately(ana, bot_id, "the results again")

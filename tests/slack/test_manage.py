@@ -45,7 +45,7 @@ async def test_settings_from_slack_in_english_and_french(running: Running) -> No
 
     await _say(running, "language fr", user="UANA")
     french = await _say(running, "réglages", user="UANA")
-    assert french.startswith("⚙️ Réglages de *Kubernetes CoP*\u00a0:")
+    assert french.startswith("⚙️ Réglages de la communauté *Kubernetes CoP*\u00a0:")
     assert "• Fuseau horaire\u00a0: Europe/Paris" in french
     assert "Rien n'a changé" in await _say(running, "ajouter coordinatrice <@UANA>", user="UANA")
 
