@@ -117,7 +117,8 @@ async def test_the_same_in_french(db: Database, config: Config) -> None:
     output = await _chat(db, config, ["langue fr", 'sondage maintenant "Utile ?" échelle 1-5', "sondages",
                                       "clore sondage 1", "résultats du sondage 1", "réglages", "régler seuil 7",
                                       "qui est le noyau", "statistiques"])
-    assert "📋 Sondages de la communauté demo\u00a0:" in output and "- 1 «\u00a0Utile ?\u00a0»\u00a0: clôture le " in output
+    assert "📋 Sondages de la communauté demo\u00a0:" in output
+    assert "- 1 «\u00a0Utile ?\u00a0»\u00a0: clôture le " in output
     assert "Sondage 1 «\u00a0Utile ?\u00a0» clos\u00a0: ses résultats sont publiés" in output
     assert "Sondage 1, clos le " in output
     assert "- Seuil des sondages (nombre minimal de réponses montrées)\u00a0: 5 (valeur initiale)" in output

@@ -92,7 +92,8 @@ async def test_the_same_in_french(db: Database, config: Config) -> None:
     assert "C'est fait\u00a0: le texte de «\u00a0Clinique Helm\u00a0» est désormais\u00a0: Apportez vos graphiques" \
         in output
     assert "envoie un rappel 2 j, 3 h avant le début" in output
-    assert re.search(r"Ordre du jour de la rencontre Clinique Helm le jeu[^\n]*:\n *- notre histoire Helm 4 \(Ana\)", output)
+    assert re.search(r"Ordre du jour de la rencontre Clinique Helm le jeu[^\n]*:\n *- notre histoire Helm 4 \(Ana\)",
+                     output)
     assert "Personne n'a encore répondu" in output  # qui vient
     assert "est sautée. Prochaine date\u00a0: jeu." in output and "Son ordre du jour passe à la suivante." in output
     assert "Texte\u00a0: Apportez vos graphiques" in output and "Sautée\u00a0: jeu." in output
