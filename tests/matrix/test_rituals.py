@@ -137,6 +137,7 @@ async def test_a_meetup_through_its_life_on_a_real_homeserver(people: Any, coord
 
         assert "is now called “Helm and GitOps clinic”" in await said("rename ritual 1 Helm and GitOps clinic")
         assert "reminds 1d before it starts" in await said("edit ritual 1 reminders: 24h")
+        assert "is now: Bring your charts" in await said("edit ritual 1 text: Bring your charts")
         async with steward.db.session() as session:
             ritual = (await session.exec(select(Ritual))).one()
         assert ritual.id is not None
@@ -158,7 +159,7 @@ async def test_a_meetup_through_its_life_on_a_real_homeserver(people: Any, coord
         assert occurrence.weekday() == 3 and occurrence.hour == 18
         await _fire(steward, ritual.id, occurrence - timedelta(days=7))
         poll = await _answer_room_poll(ana, bot_id, room, "going", "the announcement's RSVP poll")
-        assert "Helm and GitOps clinic" in poll["content"]["body"]
+        assert "Helm and GitOps clinic" in poll["content"]["body"] and "Bring your charts" in poll["content"]["body"]
         assert "Noted: Going." in (await ana.reply_from(bot_id, dm, "the answer noted"))["content"]["body"]
         await _fire(steward, ritual.id, occurrence - timedelta(hours=24))
         reminder = await ana.wait_for(lambda e: e.get("sender") == bot_id and e["room_id"] == room
@@ -173,3 +174,28 @@ async def test_a_meetup_through_its_life_on_a_real_homeserver(people: Any, coord
         assert "every Tuesday at 16:00 (UTC)" in listing and "cancelled" not in listing
     finally:
         jobs.bind(None)
+
+
+async def test_the_guided_dialogue_asks_everything_in_french_on_a_real_homeserver(people: Any,
+                                                                                  coordinated: Any) -> None:
+    """`planifier`: kind, frequency, day and time as polls in Ana's DM, then the title and the text as her next
+    messages there, then the dates to confirm; the ritual posts what she wrote."""
+    ana = await people("ana")
+    _steward, bot_id, room = await coordinated(ana)
+    await ana.say(room, "!steward langue fr")
+    await ana.reply_from(bot_id, room, "the language")
+    await ana.say(room, "!steward planifier")
+    dm = await _answer_poll(ana, bot_id, "meetup")
+    for option in ("second", "tuesday", "16:00"):
+        await _answer_poll(ana, bot_id, option)
+    assert "Quel est son titre\u202f?" in (await ana.reply_from(bot_id, dm, "the title asked"))["content"]["body"]
+    await ana.say(dm, "Clinique Helm")
+    asked = (await ana.reply_from(bot_id, dm, "the text asked"))["content"]["body"]
+    assert "Que doit dire l'annonce" in asked
+    await ana.say(dm, "Apportez vos questions Helm")
+    await _answer_poll(ana, bot_id, "yes")
+    saved = (await ana.reply_from(bot_id, dm, "saved"))["content"]["body"]
+    assert saved.startswith("Enregistré\u00a0: rituel 1 «\u00a0Clinique Helm\u00a0»")
+    await ana.say(room, "!steward rituel 1")
+    details = (await ana.reply_from(bot_id, room, "the details"))["content"]["body"]
+    assert "le deuxième mardi de chaque mois à 16:00" in details and "Apportez vos questions Helm" in details
