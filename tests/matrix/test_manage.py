@@ -129,6 +129,8 @@ async def test_roles_core_stats_a_recurring_pulse_and_an_export_on_a_real_homese
     for n in range(8):  # Bruno writes enough this month to be in the core group
         await bruno.say(room, f"Here is how we roll out Helm charts, step {n}.")
     await said(ana, f"add sponsor {bruno.user_id}", "✅ Sponsors: ", ana_dm)
+    history = await said(ana, "settings history", "Purpose", ana_dm)
+    assert "Sponsors" in history and ", by " in history
     month = f"{datetime.now(UTC):%Y-%m}"
     named = await said(ana, f"who is core {month}", "Core group of ", ana_dm)
     assert bruno.user_id.split(":")[0].lstrip("@") in named
