@@ -51,7 +51,8 @@ class MessagePosted(Event):
     `addressed` is True when the message speaks to Steward (a DM, a mention, a `!steward` prefix);
     `command_text` is then the text with the address stripped. `mentions` are the people the platform
     itself marks as mentioned (Slack `<@U…>`, Matrix pills and `m.mentions`), Steward excepted: real
-    accounts, unlike a typed `@name`.
+    accounts, unlike a typed `@name`. `mention_names` are the names the platform gives them, when the adapter
+    looked them up (a member first met through a mention is shown by name, not by id).
     """
 
     message_id: MessageId
@@ -59,6 +60,7 @@ class MessagePosted(Event):
     addressed: bool = False
     command_text: str = ""
     mentions: tuple[PlatformUserId, ...] = ()
+    mention_names: tuple[tuple[PlatformUserId, str], ...] = ()
 
     @property
     def is_reply(self) -> bool:
@@ -116,6 +118,7 @@ class CommandInvoked(Event):
     text: str
     name: str = "steward"
     mentions: tuple[PlatformUserId, ...] = ()  # as MessagePosted's
+    mention_names: tuple[tuple[PlatformUserId, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

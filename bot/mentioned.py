@@ -64,7 +64,8 @@ async def member_named(ctx: Context, uid: str, *, keep: bool = True) -> Member |
     if found is not None and found.forgotten_at is None:
         return found
     if found is None and keep and uid in verified(ctx):
-        return await ensure_member(ctx.session, community_id, platform, uid, display_name=uid)
+        names = dict(getattr(ctx.event, "mention_names", ()))
+        return await ensure_member(ctx.session, community_id, platform, uid, display_name=names.get(uid) or uid)
     people = [m for m in await list_members(ctx.session, community_id)
               if m.platform == platform and m.forgotten_at is None and not m.deleted and not m.is_bot]
     keys: dict[str, set[int]] = {}

@@ -118,7 +118,8 @@ def test_the_demo_shows_every_role(env: dict[str, str]) -> None:
     assert "“Helm clinic” (meetup, active): every second Tuesday of the month at 16:00" in out
     assert "- Core: Ana Souza, " in out
     assert "Past meetups of Helm clinic:" in out and "attended" in out and "hosted by " in out
-    assert "⚙️ Réglages de Platform engineering CoP (demo)\u00a0:" in out and "📋 Sondages de " in out
+    assert "⚙️ Réglages de la communauté Platform engineering CoP (demo)\u00a0:" in out
+    assert "📋 Sondages de la communauté " in out
     grace = steward(env, "demo", "--as", "grace", stdin="digest\nwho is core\nstats\nset purpose Anything\nquit\n")
     out = grace.stdout
     assert "Meetups" in out and "Helm clinic, " in out and "attended" in out  # last month's digest, sent to her

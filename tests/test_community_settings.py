@@ -203,12 +203,12 @@ async def test_stats_sets_this_month_next_to_the_last(bot: Bot) -> None:
 async def test_in_french_with_french_typography(bot: Bot) -> None:
     await _say(bot, "langue fr")
     shown = await _say(bot, "réglages")
-    assert shown.startswith("⚙️ Réglages de **Kubernetes CoP**\u00a0:")
+    assert shown.startswith("⚙️ Réglages de la communauté **Kubernetes CoP**\u00a0:")
     assert "- Fuseau horaire\u00a0: UTC (fichier de configuration)" in shown
     changed = await _say(bot, "régler fuseau Europe/Paris")
     assert changed.startswith("✅ Fuseau horaire\u00a0: UTC → Europe/Paris.")
     assert "Europe/Paris, par Ucoord" in await _say(bot, "historique des réglages")
-    assert "Noyau de Kubernetes CoP en" in await _say(bot, "qui est le noyau")
+    assert "Noyau de la communauté Kubernetes CoP en" in await _say(bot, "qui est le noyau")
     assert "en chiffres" in await _say(bot, "statistiques")
     assert "Quel réglage\u202f?" in await _say(bot, "régler couleur bleu")
 

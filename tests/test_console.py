@@ -115,12 +115,16 @@ async def test_a_coordinator_manages_surveys_and_settings_in_the_terminal(db: Da
 
 async def test_the_same_in_french(db: Database, config: Config) -> None:
     output = await _chat(db, config, ["langue fr", 'sondage maintenant "Utile ?" échelle 1-5', "sondages",
-                                      "clore sondage 1", "résultats du sondage 1", "réglages", "régler seuil 7",
+                                      "clore sondage 1", "résultats du sondage 1", "exporter sondage 1", "réglages",
+                                      "régler seuil 7",
                                       "qui est le noyau", "statistiques"])
-    assert "📋 Sondages de demo\u00a0:" in output and "- 1 «\u00a0Utile ?\u00a0»\u00a0: clôture le " in output
+    assert "📋 Sondages de la communauté demo\u00a0:" in output
+    assert "- 1 «\u00a0Utile ?\u00a0»\u00a0: clôture le " in output
     assert "Sondage 1 «\u00a0Utile ?\u00a0» clos\u00a0: ses résultats sont publiés" in output
     assert "Sondage 1, clos le " in output
     assert "- Seuil des sondages (nombre minimal de réponses montrées)\u00a0: 5 (valeur initiale)" in output
     assert "✅ Seuil des sondages (nombre minimal de réponses montrées)\u00a0: 5 → 7." in output
-    assert "Noyau de demo en " in output and "en chiffres" in output
+    assert "Noyau de la communauté demo en " in output and "en chiffres" in output
+    assert "Le sondage 1 en CSV\u00a0: des agrégats seulement" in output
+    assert '"Utile ?","scale","","","","","masqué\u00a0: moins de 5 réponses"' in output  # the note, in French
     assert "Survey" not in output and "Settings" not in output

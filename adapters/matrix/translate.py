@@ -112,8 +112,9 @@ def _message(content: Mapping[str, Any], relation: Mapping[str, Any], room: Room
         body = strip_reply_fallback(body)
     body, mentioned = with_mentions(body, content, room)
     addressed, command = address(body, content, room)
+    names = tuple((uid, name) for uid in mentioned if (name := room.display_names.get(uid)))
     return MessagePosted(**base, message_id=base["event_id"], text=body, thread=thread,
-                         addressed=addressed, command_text=command, mentions=mentioned)
+                         addressed=addressed, command_text=command, mentions=mentioned, mention_names=names)
 
 
 def with_mentions(body: str, content: Mapping[str, Any], room: RoomView) -> tuple[str, tuple[str, ...]]:

@@ -24,7 +24,7 @@ from adapters.slack.transport import HttpTransport, SocketTransport, build_app
 from bot.adapter import Sink
 from bot.config import Config
 from bot.errors import AdapterError, ConfigError, NotPermitted, RateLimited, Transient, Unsupported
-from bot.events import Event, Sender
+from bot.events import CommandInvoked, Event, MessagePosted, Sender
 from bot.markup import plain
 from bot.metrics import RATE_LIMITED
 from bot.replies import (
@@ -49,6 +49,7 @@ NOT_PERMITTED = {"not_in_channel", "channel_not_found", "is_archived", "missing_
                  "cannot_dm_bot", "user_not_found", "no_permission", "ekm_access_denied"}
 TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 PROFILE_TTL = 3600.0
+_NAMED_MENTIONS = 8  # mentioned people whose names one message looks up (users.info, cached)
 TRIGGER_WINDOW = 2.5  # seconds from the request's arrival: Slack accepts a trigger_id for ~3 s after sending it
 TOKENS = {
     "SLACK_BOT_TOKEN": ("xoxb-", "the Bot User OAuth Token (xoxb-…) from your Slack app's "
@@ -223,23 +224,34 @@ class SlackAdapter:
             self._response_urls[(event.channel, event.sender.id)] = raw["response_url"]
         if raw.get("trigger_id") and arrived is not None:
             self._keep_trigger(event.event_id, arrived, str(raw["trigger_id"]))
+        if isinstance(event, MessagePosted | CommandInvoked) and (mentions := event.mentions):
+            names = [(uid, found.display_name) for uid in mentions[:_NAMED_MENTIONS]
+                     if (found := await self._profile(Sender(id=uid))) is not None and found.display_name]
+            event = dataclasses.replace(event, mention_names=tuple(names))
         sender = event.sender
         if sender.is_bot or (sender.display_name and sender.timezone) or not sender.id.startswith(("U", "W")):
             return event
+        profile = await self._profile(sender)
+        return event if profile is None else dataclasses.replace(event, sender=profile)
+
+    async def _profile(self, sender: Sender) -> Sender | None:
+        """Someone's name, time zone and locale (users.info, cached); None when Slack does not say."""
+        if not sender.id.startswith(("U", "W")):
+            return None
         cached = self._profiles.get(sender.id)
         if cached is None or time.monotonic() - cached[0] > PROFILE_TTL:
             try:
                 user = (await self._api("users.info", "", user=sender.id, include_locale=True)).get("user") or {}
             except AdapterError as err:
                 log.info("users.info %s failed (%s); continuing without a profile", sender.id, err)
-                return event
+                return None
             profile = user.get("profile") or {}
             cached = (time.monotonic(), Sender(
                 id=sender.id, display_name=profile.get("display_name") or user.get("real_name") or user.get("name")
                 or sender.display_name, timezone=user.get("tz"), locale=user.get("locale"),
                 is_bot=bool(user.get("is_bot"))))
             self._profiles[sender.id] = cached
-        return dataclasses.replace(event, sender=cached[1])
+        return cached[1]
 
     def _keep_trigger(self, event_id: str, arrived: float, trigger_id: str) -> None:
         now = time.monotonic()

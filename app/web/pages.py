@@ -21,7 +21,7 @@ from app.web.figures import duration, months_of, short_month, this_month
 from app.web.readers import Reader
 from app.web.routes import Page, community_month
 from app.web.svg import Series, bar_chart
-from bot.digest.render import as_html, month_name, signed_percent, to_markdown
+from bot.digest.render import as_html, month_name, of_month, signed_percent, to_markdown
 from bot.digest.report import TEAM_MIN_MEMBERS, Digest, first_month, shift
 from bot.digest.stage import STAGES
 from bot.features.digest import _portfolio_communities
@@ -146,7 +146,7 @@ class Pages:
         page = as_html(to_markdown(d, reader.locale, None, offline_links()), "", reader.locale)
         body = page.split("<body>\n", 1)[1].rsplit("\n</body>", 1)[0]  # the chat digest's own HTML, escaped there
         return app.render(request, "digest.html", title=_("{name}: digest for {month}", name=d.name,
-                                                          month=month_name(month, reader.locale)),
+                                                          month=of_month(month, reader.locale)),
                           body=Html(body))
 
     # -- portfolio -----------------------------------------------------------------------------------------------

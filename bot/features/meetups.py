@@ -99,9 +99,9 @@ async def remind(ctx: Context, run: RitualRun) -> None:
     meetup = await ensure_meetup(ctx.session, ritual.id, run.occurrence)
     counts = await rsvp_counts(ctx.session, meetup.id or 0)
     ctx.send(AskChoice(channel=ctx.event.channel, key=f"rsvp:{meetup.id}", options=_rsvp_options(ctx),
-                       text=ctx._("⏰ Reminder: **{title}** at {when}. {going} going, {maybe} maybe.",
+                       text=ctx._("⏰ Reminder: **{title}** at {when}. {going}, {maybe} maybe.",
                                   title=ritual.title, when=when(run.occurrence, ritual.timezone, ctx.locale),
-                                  going=counts["going"], maybe=counts["maybe"])))
+                                  going=ctx.n_("{n} going", "{n} going", counts["going"]), maybe=counts["maybe"])))
 
 
 async def follow_up(ctx: Context, run: RitualRun) -> None:

@@ -142,7 +142,8 @@ async def cap(ctx: Context) -> None:
     assert ctx.command is not None
     member = await ctx.ensure_member()
     member.weekly_cap = int(ctx.command.argument)
-    ctx.reply_privately(ctx._("Done: at most {n} routed questions a week for you.", n=member.weekly_cap))
+    ctx.reply_privately(ctx.n_("Done: at most {n} routed question a week for you.",
+                                "Done: at most {n} routed questions a week for you.", member.weekly_cap))
 
 
 @router.command(PROFILE)

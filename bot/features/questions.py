@@ -208,7 +208,7 @@ async def search(ctx: Context) -> None:
             channel, text = roots[h.thread_id]
             mark = " ✅" if h.accepted else ""
             lines.append(f"- [{title(text)}]({message_link(channel, h.thread_id)}){mark} · "
-                         + ctx._("{n} answers", n=h.answers))
+                         + ctx.n_("{n} answer", "{n} answers", h.answers))
     words = list(dict.fromkeys(tokens(query)))[:8]
     if len(lines) < FOUND and words:
         routed = await answered_questions(ctx.session, ctx.community.id, words)

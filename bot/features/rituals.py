@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.commands import Argument, CommandSpec
+from bot.commands import Argument, CommandSpec, fold
 from bot.config import Config
 from bot.context import Context
 from bot.errors import InputError
@@ -522,7 +522,7 @@ async def guide(ctx: Context) -> None:
         event_id=ctx.event.event_id, title=ctx._("New ritual"), submit=ctx._("Send"),
         text=ctx._("I'll show you the next dates before saving."),
         fields=(FormField(id="title", label=ctx._("Title"), placeholder=ctx._("Helm clinic")),
-                FormField(id="kind", label=ctx._("Meetup or reminder?"), placeholder="meetup", optional=True),
+                FormField(id="kind", label=ctx._("Meetup or reminder?"), placeholder=ctx._("meetup"), optional=True),
                 FormField(id="schedule", label=ctx._("How often?"), placeholder=ctx._("every 2nd tuesday")),
                 FormField(id="time", label=ctx._("At what time?"), placeholder="16:00"),
                 FormField(id="timezone", label=ctx._("Time zone"), placeholder="America/Montreal", optional=True),
@@ -530,6 +530,10 @@ async def guide(ctx: Context) -> None:
                 FormField(id="text", label=ctx._("Text (what the announcement or reminder says)"),
                           placeholder=ctx._("Bring your Helm questions!"), optional=True)),
         fallback=first_step))
+
+
+# What a coordinator may type in the form's kind field, in either language.
+_FORM_KINDS = {"meetup": "meetup", "rencontre": "meetup", "reminder": "reminder", "rappel": "reminder"}
 
 
 @router.choice("ritualform", role="coordinator")
@@ -544,7 +548,8 @@ async def form_answered(ctx: Context) -> None:
     if not isinstance(raw, dict):
         raise InputError(N_("That form came back empty; please start again with `{usage}`."), usage_key="schedule")
     fields = {k: str(v).strip() for k, v in raw.items() if isinstance(k, str) and v is not None and str(v).strip()}
-    fields["kind"] = fields.get("kind", "meetup").casefold()
+    kind = fields.get("kind", "meetup")
+    fields["kind"] = _FORM_KINDS.get(fold(kind), kind)
     await from_form(ctx, fields)
 
 

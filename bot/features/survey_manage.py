@@ -144,7 +144,7 @@ async def export_survey(ctx: Context) -> None:
     if survey.status == "open":
         raise _still_open(ctx, survey)
     result = await survey_result(ctx.session, survey, threshold(ctx))
-    csv_lines = to_csv(result_rows(result)).splitlines()
+    csv_lines = to_csv(result_rows(result, ctx.locale)).splitlines()
     intro = ctx._("Survey {id} as CSV: aggregates only, nothing for a question under {k} answers, never the "
                   "comments. Copy the lines below into a .csv file (or run `steward export survey`).",
                   id=survey.id, k=result.k)

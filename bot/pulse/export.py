@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 
+from bot.i18n import N_, translator
 from bot.pulse.results import SurveyResult
 from bot.reputation.export import safe_cell
 
@@ -18,8 +19,10 @@ COLUMNS = ("survey", "title", "closed", "respondents", "question", "question_tex
            "percent", "mean", "note")
 
 
-def result_rows(result: SurveyResult) -> list[dict[str, str]]:
-    """The aggregate rows of one survey's result (see the module's docstring)."""
+def result_rows(result: SurveyResult, locale: str = "en") -> list[dict[str, str]]:
+    """The aggregate rows of one survey's result (see the module's docstring); the notes read in `locale`, the
+    column names and values stay as they are (data for a spreadsheet)."""
+    _ = translator(locale)
     survey = result.survey
     head = {"survey": str(survey.id), "title": survey.title,
             "closed": survey.closed_at.isoformat(timespec="minutes") if survey.closed_at else "",
@@ -29,10 +32,10 @@ def result_rows(result: SurveyResult) -> list[dict[str, str]]:
         base = {**head, "question": str(number), "question_text": q.question.text, "kind": q.question.kind,
                 "option": "", "answers": "", "percent": "", "mean": "", "note": ""}
         if not q.shown:
-            rows.append({**base, "note": f"hidden: fewer than {result.k} answers"})
+            rows.append({**base, "note": _(N_("hidden: fewer than {k} answers"), k=result.k)})
         elif q.question.kind == "text":
-            rows.append({**base, "option": "(comments)", "answers": str(q.answers),
-                         "note": "comments go to the coordinators only"})
+            rows.append({**base, "option": _(N_("(comments)")), "answers": str(q.answers),
+                         "note": _(N_("comments go to the coordinators only"))})
         else:
             mean = f"{q.mean:.2f}" if q.mean is not None else ""
             rows += [{**base, "option": label, "answers": str(q.counts[i]),

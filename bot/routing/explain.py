@@ -65,7 +65,7 @@ def _fact(fact: Fact, _: Translate, locale: str) -> str:
                       terms=topic)
         return n_("answered {n} similar thread", "answered {n} similar threads", int(n))
     if kind == "accepted":
-        return _("{n} marked as the answer", n=n)
+        return plural_translator(locale)("{n} marked as the answer", "{n} marked as the answer", int(n))
     if kind == "declared":
         return _("declared {topics}", topics=topic)
     if kind == "regular_helper":

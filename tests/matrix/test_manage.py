@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,53 @@ async def test_settings_and_closing_a_survey_early_on_a_real_homeserver(people: 
                        and "français" in str(e.get("content", {}).get("body", "")), "the language, in the room")
     await ana.say(room, "!steward réglages")
     french = await _privately(ana, bot_id, "the settings in French")
-    assert french.startswith("⚙️ Réglages de **Kubernetes CoP**\u00a0:")
+    assert french.startswith("⚙️ Réglages de la communauté **Kubernetes CoP**\u00a0:")
     assert "- Fuseau horaire\u00a0: Europe/Paris" in french
     await ana.say(room, "!steward résultats du sondage 1")
     assert "Sondage 1, clos le " in await _privately(ana, bot_id, "the results again")
+
+
+async def test_roles_core_stats_a_recurring_pulse_and_an_export_on_a_real_homeserver(people: Any,
+                                                                                    coordinated: Any) -> None:
+    """`set purpose`, `add sponsor`, `who is core` (names for Ana who coordinates, a count for Bruno who now
+    sponsors), `stats`, a recurring pulse saved from its dry-run poll, `surveys`, `close survey`, `export survey`."""
+    ana, bruno = await people("ana"), await people("bruno")
+    bot_id, room = await coordinated(ana, bruno)
+
+    async def said(person: Person, text: str, having: str, *rooms: str) -> str:
+        await person.say(room, f"!steward {text}")
+        found = await person.wait_for(lambda e: e.get("sender") == bot_id and e["room_id"] in (room, *rooms)
+                                      and having in str(e.get("content", {}).get("body", "")), text)
+        return str(found["content"]["body"])
+
+    await ana.say(room, "!steward set purpose Helping each other run Kubernetes")
+    assert (await _privately(ana, bot_id, "the purpose")).startswith("✅ Purpose: ")
+    ana_dm = await _dm(ana, bot_id)
+    for n in range(8):  # Bruno writes enough this month to be in the core group
+        await bruno.say(room, f"Here is how we roll out Helm charts, step {n}.")
+    await said(ana, f"add sponsor {bruno.user_id}", "✅ Sponsors: ", ana_dm)
+    history = await said(ana, "settings history", "Purpose", ana_dm)
+    assert "Sponsors" in history and ", by " in history
+    month = f"{datetime.now(UTC):%Y-%m}"
+    named = await said(ana, f"who is core {month}", "Core group of ", ana_dm)
+    assert bruno.user_id.split(":")[0].lstrip("@") in named
+    await bruno.say(room, f"!steward who is core {month}")
+    counted = await _privately(bruno, bot_id, "the core group, counted")
+    assert "- Core: 1" in counted and bruno.user_id.split(":")[0].lstrip("@") not in counted
+    bruno_dm = await _dm(bruno, bot_id)
+    assert "- Core group: 1 (" in await said(bruno, "stats", "in numbers", bruno_dm)
+
+    await ana.say(room, '!steward survey "Monthly pulse?" scale 1-5 every month on the 1st at 10:00')
+    dry_run = await ana.wait_for(lambda e: e.get("sender") == bot_id and e["room_id"] == ana_dm
+                                 and e.get("type") == POLL, "the pulse's dates, as a poll")
+    assert "would open on these dates" in dry_run["content"]["body"]
+    await ana.send(ana_dm, {"m.relates_to": {"rel_type": "m.reference", "event_id": dry_run["event_id"]},
+                            "org.matrix.msc3381.poll.response": {"answers": ["yes"]}},
+                   "org.matrix.msc3381.poll.response")
+    await said(ana, 'survey now "Mood?" emoji', "Mood?")
+    listing = await said(bruno, "surveys", "Pulse surveys of", bruno_dm)
+    assert "“Monthly pulse?”: every month on the 1st at 10:00; next run " in listing
+    assert "“Mood?”: closes " in listing
+    await said(ana, "close survey 1", "Closed survey 1", ana_dm)
+    exported = await said(ana, "export survey 1", '"survey","title"', ana_dm)
+    assert '"Mood?"' in exported and "fewer than 5" in exported  # nobody answered: no figure

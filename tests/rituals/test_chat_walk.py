@@ -85,6 +85,8 @@ async def test_the_same_in_french(db: Database, config: Config) -> None:
         "rituel {id}",
         "/advance 70j",
         "historique du rituel {id}",
+        "supprimer le rituel {id}",
+        "reprendre rituel {id}",
     ])
     assert "Quel est son titre\u202f?" in output
     assert "Voici les prochaines dates de «\u00a0Clinique Helm\u00a0»" in output
@@ -92,11 +94,14 @@ async def test_the_same_in_french(db: Database, config: Config) -> None:
     assert "C'est fait\u00a0: le texte de «\u00a0Clinique Helm\u00a0» est désormais\u00a0: Apportez vos graphiques" \
         in output
     assert "envoie un rappel 2 j, 3 h avant le début" in output
-    assert re.search(r"Ordre du jour de Clinique Helm le jeu[^\n]*:\n *- notre histoire Helm 4 \(Ana\)", output)
+    assert re.search(r"Ordre du jour de la rencontre Clinique Helm le jeu[^\n]*:\n *- notre histoire Helm 4 \(Ana\)",
+                     output)
     assert "Personne n'a encore répondu" in output  # qui vient
     assert "est sautée. Prochaine date\u00a0: jeu." in output and "Son ordre du jour passe à la suivante." in output
     assert "Texte\u00a0: Apportez vos graphiques" in output and "Sautée\u00a0: jeu." in output
-    history = output.rsplit("Rencontres passées de Clinique Helm\u00a0:", 1)[1]
+    history = output.rsplit("Rencontres passées du rituel Clinique Helm\u00a0:", 1)[1]
     assert re.search(r"- jeu[^\n]*\xa0: inscriptions 0, présences 0\n *- jeu[^\n]*\xa0: sautée", history), history
-    for english in ("every", "I didn't get that", "Sorry", "What next", "Saved", "Skipped"):
+    assert "«\u00a0Clinique Helm\u00a0» est annulé. Ses rencontres passées, notes et présences sont" in output
+    assert "«\u00a0Clinique Helm\u00a0» reprend\u202f; prochain\u00a0: jeu." in output
+    for english in ("every", "I didn't get that", "Sorry", "What next", "Saved", "Skipped", "Cancelled", "Resumed"):
         assert english not in output, english

@@ -250,6 +250,7 @@ def test_matrix_pills_become_user_ids_and_mentions() -> None:
     found = matrix_translate(event, room)
     assert isinstance(found, MessagePosted)
     assert found.text == "thanks @ana:x and @bo:x for the helm tip" and found.mentions == ("@ana:x", "@bo:x")
+    assert found.mention_names == (("@bo:x", "Bo"),)  # the room's name for Bo; a pill's label is the sender's text
 
 
 def test_the_sparkles_acknowledgement_is_a_real_matrix_reaction() -> None:

@@ -3,6 +3,8 @@ pipeline (issue 16, points 2 and 3): `settings`, `set`, `add coordinator`, `clos
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import select
@@ -10,7 +12,7 @@ from sqlmodel import select
 from adapters.slack.translate import choice_action_id
 from storage.communities import get_community
 from storage.models import SettingsChange
-from tests.slack.conftest import Running, click
+from tests.slack.conftest import Running, click, event_body, msg
 
 
 async def _say(running: Running, text: str, user: str = "UCOORD") -> str:
@@ -45,7 +47,7 @@ async def test_settings_from_slack_in_english_and_french(running: Running) -> No
 
     await _say(running, "language fr", user="UANA")
     french = await _say(running, "réglages", user="UANA")
-    assert french.startswith("⚙️ Réglages de *Kubernetes CoP*\u00a0:")
+    assert french.startswith("⚙️ Réglages de la communauté *Kubernetes CoP*\u00a0:")
     assert "• Fuseau horaire\u00a0: Europe/Paris" in french
     assert "Rien n'a changé" in await _say(running, "ajouter coordinatrice <@UANA>", user="UANA")
 
@@ -71,3 +73,46 @@ async def test_close_a_survey_early_and_see_its_results_on_slack(running: Runnin
     listing = await _say(running, "surveys", user="USPONSOR")
     assert "*Closed* (latest first)" in listing and "respondents: 5" in listing
     assert "already closed" in await _say(running, "clore sondage 1")
+
+
+async def test_a_coordinator_runs_the_community_a_recurring_pulse_and_an_export_on_slack(running: Running) -> None:
+    """`set purpose`, `add sponsor` / `remove sponsor`, `settings history`, a recurring pulse (its dates shown
+    first), `surveys`, `export survey`, `who is core` (names for a coordinator, a count for a sponsor), `stats`."""
+    assert (await _say(running, "set purpose Helping each other run Kubernetes")).startswith("✅ Purpose: ")
+    added = await _say(running, "add sponsor <@UGRACE>")
+    assert added.startswith("✅ Sponsors: ") and "Ugrace" in added  # her Slack name, not her id
+    assert "Sponsors" in await _say(running, "remove sponsor <@UGRACE>")
+    history = await _say(running, "settings history", user="USPONSOR")
+    assert "Purpose" in history and "Sponsors" in history and "by Ucoord" in history
+
+    dates = await _say(running, 'survey "How useful was this month?" scale 1-5 every month on the 1st at 10:00')
+    assert "would open on these dates" in dates
+    ask = running.fake.called("chat.postEphemeral")[-1]
+    yes = next(b for b in ask["blocks"][-1]["elements"] if b["value"] == "yes")
+    await running.slack.interaction(click(yes["action_id"], "yes", user="UCOORD"))
+    await running.settle()
+    assert "Saved" in running.texts("chat.postEphemeral")[-1]
+    await _say(running, 'survey now "Was the clinic useful?" scale 1-5')
+    buttons = _survey_buttons(running)
+    for i, value in enumerate(["5", "4", "5", "3", "5"]):
+        button = next(b for b in buttons if b["value"] == value)
+        await running.slack.interaction(click(button["action_id"], value, user=f"UM{i}"))
+    await running.settle()
+    listing = await _say(running, "surveys", user="USPONSOR")
+    assert "“How useful was this month?”: every month on the 1st at 10:00; next run " in listing
+    assert "“Was the clinic useful?”: closes " in listing
+    await _say(running, "close survey 1")
+    exported = await _say(running, "export survey 1")
+    assert '"survey","title","closed","respondents"' in exported and '"Was the clinic useful?"' in exported
+
+    for n in range(8):  # Ana writes enough this month to be in the core group
+        await running.slack.event(event_body(msg(f"Here is how we roll out Helm charts, step {n}.", user="UANA",
+                                                 ts=f"{int(time.time()) - 60 + n}.{n:06d}")))
+    await running.settle()
+    month = f"{datetime.now(UTC):%Y-%m}"
+    named = await _say(running, f"who is core {month}")
+    assert "Uana" in named
+    counted = await _say(running, f"who is core {month}", user="USPONSOR")
+    assert "Uana" not in counted and "• Core: 1" in counted
+    stats = await _say(running, "stats", user="USPONSOR")
+    assert "• Active members: 6 (" in stats and "• Core group: 1 (" in stats  # Ana, and five who answered a survey

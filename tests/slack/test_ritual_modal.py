@@ -35,6 +35,29 @@ async def test_schedule_opens_a_modal_whose_submission_shows_the_dry_run(running
     assert "Helm clinic" in dry_run and "22:00 (Europe/Paris)" in dry_run  # 16:00 Montreal, in her time zone
 
 
+
+async def test_the_form_speaks_french_and_takes_a_french_kind(running: Running) -> None:
+    running.fake.trigger_ttl = 3.0
+    await running.slack.command("/steward", "langue fr", user="UCOORD")
+    await running.slack.command("/steward", "planifier", user="UCOORD")
+    await running.settle()
+    [opened] = running.fake.called("views.open")
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    placeholders = {b["block_id"]: b["element"].get("placeholder", {}).get("text") for b in view["blocks"]
+                    if b["type"] == "input"}
+    assert placeholders["kind"] == "rencontre" and placeholders["schedule"] == "chaque 2e mardi"
+    assert "meetup" not in json.dumps(view, ensure_ascii=False)
+    values = {"title": "Atelier Helm", "kind": "Rencontre", "schedule": "chaque 2e mardi", "time": "16:00",
+              "timezone": "Europe/Paris", "channel": "", "text": ""}
+    submission = {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "UCOORD", "name": "coord"},
+                  "trigger_id": "9.9.x", "view": {**view, "id": "V1", "state": {"values": {
+                      k: {"value": {"type": "plain_text_input", "value": v or None}} for k, v in values.items()}}}}
+    assert await running.slack.interaction(submission) == (200, "")
+    await running.settle()
+    dry_run = running.texts("chat.postEphemeral")[-1]
+    assert dry_run.startswith("Voici les prochaines dates de «\u00a0Atelier Helm\u00a0»")
+
+
 def _asked_in_chat(running: Running) -> None:
     """The member got the chat dialogue's first question (the kind of ritual), not an apology."""
     assert running.fake.called("views.open") == []

@@ -83,6 +83,10 @@ async def test_the_digest_archive_holds_the_chat_digest(bot: Bot) -> None:
         body = chat.split("<body>\n", 1)[1].rsplit("\n</body>", 1)[0]
         assert body in page and "Active members: 6 (core 1, periphery 5" in page
         assert (await client.get("/web/c/k8s/digests/2027-01")).status == 404  # not begun
+        csrf = csrf_of(archive)
+        await client.post("/web/language", data={"csrf": csrf, "locale": "fr", "next": "/web/c/k8s/digests"})
+        french = await _page(client, "/web/c/k8s/digests/2026-10")
+        assert "<h1>Kubernetes CoP\u00a0: bilan d&#39;octobre 2026</h1>" in french  # "bilan octobre" before
     finally:
         await client.close()
 
