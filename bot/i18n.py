@@ -16,9 +16,11 @@ import gettext
 import io
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -151,6 +153,14 @@ def markup_plural_translator(locale: str) -> MarkupPluralTranslate:
 def decimal(value: float, locale: str, pattern: str = "0.0") -> str:
     """One decimal (or `pattern`, e.g. "0.##"), in the reader's way: `4.2`, `4,2`."""
     return format_decimal(value, pattern, locale=normalise_locale(locale) or DEFAULT_LOCALE)
+
+
+def plural_count(value: float, locale: str, pattern: str = "0.0") -> int:
+    """The integer ngettext should be given for `value` shown as `decimal(value, locale, pattern)`: CLDR's rule on
+    the number as shown ("1,5 point" in French, "1.0 points" in English), as 1 (one) or 2 (other)."""
+    shown = format_decimal(value, pattern, locale="en").replace(",", "")
+    form = Locale.parse(normalise_locale(locale) or DEFAULT_LOCALE).plural_form(Decimal(shown))
+    return 1 if form == "one" else 2
 
 
 def percent(part: float, whole: float, locale: str) -> str:

@@ -15,7 +15,7 @@ from app.runtime import sync_communities
 from bot.config import Config
 from bot.core import Steward
 from bot.features import build_router
-from bot.i18n import NARROW_NBSP, NBSP, decimal, percent, signed_decimal
+from bot.i18n import NARROW_NBSP, NBSP, decimal, percent, plural_count, signed_decimal
 from bot.replies import AskChoice, DirectMessage, Ephemeral, Post, ReplyInThread
 from rituals.setup import sync_config_rituals
 from storage.db import Database
@@ -100,6 +100,13 @@ async def test_contributions_count_in_french(french_bot: Bot) -> None:
     await platform.inject(command("mes contributions", user="UBRUNO"))
     text = platform.texts()[-1]
     assert "1 remerciement reçu" in text and "remerciements reçus" not in text and "2,0 points" in text, text
+
+
+def test_a_score_takes_the_plural_of_the_number_as_shown() -> None:
+    """CLDR: French counts 0 to 1.9 as one ("1,5 point"), English only an integer 1 ("1.5 points", "1.0 points")."""
+    assert [plural_count(v, "fr") for v in (0.0, 1.0, 1.5, 1.96, 2.0, 24.0)] == [1, 1, 1, 2, 2, 2]  # 1.96 shows 2,0
+    assert [plural_count(v, "en") for v in (0.0, 1.0, 1.5, 2.0)] == [2, 2, 2, 2]
+    assert plural_count(1.0, "en", "0") == 1  # shown as "1"
 
 
 def test_numbers_read_french() -> None:

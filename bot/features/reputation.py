@@ -13,7 +13,7 @@ from datetime import date
 from bot.commands import Argument, CommandSpec
 from bot.context import Context
 from bot.errors import InputError
-from bot.i18n import N_, decimal
+from bot.i18n import N_, decimal, plural_count
 from bot.markup import Markup
 from bot.mentioned import Unknown, member_named
 from bot.reputation.mentions import first_mention
@@ -87,10 +87,12 @@ def _summary(ctx: Context, explanation: Explanation) -> Markup:
 def _score_line(ctx: Context, who: str, explanation: Explanation, topic: str | None = None) -> Markup:
     named = explanation.level
     lvl = Markup(" ({level})").format(level=ctx._(named)) if named else Markup()
+    score, n = decimal(explanation.score, ctx.locale), plural_count(explanation.score, ctx.locale)
     if topic:
-        return ctx._("**{who}** on “{topic}”: {score} points{level}.", who=who, topic=topic,
-                     score=decimal(explanation.score, ctx.locale), level=lvl)
-    return ctx._("**{who}**: {score} points{level}.", who=who, score=decimal(explanation.score, ctx.locale), level=lvl)
+        return ctx.n_("**{who}** on “{topic}”: {score} point{level}.", "**{who}** on “{topic}”: {score} points{level}.",
+                      n, who=who, topic=topic, score=score, level=lvl)
+    return ctx.n_("**{who}**: {score} point{level}.", "**{who}**: {score} points{level}.", n, who=who, score=score,
+                  level=lvl)
 
 
 @router.command(MY_CONTRIBUTIONS)
