@@ -148,11 +148,23 @@ class SentRef:
 
 
 LINK_SCHEME = "steward://message/"
+CHANNEL_SCHEME = "steward://channel/"
 
 
 def message_link(channel: ChannelId, message_id: MessageId) -> str:
     """A neutral link to a message; each adapter renders it as its platform's permalink."""
     return f"{LINK_SCHEME}{channel}/{message_id}"
+
+
+def channel_link(label: str, channel: ChannelId) -> Markup:
+    """A channel as people read it, `label` (e.g. `#k8s`), that each adapter can show its own way: Slack as the
+    channel itself (`<#C2>`: every reader sees its current name, even one Steward never learned)."""
+    return Markup("[{label}]({url})").format(label=label, url=CHANNEL_SCHEME + channel)
+
+
+def parse_channel_link(url: str) -> ChannelId | None:
+    """The channel of a neutral channel link, else None."""
+    return url[len(CHANNEL_SCHEME):] or None if url.startswith(CHANNEL_SCHEME) else None
 
 
 def parse_message_link(url: str) -> tuple[ChannelId, MessageId] | None:

@@ -22,3 +22,24 @@ def test_replies_without_links_are_untouched() -> None:
     assert resolve_links(react, lambda c, m: "x") is react
     ask = AskChoice(channel="C1", text="pick", options=(Option(id="a", label="A"),), key="k")
     assert resolve_links(ask, lambda c, m: "x") is ask
+
+
+def test_a_channel_link_is_the_channel_on_slack_and_its_name_elsewhere() -> None:
+    """Slack shows `<#C2>` as the channel's current name to every reader (even one Steward never learned); the
+    terminal and Matrix show the label. Only a Slack conversation id goes inside `<#…>`: a typed value cannot
+    become a broadcast or another mention."""
+    from adapters.console.render import render_text
+    from adapters.matrix import render as matrix
+    from adapters.slack.render import mrkdwn
+    from bot.markup import Markup
+    from bot.replies import channel_link, parse_channel_link
+
+    where = Markup("Posts in {channel}.").format(channel=channel_link("#helm-clinic", "C2"))
+    assert parse_channel_link("steward://channel/C2") == "C2" and parse_channel_link("https://x.org") is None
+    assert mrkdwn(where) == "Posts in <#C2>."
+    assert render_text(where, color=False) == "Posts in #helm-clinic."
+    assert matrix.plain(where) == "Posts in #helm-clinic." and matrix.to_html(where) == "Posts in #helm-clinic."
+    typed = Markup("Posts in {channel}.").format(channel=channel_link("@channel <b>", "C2|@channel> <!channel"))
+    slack = mrkdwn(typed)
+    assert "<!channel" not in slack and "<#C2|" not in slack and "@\u2060channel" in slack, slack
+    assert "<b>" not in matrix.to_html(typed)

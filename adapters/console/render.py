@@ -13,7 +13,17 @@ import re
 
 from bot.i18n import Translate, translator
 from bot.markup import hold, plain, web_url
-from bot.replies import AskChoice, DirectMessage, Ephemeral, Post, React, Reply, ReplyInThread, parse_message_link
+from bot.replies import (
+    AskChoice,
+    DirectMessage,
+    Ephemeral,
+    Post,
+    React,
+    Reply,
+    ReplyInThread,
+    parse_channel_link,
+    parse_message_link,
+)
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
@@ -34,6 +44,8 @@ def render_text(text: str, color: bool) -> str:
         neutral = parse_message_link(target)
         if neutral is not None:
             return f"{label} (#{neutral[0]}, message {neutral[1]})"
+        if parse_channel_link(target) is not None:
+            return label
         url = web_url(target)
         return f"{label} <{url}>" if url else match.group(0)
 

@@ -21,7 +21,7 @@ from adapters.matrix.emoji import emoji_for, number_emoji
 from bot.errors import Unsupported
 from bot.markup import Held, hold, web_url
 from bot.markup import plain as unmarked
-from bot.replies import AskChoice, DirectMessage, Ephemeral, Post, React, Reply, ReplyInThread
+from bot.replies import AskChoice, DirectMessage, Ephemeral, Post, React, Reply, ReplyInThread, parse_channel_link
 
 POLL_START = "org.matrix.msc3381.poll.start"
 MAX_POLL_OPTIONS = 10  # the numbered-reaction fallback stops at 🔟
@@ -102,7 +102,10 @@ def plain(text: str) -> str:
     held = hold(text)
 
     def link(match: re.Match[str]) -> str:
-        url = web_url(held.reveal(match.group(2)))
+        target = held.reveal(match.group(2))
+        if parse_channel_link(target) is not None:
+            return match.group(1)  # a room: its name as written
+        url = web_url(target)
         if url is None:
             return match.group(0)
         return match.group(1) if held.reveal(match.group(1)) == url else f"{match.group(1)} ({url})"
@@ -140,7 +143,10 @@ def _format(text: str, held: Held) -> str:
     links: list[str] = []
 
     def link(match: re.Match[str]) -> str:
-        label, url = match.group(1), web_url(held.reveal(match.group(2)))
+        target = held.reveal(match.group(2))
+        if parse_channel_link(target) is not None:
+            return match.group(1)  # a room: its name as written
+        label, url = match.group(1), web_url(target)
         if url is None:
             return match.group(0)  # not a web address: shown as written
         links.append(f'<a href="{html.escape(url, quote=True)}">{_emphasis(html.escape(label))}</a>')

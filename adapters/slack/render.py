@@ -32,7 +32,7 @@ from slack_sdk.models.views import View
 
 from adapters.slack.translate import FORM_PREFIX, choice_action_id
 from bot.markup import hold, plain, web_url
-from bot.replies import AskChoice
+from bot.replies import AskChoice, parse_channel_link
 
 SECTION_LIMIT = 3000
 TEXT_LIMIT = 40000  # chat.postMessage truncates `text` beyond this
@@ -43,6 +43,7 @@ MAX_BLOCKS = 50
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _LIST = re.compile(r"^(\s*)- ", re.MULTILINE)
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,40}")  # a Slack conversation id: nothing else goes inside <#…>
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 WORD_JOINER = "\u2060"
 
@@ -63,7 +64,11 @@ def mrkdwn(text: str) -> str:
     held = hold(text)
 
     def link(match: re.Match[str]) -> str:
-        url = web_url(held.reveal(html.unescape(match.group(2))))
+        target = held.reveal(html.unescape(match.group(2)))
+        channel = parse_channel_link(target)
+        if channel is not None and _CHANNEL_ID.fullmatch(channel):
+            return f"<#{channel}>"  # Slack shows the channel's current name to each reader
+        url = web_url(target)
         if url is None:
             return match.group(0)  # not a web address: shown as written, never `<!channel|…>`
         return f"<{escape(url).replace('|', '%7C')}|{match.group(1)}>"

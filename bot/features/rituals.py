@@ -34,7 +34,7 @@ from bot.features.ritual_common import (
 )
 from bot.i18n import N_
 from bot.markup import Markup
-from bot.replies import AskChoice, AskForm, FormField, Option
+from bot.replies import AskChoice, AskForm, FormField, Option, channel_link
 from bot.router import Router
 from bot.schedule import Schedule, describe, parse_schedule, schedule_from_form
 from storage import communities
@@ -135,16 +135,17 @@ async def _channel_ref(ctx: Context, named: str | None) -> str:
     return f"{known[0].platform}:{known[0].platform_id}" if known else ""
 
 
-async def channel_name(ctx: Context, ritual: Ritual) -> str:
-    """Where the ritual posts, as people read it: `#k8s` (or the channel's id when its name is unknown)."""
+async def channel_name(ctx: Context, ritual: Ritual) -> Markup | str:
+    """Where the ritual posts, as people read it: `#k8s` (or the channel's id when its name is unknown), as a
+    channel link its platform can show better (Slack: the channel itself, named for each reader)."""
     target = ritual_target(ritual, ctx.community_config)
     if target is None or ctx.community is None or ctx.community.id is None:
         return "-"
     platform, ident = target
     for channel in await communities.channels_of(ctx.session, ctx.community.id):
         if channel.platform == platform and channel.platform_id == ident and channel.name:
-            return "#" + channel.name.lstrip("#")
-    return ident
+            return channel_link("#" + channel.name.lstrip("#"), ident)
+    return channel_link(ident, ident)
 
 
 async def create_draft(ctx: Context, kind: str, title: str, schedule: Schedule, channel: str | None,

@@ -75,7 +75,7 @@ async def test_a_meetup_through_its_life_in_french_on_slack(two_channels: Runnin
     assert "Langue\u00a0: en → fr" in await _say(running, "régler langue fr")  # the channels read French now
     await _say(running, 'planifier rencontre "Clinique Helm" chaque 2e mardi à 16h00 Europe/Paris')
     assert (await _tap(running, "yes")).startswith("Enregistré\u00a0: rituel 1 «\u00a0Clinique Helm\u00a0»")
-    assert "publie désormais dans #C2" in await _say(running, "modifier rituel 1 canal : <#C2|clinique>")
+    assert "publie désormais dans <#C2>" in await _say(running, "modifier rituel 1 canal : <#C2|clinique>")
     assert "envoie un rappel 1 j avant le début" in await _say(running, "modifier rituel 1 rappels : 24h")
     hosts = await _say(running, "modifier rituel 1 hôtes : <@UANA>")
     assert hosts.startswith("C'est noté\u00a0: Uana animera *Clinique Helm* le mar.")  # her Slack name, not her id
