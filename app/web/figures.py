@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -22,7 +22,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
 from bot.digest.report import Digest, build_digest, first_month, shift
-from bot.i18n import plural_translator, translator
 from storage.digest import run
 from storage.models import Community, Message
 
@@ -125,22 +124,6 @@ async def months_of(session: AsyncSession, community: Community, last: date) -> 
     born = await first_month(session, community)
     months = [shift(last, -back) for back in range(MONTHS - 1, -1, -1)]
     return [m for m in months if born is not None and m >= born] or [last]  # no history: the month alone
-
-
-def duration(delta: timedelta | None, locale: str) -> str:
-    """A wait as the digest words it (same messages): `35 min`, `2.5 h`, `3 days`; `-` for none."""
-    _, n_ = translator(locale), plural_translator(locale)
-    if delta is None:
-        return "-"
-    from bot.i18n import decimal
-
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 60:
-        return _("{n} min", n=minutes)
-    if minutes < 48 * 60:
-        return _("{n} h", n=decimal(minutes / 60, locale))
-    days = minutes / 1440
-    return n_("{n} day", "{n} days", int(days), n=decimal(days, locale))
 
 
 def short_month(month: date, locale: str) -> str:

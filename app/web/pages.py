@@ -17,16 +17,17 @@ from babel.dates import format_date, format_datetime
 from markupsafe import Markup as Html
 from sqlmodel import col, select
 
-from app.web.figures import duration, months_of, short_month, this_month
+from app.web.figures import months_of, short_month, this_month
 from app.web.readers import Reader
 from app.web.routes import Page, community_month
 from app.web.svg import Series, bar_chart
-from bot.digest.render import as_html, month_name, of_month, signed_percent, to_markdown
+from bot.digest.render import as_html, duration, month_name, of_month, signal_lines, signed_percent, to_markdown
 from bot.digest.report import TEAM_MIN_MEMBERS, Digest, first_month, shift
 from bot.digest.stage import STAGES
 from bot.features.digest import _portfolio_communities
 from bot.features.teams import NO_TEAM, TEAM
-from bot.i18n import decimal, percent, plural_translator, translator
+from bot.i18n import decimal, percent, translator
+from bot.markup import plain
 from bot.reputation.export import rows, to_csv
 from storage.communities import list_communities
 from storage.feeds import ensure_feed_token
@@ -97,7 +98,7 @@ class Pages:
             attended=attended, across=across, team_usage=TEAM.usage(lang, _), no_team_usage=NO_TEAM.usage(lang, _),
             min_team=TEAM_MIN_MEMBERS, meetups=meetups, pulse_rows=pulse_rows, k=cc.survey_min_answers if cc else 5,
             stage=_(STAGES[d.stage.name]), signals=signals(d, lang),
-            month_name=month_name(month, lang), wait=lambda x: duration(x.median_first_answer, lang),
+            month_name=month_name(month, lang), wait=lambda x: plain(duration(x.median_first_answer, lang)),
             rate=lambda part, whole: percent(part, whole, lang), score=lambda v: decimal(v, lang),
             day=lambda v: format_date(v, "medium", locale=lang),
             previous=f"{previous:%Y-%m}" if born is None or previous >= born else None,
@@ -323,18 +324,8 @@ class Pages:
 
 
 def signals(d: Digest, lang: str) -> list[str]:
-    """The stage's signals, in the digest's words (bot/digest/render.py `_signals`) as plain text."""
-    _, n_ = translator(lang), plural_translator(lang)
-    lines = [n_("{n} month of history", "{n} months of history", d.age_months),
-             n_("{n} active member this month (peak {peak} over 6 months)",
-                "{n} active members this month (peak {peak} over 6 months)", d.active, peak=d.peak),
-             _("core group of {n}", n=d.core)]
-    if d.stage.trend is not None:
-        lines.append(_("activity {trend} over the last 3 months against the 3 before",
-                       trend=signed_percent(d.stage.trend, lang)))
-    if d.questions:
-        lines.append(_("{rate} of question threads answered", rate=percent(d.answered, d.questions, lang)))
-    return lines
+    """The stage's signals, in the digest's words, as plain text."""
+    return [plain(line) for line in signal_lines(d, lang)]
 
 
 __all__ = ["Pages", "signals"]

@@ -54,7 +54,8 @@ def story_link(story: StoryLine, reader: str | None, links: Mapping[str, WebLink
     return web_url(web_link(story.channel, story.message) or "") if web_link else None
 
 
-def _duration(delta: timedelta | None, locale: str) -> Markup:
+def duration(delta: timedelta | None, locale: str) -> Markup:
+    """A wait as people say it: `35 min`, `2.5 h`, `3 days`; `-` for none (the digest's and the web pages')."""
     _, n_ = markup_translator(locale), markup_plural_translator(locale)
     if delta is None:
         return Markup("-")
@@ -90,7 +91,11 @@ def _story(s: StoryLine, locale: str, reader: str | None, links: Mapping[str, We
 
 
 def _signals(d: Digest, locale: str) -> list[Markup]:
-    """The stage's signals, worded from the very figures the digest shows above them."""
+    return [Markup("- ") + line for line in signal_lines(d, locale)]
+
+
+def signal_lines(d: Digest, locale: str) -> list[Markup]:
+    """The stage's signals, worded from the very figures the digest shows above them (the web pages' too)."""
     _, n_ = markup_translator(locale), markup_plural_translator(locale)
     lines = [n_("{n} month of history", "{n} months of history", d.age_months),
              n_("{n} active member this month (peak {peak} over 6 months)",
@@ -101,7 +106,7 @@ def _signals(d: Digest, locale: str) -> list[Markup]:
                        trend=signed_percent(d.stage.trend, locale)))
     if d.questions:
         lines.append(_("{rate} of question threads answered", rate=percent(d.answered, d.questions, locale)))
-    return [Markup("- ") + line for line in lines]
+    return lines
 
 
 def to_markdown(d: Digest, locale: str, reader: str | None = None,
@@ -116,7 +121,7 @@ def to_markdown(d: Digest, locale: str, reader: str | None = None,
              _("**Questions**"),
              _("- Questions asked in threads: {n}, answered: {answered} ({rate}); median time to a first answer: "
                "{wait}", n=d.questions, answered=d.answered, rate=percent(d.answered, d.questions, locale),
-               wait=_duration(d.median_first_answer, locale)),
+               wait=duration(d.median_first_answer, locale)),
              _("- Questions routed to experts: {n}, found an answer: {answered} ({rate})", n=d.routed,
                answered=d.routed_answered, rate=percent(d.routed_answered, d.routed, locale)), Markup()]
     lines.append(_("**Meetups**"))
