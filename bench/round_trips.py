@@ -46,6 +46,7 @@ from bot.config import CommunityConfig, Config, SlackConfig
 from bot.core import Steward
 from bot.events import MessagePosted, Sender
 from bot.features import build_router
+from storage import prepared
 from storage.db import Database
 from tests.slack.conftest import ENV, event_body, sign
 from tests.slack.fake_slack import FakeSlack
@@ -82,6 +83,7 @@ def listen(engine: AsyncEngine, tally: Tally) -> None:
         tally.note(" ".join(sql.split())[:110])
 
     sa_event.listen(sync, "before_cursor_execute", statement)
+    prepared.WATCHERS.append(lambda sql: tally.note(" ".join(sql.split())[:110]))  # around SQLAlchemy's events
     if sync.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE is a statement (storage/db.py)
         sa_event.listen(sync, "begin", lambda _c: tally.note("BEGIN"))
         ping = sync.dialect.do_ping

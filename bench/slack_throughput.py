@@ -136,8 +136,11 @@ def count_round_trips(db: Any) -> dict[str, int]:
     def one(*_: Any) -> None:
         trips["round_trips"] += 1
 
+    from storage import prepared
+
     sync = db.engine.sync_engine
     event.listen(sync, "before_cursor_execute", one)
+    prepared.WATCHERS.append(one)  # the hot statements go around SQLAlchemy's events
     event.listen(sync, "commit", one)
     event.listen(sync, "rollback", one)
     if not db.is_sqlite:

@@ -100,6 +100,8 @@ class CommandParser:
         for word, matching in self._by_first.items():
             matching.extend(f for f in self._forms if not f.words or f.words[0] == word)
         self._wordless = [f for f in self._forms if not f.words]
+        # (locale, command, words) of every form: whether a form that matched exists in another language
+        self._spoken = {(f.locale, f.spec.key, f.words) for f in self._forms}
 
     def parse(self, text: str, prefer: str | None = None) -> ParsedCommand | None:
         """The command in `text`; None for empty text; `InputError` when nothing fits. A form that reads the same
@@ -119,9 +121,8 @@ class CommandParser:
             rest = " ".join(words[n:])
             if not form.has_argument and rest:
                 continue
-            locale = prefer if prefer is not None and any(
-                f.locale == prefer and f.spec is form.spec and f.words == form.words for f in self._forms
-            ) else form.locale
+            locale = prefer if prefer is not None and (
+                prefer, form.spec.key, form.words) in self._spoken else form.locale
             if not form.has_argument:
                 return ParsedCommand(form.spec, "", locale)
             return ParsedCommand(form.spec, self._argument(form, rest), locale)

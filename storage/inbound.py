@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.connections import connection_of
 from storage.models import InboundEvent
+from storage.prepared import Prepared
 from storage.types import utcnow
 
 _T: Any = InboundEvent.__table__  # type: ignore[attr-defined]
@@ -26,7 +27,7 @@ WAITING = ("pending", "dead")
 
 
 @functools.cache
-def _claim(dialect: str) -> Any:
+def _claim(dialect: str) -> Prepared:
     """The claim upsert of one dialect, built once: every event runs it (building and hashing a
     statement costs more Python than executing a cached one)."""
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
@@ -34,10 +35,10 @@ def _claim(dialect: str) -> Any:
                              platform=bindparam("platform", type_=_T.c.platform.type), status="done",
                              payload=None, owner=None, attempts=0,
                              received_at=bindparam("received_at", type_=_T.c.received_at.type))
-    return stmt.on_conflict_do_update(
+    return Prepared(stmt.on_conflict_do_update(
         index_elements=["event_id"], set_={"status": "done", "payload": None, "owner": None},
         # two comparisons rather than IN (…): an IN list is expanded and its SQL rebuilt at every execution
-        where=or_(*(_T.c.status == status for status in WAITING))).returning(_T.c.event_id)
+        where=or_(*(_T.c.status == status for status in WAITING))).returning(_T.c.event_id))
 
 
 async def claim(session: AsyncSession, event_id: str, platform: str) -> bool:
@@ -49,7 +50,7 @@ async def claim(session: AsyncSession, event_id: str, platform: str) -> bool:
     """
     conn = await connection_of(session)
     params = {"event_id": event_id, "platform": platform, "received_at": utcnow()}
-    return (await conn.execute(_claim(conn.dialect.name), params)).first() is not None
+    return bool(await _claim(conn.dialect.name).rows(conn, params))
 
 
 async def record_failure(session: AsyncSession, event_id: str) -> None:
@@ -59,12 +60,12 @@ async def record_failure(session: AsyncSession, event_id: str) -> None:
 
 
 @functools.cache
-def _put(dialect: str) -> Any:
+def _put(dialect: str) -> Prepared:
     """The inbox insert of one dialect, built once; several deliveries go as one multi-row INSERT."""
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
     stmt = insert(_T).values({**{c: bindparam(c, type_=_T.c[c].type) for c in (
         "event_id", "platform", "payload", "owner", "received_at")}, "status": "pending", "attempts": 0})
-    return stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(_T.c.event_id)
+    return Prepared(stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(_T.c.event_id))
 
 
 async def put_many(session: AsyncSession, platform: str, owner: str, items: Sequence[tuple[str, str]]) -> set[str]:
@@ -75,7 +76,7 @@ async def put_many(session: AsyncSession, platform: str, owner: str, items: Sequ
     now = utcnow()
     rows = [{"event_id": e, "platform": platform, "payload": p, "owner": owner, "received_at": now}
             for e, p in dict(items).items()]
-    return set((await conn.execute(_put(conn.dialect.name), rows[0] if len(rows) == 1 else rows)).scalars())
+    return {str(r[0]) for r in await _put(conn.dialect.name).rows_of_each(conn, rows)}
 
 
 async def settle(session: AsyncSession, ignored: Sequence[str], attempted: Sequence[str], max_attempts: int) -> int:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam, literal
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import limits
+from storage.attach import Loaded
+from storage.connections import connection_of
 from storage.models import Member, Tombstone
+from storage.prepared import Prepared
 from storage.tombstones import is_tombstoned
 
 # Built once: every event looks its sender up (building and hashing a statement costs more than running it).
@@ -19,13 +24,17 @@ _FIND_MEMBER = select(Member).where(Member.community_id == bindparam("community_
 
 
 # The same look-up, and in the same statement whether the account has a tombstone (`storage.tombstones`):
-# one row always, the member (or NULLs) beside the tombstone's digest (or NULL).
+# one row always, the member's columns (or NULLs) beside the tombstone's digest (or NULL). Every event runs
+# it: it goes by the prepared road (storage/prepared.py) and the row is attached to the session as the
+# ORM would load it (`storage.attach`).
 _PROBE = select(literal(1).label("one")).subquery("probe")
-_FIND_SENDER = (select(Member, Tombstone.digest).select_from(_PROBE)
-                .outerjoin(Member, and_(col(Member.community_id) == bindparam("community_id"),
-                                        col(Member.platform) == bindparam("platform"),
-                                        col(Member.platform_user_id) == bindparam("user")))
-                .outerjoin(Tombstone, col(Tombstone.digest) == bindparam("digest")))
+_MEMBER_COLUMNS: tuple[Any, ...] = tuple(Member.__table__.columns)  # type: ignore[attr-defined]
+_FIND_SENDER = Prepared(sa_select(*_MEMBER_COLUMNS, col(Tombstone.digest)).select_from(_PROBE)
+                        .outerjoin(Member, and_(col(Member.community_id) == bindparam("community_id"),
+                                                col(Member.platform) == bindparam("platform"),
+                                                col(Member.platform_user_id) == bindparam("user")))
+                        .outerjoin(Tombstone, col(Tombstone.digest) == bindparam("digest")))
+_LOADED_MEMBER = Loaded(Member, _MEMBER_COLUMNS)
 
 
 async def find_sender(session: AsyncSession, community_id: int, platform: str, platform_user_id: str,
@@ -33,8 +42,8 @@ async def find_sender(session: AsyncSession, community_id: int, platform: str, p
     """An event's sender: their member row if any, and whether their account is tombstoned (`digest`:
     their tombstone under the installation's key, None when there is no key, hence no tombstone)."""
     params = {"community_id": community_id, "platform": platform, "user": platform_user_id, "digest": digest or ""}
-    member, found = (await session.exec(_FIND_SENDER, params=params)).one()
-    return member, found is not None
+    row = (await _FIND_SENDER.rows(await connection_of(session), params))[0]
+    return _LOADED_MEMBER.attach(session, row[:-1]), row[-1] is not None
 
 
 async def find_member(session: AsyncSession, community_id: int, platform: str,

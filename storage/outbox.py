@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.connections import connection_of
 from storage.models import OutboxReply
+from storage.prepared import Prepared
 from storage.types import utcnow
 
 _T: Any = OutboxReply.__table__  # type: ignore[attr-defined]
@@ -44,9 +45,9 @@ class Waiting:
 
 
 # Built once (every answered event runs it); several rows go as one multi-row INSERT (insertmanyvalues).
-_KEEP = insert(_T).values({**{c: bindparam(c, type_=_T.c[c].type) for c in (
+_KEEP = Prepared(insert(_T).values({**{c: bindparam(c, type_=_T.c[c].type) for c in (
     "owner", "platform", "event_id", "lane", "payload", "tag", "created_at")},
-    "status": "pending", "attempts": 0}).returning(_T.c.id)
+    "status": "pending", "attempts": 0}).returning(_T.c.id))
 
 
 async def keep(session: AsyncSession, owner: str, platform: str, event_id: str, entries: Sequence[Entry]) -> list[int]:
@@ -57,17 +58,16 @@ async def keep(session: AsyncSession, owner: str, platform: str, event_id: str, 
     now = utcnow()
     rows = [{"owner": owner, "platform": platform, "event_id": event_id, "lane": e.lane[:255], "payload": e.payload,
              "tag": e.tag, "created_at": now} for e in entries]
-    ids = (await conn.execute(_KEEP, rows[0] if len(rows) == 1 else rows)).scalars().all()
-    return sorted(int(i) for i in ids)
+    return sorted(int(r[0]) for r in await _KEEP.rows_of_each(conn, rows))
 
 
 # Built once: every event crosses out the replies sent since the previous one (`bot.delivery`). One row
 # per parameter set (an executemany): no IN list to expand and compile again for each new length.
-_DROP = delete(_T).where(_T.c.id == bindparam("sent_id", type_=_T.c.id.type))
-_MARK_SENT = update(_T).where(_T.c.id == bindparam("sent_id", type_=_T.c.id.type)).values(
+_DROP = Prepared(delete(_T).where(_T.c.id == bindparam("sent_id", type_=_T.c.id.type)))
+_MARK_SENT = Prepared(update(_T).where(_T.c.id == bindparam("sent_id", type_=_T.c.id.type)).values(
     status="sent", payload=None, channel=bindparam("sent_channel", type_=_T.c.channel.type),
     message_id=bindparam("sent_message_id", type_=_T.c.message_id.type),
-    sent_at=bindparam("sent_at_", type_=_T.c.sent_at.type))
+    sent_at=bindparam("sent_at_", type_=_T.c.sent_at.type)))
 
 
 async def cross_out(session: AsyncSession, sent: Sequence[tuple[int, bool, str | None, str | None]]) -> None:
@@ -77,12 +77,12 @@ async def cross_out(session: AsyncSession, sent: Sequence[tuple[int, bool, str |
     conn = await connection_of(session)
     plain = [{"sent_id": i} for i, tagged, _c, _m in sent if not tagged]
     if plain:
-        await conn.execute(_DROP, plain[0] if len(plain) == 1 else plain)
+        await _DROP.run_many(conn, plain)
     now = utcnow()
     marked = [{"sent_id": i, "sent_channel": channel, "sent_message_id": message_id, "sent_at_": now}
               for i, tagged, channel, message_id in sent if tagged]
     if marked:
-        await conn.execute(_MARK_SENT, marked[0] if len(marked) == 1 else marked)
+        await _MARK_SENT.run_many(conn, marked)
 
 
 async def give_up(session: AsyncSession, ids: Sequence[int]) -> None:

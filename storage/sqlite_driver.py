@@ -105,6 +105,20 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         super().__init__(dbapi, connection)
         self._inline = False
 
+    @property
+    def inline(self) -> bool:
+        """True while a write transaction holds the lock: its statements run on the loop's thread."""
+        return self._inline
+
+    async def run_inline(self, sql: str, args: Any, many: bool) -> list[Any]:
+        """One statement of the inline write transaction, straight on the driver (`storage.prepared`)."""
+        conn: sqlite3.Connection = self._connection._conn
+        cursor = conn.executemany(sql, args) if many else conn.execute(sql, args)
+        try:
+            return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()
+
     def writing(self) -> None:
         """The write lock is taken (BEGIN IMMEDIATE done): run the transaction's statements inline."""
         self._inline = True

@@ -14,6 +14,7 @@ from adapters.recording import RecordingAdapter
 from app.runtime import sync_communities
 from bot.core import Steward
 from bot.directory import Directory
+from storage import prepared
 from storage.models import Community, Member, Message
 from tests.events import command, message
 
@@ -28,9 +29,14 @@ def statements(bot: Bot) -> Iterator[list[str]]:
     def note(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
         seen.append(sql.split()[0].upper())
 
+    def note_prepared(sql: str) -> None:  # the hot statements skip SQLAlchemy's events (storage/prepared.py)
+        seen.append(sql.split()[0].upper())
+
     sync = bot[0].db.engine.sync_engine
     sa_event.listen(sync, "before_cursor_execute", note)
+    prepared.WATCHERS.append(note_prepared)
     yield seen
+    prepared.WATCHERS.remove(note_prepared)
     sa_event.remove(sync, "before_cursor_execute", note)
 
 
