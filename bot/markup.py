@@ -21,7 +21,6 @@ from dataclasses import dataclass
 OPEN, CLOSE = "\ue000", "\ue001"  # around a literal span in neutral text
 _HOLE_OPEN, _HOLE_CLOSE = "\ue002", "\ue003"  # around a span's number while an adapter renders
 _PRIVATE = str.maketrans("", "", OPEN + CLOSE + _HOLE_OPEN + _HOLE_CLOSE)
-_SPAN = re.compile(f"{OPEN}([^{OPEN}{CLOSE}]*)(?:{CLOSE}|(?={OPEN})|$)")
 _HOLE = re.compile(f"{_HOLE_OPEN}(\\d+){_HOLE_CLOSE}")
 _WEB_URL = re.compile(r"https?://[^\s<>\"'`|\\^{}\x00-\x1f\x7f]+", re.IGNORECASE)
 
@@ -82,20 +81,34 @@ class Held:
 
     def fill(self, rendered: str, escape: Callable[[str], str]) -> str:
         """The rendered text with each hole replaced by its span, escaped for the platform."""
-        return _HOLE.sub(lambda m: escape(self.spans[int(m.group(1))]), rendered)
+        if _HOLE_OPEN not in rendered:
+            return rendered
+        first, *parts = rendered.split(_HOLE_OPEN)
+        out = [first]
+        for part in parts:  # a split rather than a regex with a callback: a long help text has dozens of holes
+            number, close, rest = part.partition(_HOLE_CLOSE)
+            if close and number.isascii() and number.isdigit():
+                out.append(escape(self.spans[int(number)]))
+                out.append(rest)
+            else:  # no hole after all: left as it was (hold() never makes one)
+                out.append(_HOLE_OPEN + part)
+        return "".join(out)
 
 
 def hold(text: str) -> Held:
     """Put each literal span of `text` aside (stray markers are dropped, an unclosed span runs to the end)."""
-    spans: list[str] = []
-
-    def put(match: re.Match[str]) -> str:
-        # no marker can be left in the span: the pattern excludes OPEN and CLOSE, `cleaned` the hole markers
-        spans.append(match.group(1))
-        return f"{_HOLE_OPEN}{len(spans) - 1}{_HOLE_CLOSE}"
-
     cleaned = text.replace(_HOLE_OPEN, "").replace(_HOLE_CLOSE, "")
-    return Held(_SPAN.sub(put, cleaned).replace(CLOSE, ""), tuple(spans))
+    if OPEN not in cleaned:
+        return Held(cleaned.replace(CLOSE, ""), ())
+    # Each OPEN starts a span that runs to its CLOSE, else to the next OPEN or the end; CLOSEs outside
+    # spans are dropped. No marker is left in a span: it stops at the first CLOSE, and `cleaned` has no hole markers.
+    first, *parts = cleaned.split(OPEN)
+    out, spans = [first.replace(CLOSE, "")], []
+    for number, part in enumerate(parts):
+        span, _, rest = part.partition(CLOSE)
+        spans.append(span)
+        out.append(f"{_HOLE_OPEN}{number}{_HOLE_CLOSE}{rest.replace(CLOSE, '')}")
+    return Held("".join(out), tuple(spans))
 
 
 def web_url(target: str) -> str | None:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.markup import CLOSE, OPEN, hold
 from bot.replies import AskChoice, Option, Post, React, message_link, parse_message_link, resolve_links
 
 
@@ -43,3 +49,21 @@ def test_a_channel_link_is_the_channel_on_slack_and_its_name_elsewhere() -> None
     slack = mrkdwn(typed)
     assert "<!channel" not in slack and "<#C2|" not in slack and "@\u2060channel" in slack, slack
     assert "<b>" not in matrix.to_html(typed)
+
+
+
+# The span grammar, written as a regex: the reference `hold` (a split, for speed) must agree with.
+_REFERENCE_SPAN = re.compile(f"{OPEN}([^{OPEN}{CLOSE}]*)(?:{CLOSE}|(?={OPEN})|$)")
+_MARKED = st.text(alphabet=st.sampled_from(["a", " ", "*", "[", "]", "(", ")", "@", "\n", "7", OPEN, CLOSE,
+                                            "\ue002", "\ue003"]), max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_MARKED)
+def test_hold_follows_the_span_grammar(text: str) -> None:
+    cleaned = text.replace("\ue002", "").replace("\ue003", "")  # the hole markers never survive `hold`
+    held = hold(text)
+    assert list(held.spans) == [m.group(1) for m in _REFERENCE_SPAN.finditer(cleaned)]
+    # every hole, and only them, filled in order; the stray CLOSEs outside spans dropped
+    expected = _REFERENCE_SPAN.sub(lambda m: f"<{m.group(1)}>", cleaned).replace(CLOSE, "")
+    assert held.fill(held.text, lambda span: f"<{span}>") == expected

@@ -42,7 +42,10 @@ MAX_BLOCKS = 50
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
-_LIST = re.compile(r"^(\s*)- ", re.MULTILINE)
+# A list item: "- " after a line's indent. Two patterns, so the search for the common case skips to each line
+# break by its literal first character (a `^` with MULTILINE tries every position of a long text).
+_LIST_FIRST = re.compile(r"\A([^\S\n]*)- ")
+_LIST = re.compile(r"\n([^\S\n]*)- ")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,40}")  # a Slack conversation id: nothing else goes inside <#…>
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 WORD_JOINER = "\u2060"
@@ -73,9 +76,12 @@ def mrkdwn(text: str) -> str:
             return match.group(0)  # not a web address: shown as written, never `<!channel|…>`
         return f"<{escape(url).replace('|', '%7C')}|{match.group(1)}>"
 
-    out = _LINK.sub(link, escape(held.text))
-    out = _BOLD.sub(lambda m: f"*{m.group(1)}*", out)
-    return held.fill(_LIST.sub(lambda m: f"{m.group(1)}• ", out), literal)
+    out = escape(held.text)
+    if "](" in out:
+        out = _LINK.sub(link, out)
+    out = _BOLD.sub(r"*\1*", out) if "**" in out else out  # templates, not callbacks: no Python call per match
+    out = _LIST_FIRST.sub(r"\1• ", _LIST.sub("\n\\1• ", out))
+    return held.fill(out, literal)
 
 
 def _chunks(text: str, limit: int) -> list[str]:
@@ -107,9 +113,17 @@ def text_blocks(text: str, rendered: str | None = None) -> list[Block]:
 
 
 def message(text: str) -> dict[str, Any]:
-    """`chat.postMessage`/`chat.postEphemeral` arguments for a text reply (rendered once, for both fields)."""
+    """`chat.postMessage`/`chat.postEphemeral` arguments for a text reply (rendered once, for both fields).
+
+    Its sections are written as the dicts `SectionBlock(…).to_dict()` gives (tests/slack/test_render.py
+    compares them): `_chunks` already keeps each within Slack's limit, and every reply pays this, so the
+    models' generic validation is left to the replies that have buttons or inputs."""
     rendered = mrkdwn(text)
-    return _validated(text, text_blocks(text, rendered), rendered)
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": piece, "verbatim": True}}
+                for piece in _chunks(rendered, SECTION_LIMIT)]
+    if len(sections) > MAX_BLOCKS:
+        raise ValueError(f"reply needs {len(sections)} blocks; Slack allows {MAX_BLOCKS}")
+    return {"text": _fit(rendered, TEXT_LIMIT), "blocks": sections}
 
 
 def choice(ask: AskChoice) -> dict[str, Any]:

@@ -49,3 +49,18 @@ def test_modal_round_trips_its_key_and_place() -> None:
 def test_limits_are_enforced_by_slack_sdk() -> None:
     with pytest.raises(SlackObjectFormationError):
         render.modal(key="k" * 300, title="t", fields=(FormField(id="a", label="a"),))
+
+
+@pytest.mark.parametrize("text", [
+    "**Hi**", "", " ", "- a\n- b\n  - c\n\n- d", "x\n" * 2000, "word " * 1000, "a\n- b",
+    "- first item\n\n  -  indented\n-no space\n\t- tab", "1 < 2 & @channel `code` [x](https://e.org)"])
+def test_text_messages_are_what_slack_sdk_s_models_give(text: str) -> None:
+    """`message` writes its sections by hand, for speed: they must be exactly what the models make."""
+    args = render.message(text)
+    rendered = render.mrkdwn(text)
+    assert args["blocks"] == [b.to_dict() for b in render.text_blocks(text, rendered)]
+    assert args["text"] == render._fit(rendered, render.TEXT_LIMIT)
+
+
+def test_list_items_become_bullets_only_at_a_line_start() -> None:
+    assert render.mrkdwn("- a\n  - b\n\t- c\nx - d\n-e\n\n- f") == "• a\n  • b\n\t• c\nx - d\n-e\n\n• f"
