@@ -122,7 +122,7 @@ class Pacer:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self._buckets: dict[tuple[str, str], Bucket] = {}
-        self._lanes: dict[str, asyncio.Task[None]] = {}
+        self._lanes: dict[str, asyncio.Future[None]] = {}  # the last job queued on each lane
 
     def _bucket(self, method: str, pace_key: str, rate: float | None, burst: float) -> Bucket:
         key = (method, pace_key)
@@ -177,9 +177,22 @@ class Pacer:
             await bucket.take()
 
     async def in_lane(self, lane: str, job: Callable[[], Awaitable[T]]) -> T:
-        """Run `job` after every job queued earlier on `lane` (a channel keeps its order)."""
+        """Run `job` after every job queued earlier on `lane` (a channel keeps its order).
+
+        On an idle lane (the usual case) the job runs in the caller's own task, no task made: the lane
+        holds a future the next caller waits on. Behind another job, it runs in a task of its own."""
         previous = self._lanes.get(lane)
-        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if previous is None or previous.done():
+            turn: asyncio.Future[None] = loop.create_future()
+            self._lanes[lane] = turn
+            try:
+                return await job()
+            finally:
+                turn.set_result(None)
+                if self._lanes.get(lane) is turn:
+                    del self._lanes[lane]
+        done: asyncio.Future[T] = loop.create_future()
 
         async def run() -> None:
             if previous is not None:
@@ -197,7 +210,7 @@ class Pacer:
                 if not done.done():
                     done.set_result(result)
 
-        task = asyncio.get_running_loop().create_task(run())
+        task = loop.create_task(run())
         self._lanes[lane] = task
         task.add_done_callback(lambda t: self._lanes.pop(lane, None) if self._lanes.get(lane) is t else None)
         return await done
