@@ -149,24 +149,29 @@ class WriteTurns:
     def __init__(self) -> None:
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
         self._holding: ContextVar[bool] = ContextVar(f"write_turn_{id(self)}", default=False)
+        self.waiting = 0  # writers queued for their turn
 
     @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        """Wait for this process's other writers to finish, then write."""
+    async def turn(self) -> AsyncIterator[bool]:
+        """Wait for this process's other writers to finish, then write. Yields True when this writer
+        holds the turn (False: nested in a turn it already holds, or gone ahead after the timeout)."""
         if self._holding.get():
-            yield
+            yield False
             return
         lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        self.waiting += 1
         try:
             async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):  # no task per acquire, unlike wait_for
                 await lock.acquire()
         except TimeoutError:
             log.warning("waited %d ms for this process's other SQLite writers; going ahead", SQLITE_BUSY_TIMEOUT_MS)
-            yield
+            yield False
             return
+        finally:
+            self.waiting -= 1
         token = self._holding.set(True)
         try:
-            yield
+            yield True
         finally:
             self._holding.reset(token)
             lock.release()
@@ -180,6 +185,7 @@ class Database:
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._turns = WriteTurns() if self.is_sqlite else None
+        self._writer: AsyncConnection | None = None  # SQLite: the connection of the turn's holder, while writers queue
 
     @property
     def is_sqlite(self) -> bool:
@@ -193,8 +199,38 @@ class Database:
             async with self._sessions() as session, session.begin():
                 yield session
             return
-        async with self._turns.turn(), self._sessions() as session, session.begin():
+        async with self._turns.turn() as mine:
+            if not mine:
+                async with self._sessions() as session, session.begin():
+                    yield session
+                return
+            async with self._writer_session() as session:
+                yield session
+
+    @asynccontextmanager
+    async def _writer_session(self) -> AsyncIterator[AsyncSession]:
+        """SQLite, holding the write turn: a session on the writers' connection, kept between turns while
+        other writers queue (a burst of events pays no pool checkout and return per event), given back to the
+        pool when none waits. After the commit its objects are detached, as a closed session leaves them."""
+        conn = self._writer
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._writer = await self.engine.connect()
+        session = self._sessions(bind=conn)
+        try:
             yield session
+            await session.commit()
+        except BaseException:
+            try:
+                await session.rollback()
+            except Exception:
+                self._writer = None
+                await conn.invalidate()  # a connection that cannot roll back is not used again
+            raise
+        finally:
+            session.expunge_all()
+            if self._writer is conn and not (self._turns is not None and self._turns.waiting):
+                self._writer = None
+                await conn.close()
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncConnection]:
@@ -218,6 +254,9 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            await writer.close()
         await self.engine.dispose()
 
 
