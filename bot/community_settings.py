@@ -68,9 +68,28 @@ def values_of(cc: CommunityConfig) -> dict[str, Any]:
             "coordinators": list(cc.coordinators), "sponsors": list(cc.sponsors)}
 
 
+_EFFECTIVE: dict[tuple[int, str, str, str, str, str], tuple[Config | None, CommunityConfig | None]] = {}
+_EFFECTIVE_MAX = 256
+
+
 def effective(config: Config | None, community: Community) -> CommunityConfig | None:
     """The community's config with what chat changed applied; None for a community neither the config
-    file (`config`, None for none) nor chat set up (the terminal's person then runs it: bot/middleware.py)."""
+    file (`config`, None for none) nor chat set up (the terminal's person then runs it: bot/middleware.py).
+
+    Every event asks; the answer depends only on the config and the row's settings, so it is kept by
+    those values (the config by identity: a reloaded config is another object)."""
+    key = (id(config), community.slug, community.name, community.settings, community.locale, community.timezone)
+    kept = _EFFECTIVE.get(key)
+    if kept is not None and kept[0] is config:
+        return kept[1]
+    made = _effective(config, community)
+    if len(_EFFECTIVE) >= _EFFECTIVE_MAX:
+        _EFFECTIVE.clear()
+    _EFFECTIVE[key] = (config, made)
+    return made
+
+
+def _effective(config: Config | None, community: Community) -> CommunityConfig | None:
     base = config.community(community.slug) if config is not None else None
     chat, _file = _stored(community)
     if base is None and not chat:

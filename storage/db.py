@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import time
@@ -134,6 +135,9 @@ def _ping_if_rested(engine: AsyncEngine) -> Callable[[Any, Any, Any], None]:
     return ping
 
 
+WRITER_REST = 0.5  # seconds without a write before the writers' connection goes back to the pool
+
+
 class WriteTurns:
     """SQLite's one writer at a time, queued in this process rather than in SQLite's busy handler.
 
@@ -149,7 +153,6 @@ class WriteTurns:
     def __init__(self) -> None:
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
         self._holding: ContextVar[bool] = ContextVar(f"write_turn_{id(self)}", default=False)
-        self.waiting = 0  # writers queued for their turn
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[bool]:
@@ -159,7 +162,6 @@ class WriteTurns:
             yield False
             return
         lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-        self.waiting += 1
         try:
             async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):  # no task per acquire, unlike wait_for
                 await lock.acquire()
@@ -167,8 +169,6 @@ class WriteTurns:
             log.warning("waited %d ms for this process's other SQLite writers; going ahead", SQLITE_BUSY_TIMEOUT_MS)
             yield False
             return
-        finally:
-            self.waiting -= 1
         token = self._holding.set(True)
         try:
             yield True
@@ -185,7 +185,11 @@ class Database:
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._turns = WriteTurns() if self.is_sqlite else None
-        self._writer: AsyncConnection | None = None  # SQLite: the connection of the turn's holder, while writers queue
+        self._writer: AsyncConnection | None = None  # SQLite: the writers' connection, kept while writes keep coming
+        self._writer_loop: asyncio.AbstractEventLoop | None = None
+        self._writer_used = 0.0
+        self._rest: asyncio.TimerHandle | None = None
+        self._releasing: asyncio.Task[None] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -210,11 +214,18 @@ class Database:
     @asynccontextmanager
     async def _writer_session(self) -> AsyncIterator[AsyncSession]:
         """SQLite, holding the write turn: a session on the writers' connection, kept between turns while
-        other writers queue (a burst of events pays no pool checkout and return per event), given back to the
-        pool when none waits. After the commit its objects are detached, as a closed session leaves them."""
+        writes keep coming (a burst of events pays no pool checkout and return per event) and given back to
+        the pool once none came for `WRITER_REST` seconds, or at `dispose`. After the commit the session's
+        objects are detached, as a closed session leaves them."""
+        loop = asyncio.get_running_loop()
         conn = self._writer
-        if conn is None or conn.closed or conn.invalidated:
+        if conn is not None and (self._writer_loop is not loop or conn.closed or conn.invalidated):
+            conn = self._writer = None  # another loop's (its own run ended): left to the pool's clean-up
+            self._rest = None  # its timer, if any, is that loop's
+        if conn is None:
             conn = self._writer = await self.engine.connect()
+            self._writer_loop = loop
+        self._writer_used = loop.time()
         session = self._sessions(bind=conn)
         try:
             yield session
@@ -228,7 +239,26 @@ class Database:
             raise
         finally:
             session.expunge_all()
-            if self._writer is conn and not (self._turns is not None and self._turns.waiting):
+            if self._writer is conn and self._rest is None:
+                # in a context of its own: the writer's holds its turn (`WriteTurns`), the release must queue for one
+                self._rest = loop.call_later(WRITER_REST, self._maybe_rest, context=contextvars.Context())
+
+    def _maybe_rest(self) -> None:
+        """Give the writers' connection back to the pool when no write used it for `WRITER_REST` seconds."""
+        self._rest = None
+        conn, loop = self._writer, self._writer_loop
+        if conn is None or loop is None:
+            return
+        idle = loop.time() - self._writer_used
+        if idle < WRITER_REST:
+            self._rest = loop.call_later(WRITER_REST - idle, self._maybe_rest, context=contextvars.Context())
+            return
+        self._releasing = loop.create_task(self._release_writer(conn))  # kept: the loop holds tasks weakly
+
+    async def _release_writer(self, conn: AsyncConnection) -> None:
+        assert self._turns is not None
+        async with self._turns.turn() as mine:  # not while a write uses it
+            if mine and self._writer is conn:
                 self._writer = None
                 await conn.close()
 
@@ -254,9 +284,13 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._rest is not None:
+            self._rest.cancel()
+            self._rest = None
         if self._writer is not None:
             writer, self._writer = self._writer, None
-            await writer.close()
+            if self._writer_loop is asyncio.get_running_loop():
+                await writer.close()
         await self.engine.dispose()
 
 
