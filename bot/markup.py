@@ -85,12 +85,12 @@ class Held:
             return rendered
         first, *parts = rendered.split(_HOLE_OPEN)
         out = [first]
+        spans = self.spans
         for part in parts:  # a split rather than a regex with a callback: a long help text has dozens of holes
             number, close, rest = part.partition(_HOLE_CLOSE)
-            if close and number.isascii() and number.isdigit():
-                out.append(escape(self.spans[int(number)]))
-                out.append(rest)
-            else:  # no hole after all: left as it was (hold() never makes one)
+            if close and number.isdigit() and int(number) < len(spans):
+                out.append(escape(spans[int(number)]) + rest)
+            else:  # not a hole after all (hold() never makes one): left as it was
                 out.append(_HOLE_OPEN + part)
         return "".join(out)
 

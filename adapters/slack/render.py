@@ -51,9 +51,12 @@ _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 WORD_JOINER = "\u2060"
 
 
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
 def escape(text: str) -> str:
     """Slack's three control characters as entities: no `<…>` sequence (mention, link) can come out."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.translate(_ENTITIES)
 
 
 def literal(span: str) -> str:
@@ -80,7 +83,9 @@ def mrkdwn(text: str) -> str:
     if "](" in out:
         out = _LINK.sub(link, out)
     out = _BOLD.sub(r"*\1*", out) if "**" in out else out  # templates, not callbacks: no Python call per match
-    out = _LIST_FIRST.sub(r"\1• ", _LIST.sub("\n\\1• ", out))
+    # unindented items by a plain replace (no Python call per item), then the indented ones and the first line
+    out = _LIST.sub("\n\\1• ", out.replace("\n- ", "\n• "))
+    out = _LIST_FIRST.sub(r"\1• ", out) if out.lstrip(" \t\r\f\v").startswith("- ") else out
     return held.fill(out, literal)
 
 
