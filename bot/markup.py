@@ -88,7 +88,7 @@ class Held:
         spans = self.spans
         for part in parts:  # a split rather than a regex with a callback: a long help text has dozens of holes
             number, close, rest = part.partition(_HOLE_CLOSE)
-            if close and number.isdigit() and int(number) < len(spans):
+            if close and number.isdecimal() and int(number) < len(spans):
                 out.append(escape(spans[int(number)]) + rest)
             else:  # not a hole after all (hold() never makes one): left as it was
                 out.append(_HOLE_OPEN + part)
