@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import logging
 import os
+import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -138,6 +139,16 @@ def _ping_if_rested(engine: AsyncEngine) -> Callable[[Any, Any, Any], None]:
 WRITER_REST = 0.5  # seconds without a write before the writers' connection goes back to the pool
 
 
+def _still_in_transaction(conn: AsyncConnection) -> bool:
+    """Whether SQLite still holds a transaction open on this connection (True when it cannot tell)."""
+    sync = conn.sync_connection
+    if sync is None or sync.closed or sync.invalidated:
+        return True
+    driver = sync.connection.dbapi_connection
+    raw = getattr(getattr(driver, "_connection", None), "_conn", None)
+    return not isinstance(raw, sqlite3.Connection) or raw.in_transaction
+
+
 class WriteTurns:
     """SQLite's one writer at a time, queued in this process rather than in SQLite's busy handler.
 
@@ -236,6 +247,12 @@ class Database:
             except Exception:
                 self._writer = None
                 await conn.invalidate()  # a connection that cannot roll back is not used again
+                raise
+            if self._writer is conn and _still_in_transaction(conn):
+                # e.g. a COMMIT refused by a deferred constraint leaves SQLite's transaction open, and
+                # SQLAlchemy leaves it to the pool's reset: give the connection back so the pool does it
+                self._writer = None
+                await conn.close()
             raise
         finally:
             session.expunge_all()
