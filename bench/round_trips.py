@@ -83,7 +83,6 @@ def listen(engine: AsyncEngine, tally: Tally) -> None:
         tally.note(" ".join(sql.split())[:110])
 
     sa_event.listen(sync, "before_cursor_execute", statement)
-    prepared.WATCHERS.append(lambda sql: tally.note(" ".join(sql.split())[:110]))  # around SQLAlchemy's events
     if sync.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE is a statement (storage/db.py)
         sa_event.listen(sync, "begin", lambda _c: tally.note("BEGIN"))
         ping = sync.dialect.do_ping
@@ -242,6 +241,7 @@ async def main() -> None:
     args = parser.parse_args()
     tally = Tally()
     count_hops(tally)
+    prepared.WATCHERS.append(lambda sql: tally.note(" ".join(sql.split())[:110]))  # around SQLAlchemy's events
     print(f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; {args.events} events of each kind, "
           "one at a time, after 5 of warm-up")
     for scenario in (slack, matrix):
