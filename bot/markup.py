@@ -89,7 +89,8 @@ class Held:
         for part in parts:  # a split rather than a regex with a callback: a long help text has dozens of holes
             number, close, rest = part.partition(_HOLE_CLOSE)
             if close and number.isdecimal() and int(number) < len(spans):
-                out.append(escape(spans[int(number)]) + rest)
+                out.append(escape(spans[int(number)]))  # not `+ rest`: a Markup would quote what is added to it
+                out.append(rest)
             else:  # not a hole after all (hold() never makes one): left as it was
                 out.append(_HOLE_OPEN + part)
         return "".join(out)

@@ -67,3 +67,11 @@ def test_hold_follows_the_span_grammar(text: str) -> None:
     # every hole, and only them, filled in order; the stray CLOSEs outside spans dropped
     expected = _REFERENCE_SPAN.sub(lambda m: f"<{m.group(1)}>", cleaned).replace(CLOSE, "")
     assert held.fill(held.text, lambda span: f"<{span}>") == expected
+
+
+def test_fill_puts_spans_back_as_they_are_escaped_even_as_markup() -> None:
+    """An escape that returns `Markup` (as `literal` does) must not quote the text after the span."""
+    from bot.markup import Markup, literal
+
+    held = hold(Markup("a {x} b [l]({y}) c").format(x="1", y="https://e.org"))
+    assert held.fill(held.text, literal) == f"a {OPEN}1{CLOSE} b [l]({OPEN}https://e.org{CLOSE}) c"
