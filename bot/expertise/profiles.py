@@ -25,7 +25,7 @@ import numpy as np
 from bot.expertise.answers import NOBODY, AnswerLog
 from bot.expertise.postings import K1, B, ThreadPostings
 
-CHUNK = 200_000  # answers per step of a rebuild: bounds its temporary memory (about 50 bytes per term credited)
+CHUNK = 500_000  # terms credited per step of a rebuild: bounds its temporary memory (about 50 bytes each)
 MAX_TF = 0xFFFFFFFF
 
 
@@ -77,12 +77,54 @@ class MemberProfiles:
         self.lens[m] = 0
 
     def rebuild(self, postings: ThreadPostings, answers: AnswerLog) -> None:
-        """Recount every profile from the index's threads and answers (after a bulk load, before a save)."""
+        """Recount every profile from the index's threads and answers (after a bulk load)."""
         self._base, self.lens = base(postings, answers)
         self._delta = {}
 
+    def fold(self, n_terms: int, n_members: int) -> None:
+        """Merge the changes into the base (before a save), for `n_terms` terms and `n_members` members.
+
+        Only the terms that changed are recounted; the rest is copied as it is, so this costs one copy of
+        the base, never a recount of the whole community.
+        """
+        self._grow(n_members - 1)
+        at, members, tfs = self._base
+        offsets = np.frombuffer(at, dtype=np.int64)
+        nb = len(offsets) - 1
+        if not self._delta and nb == n_terms:
+            return
+        mem, cnt = np.frombuffer(members, dtype=np.uint32), np.frombuffer(tfs, dtype=np.uint32)
+        sizes = np.zeros(n_terms, dtype=np.int64)
+        sizes[:nb] = np.diff(offsets)
+        pieces_m: list[Any] = []
+        pieces_f: list[Any] = []
+        done = 0  # base postings copied so far
+        for t in sorted(self._delta):
+            lo, hi = (int(offsets[t]), int(offsets[t + 1])) if t < nb else (len(mem), len(mem))
+            pieces_m.append(mem[done:lo])
+            pieces_f.append(cnt[done:lo])
+            changed = self._delta[t]
+            ms = np.concatenate([mem[lo:hi], np.fromiter(changed, dtype=np.uint32, count=len(changed))])
+            fs = np.concatenate([cnt[lo:hi].astype(np.int64), np.fromiter(changed.values(), dtype=np.int64,
+                                                                          count=len(changed))])
+            u, inv = np.unique(ms, return_inverse=True)
+            total = np.bincount(inv, weights=fs, minlength=len(u)).astype(np.int64)
+            keep = total > 0
+            pieces_m.append(u[keep])
+            pieces_f.append(np.minimum(total[keep], MAX_TF).astype(np.uint32))
+            sizes[t] = int(keep.sum())
+            done = hi
+        pieces_m.append(mem[done:])
+        pieces_f.append(cnt[done:])
+        new_at = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(sizes, out=new_at[1:])
+        base = (array("q", new_at.tobytes()), array("I", np.concatenate(pieces_m).astype(np.uint32).tobytes()),
+                array("I", np.concatenate(pieces_f).astype(np.uint32).tobytes()))
+        del mem, cnt, offsets, pieces_m, pieces_f
+        self._base, self._delta = base, {}
+
     def arrays(self) -> tuple[array[int], array[int], array[int]]:
-        """The base's arrays (offsets, members, counts): a snapshot saves them after a `rebuild`."""
+        """The base's arrays (offsets, members, counts): a snapshot saves them after a `fold`."""
         return self._base
 
     @classmethod
@@ -163,15 +205,27 @@ def base(postings: ThreadPostings, answers: AnswerLog) -> tuple[tuple[array[int]
     if len(authors):
         np.frombuffer(lens, dtype=np.int64)[:] = np.bincount(authors, weights=doc_len[threads],
                                                              minlength=n_members).astype(np.int64)
-    keys, sums = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    for lo in range(0, len(authors), CHUNK):
-        a, t = authors[lo : lo + CHUNK], threads[lo : lo + CHUNK]
+    # One member's answers at a time (members never straddle two steps): each step's counts are final,
+    # so a step's temporary arrays stay small whatever the size of the community.
+    order = np.argsort(authors, kind="stable")
+    authors, threads = authors[order], threads[order]
+    ends = np.cumsum(fwd_n[threads])
+    parts: list[tuple[Any, Any]] = []
+    lo = 0
+    while lo < len(authors):
+        hi = max(lo + 1, int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + CHUNK, side="right")))
+        hi = int(np.searchsorted(authors, authors[hi - 1], side="right"))
+        a, t = authors[lo:hi], threads[lo:hi]
         count = fwd_n[t]
         where = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + np.repeat(fwd_at[t], count)
-        k = fwd_terms[where].astype(np.int64) * n_members + np.repeat(a, count)
-        k, inv = np.unique(np.concatenate([keys, k]), return_inverse=True)
-        sums = np.bincount(inv, weights=np.concatenate([sums, fwd_tfs[where]]), minlength=len(k)).astype(np.int64)
-        keys = k
+        k, inv = np.unique(fwd_terms[where].astype(np.int64) * n_members + np.repeat(a, count), return_inverse=True)
+        parts.append((k, np.bincount(inv, weights=fwd_tfs[where], minlength=len(k)).astype(np.int64)))
+        lo = hi
+    keys = np.concatenate([k for k, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
+    sums = np.concatenate([v for _, v in parts]) if parts else np.zeros(0, dtype=np.int64)
+    del parts
+    order = np.argsort(keys, kind="stable")
+    keys, sums = keys[order], sums[order]
     terms, members = keys // max(1, n_members), keys % max(1, n_members)
     at = array("q", np.searchsorted(terms, np.arange(n_terms + 1)).astype(np.int64).tobytes())
     return (at, array("I", members.astype(np.uint32).tobytes()),

@@ -104,9 +104,9 @@ def save(index: ExpertiseIndex, path: Path, meta: Mapping[str, Any]) -> int:
     """Write the index to `path` atomically (a temporary file renamed over it); returns its size.
 
     The index must not change meanwhile: the caller owns it (a build) or holds its updates back.
-    Its member profiles are counted afresh first, so the file holds them whole, changes included.
+    Its member profiles' changes are merged into their arrays first, so the file holds them whole.
     """
-    index._profiles.rebuild(index._postings, index._answers)
+    index._profiles.fold(len(index._postings.words), len(index._answers.names))
     sections = _sections(index)
     assert tuple(name for name, _tc, _data in sections) == NAMES
     if len(index.weights) != len(features.PRIOR):
@@ -369,11 +369,10 @@ def _profiles(d: dict[str, Any], n_terms: int, n_members: int) -> MemberProfiles
     offsets = _np(at)
     if bool(np.any(np.diff(offsets) < 0)):
         raise ValueError("m.at: offsets go back")
-    if len(members) > 1:
-        step = np.diff(_np(members).astype(np.int64))
-        starts = np.zeros(len(members), dtype=np.bool_)
-        starts[offsets[1:-1][offsets[1:-1] < len(members)]] = True
-        if bool(np.any((step <= 0) & ~starts[1:])):
+    if len(members) > 1:  # compared in place (no copy of millions of values): only a term's start may go back
+        mem = _np(members)
+        back = np.flatnonzero(mem[1:] <= mem[:-1]) + 1
+        if len(back) and not bool(np.isin(back, offsets[1:-1]).all()):
             raise ValueError("m.members: not ascending within a term")
     if bool(np.any(_np(lens) < 0)):
         raise ValueError("m.lens: a negative length")

@@ -96,3 +96,22 @@ def test_a_bulk_load_counts_the_profiles_once_at_the_end() -> None:
             thread(ix, f"Q{k}", f"terraform state lock {k}", [("ana", "use a lock table"), ("bob", "or not")])
     bulk.loaded()
     assert counts(bulk) == counts(live) and counts(bulk)[0]
+
+
+def test_a_save_merges_the_changes_into_the_arrays_without_changing_a_count() -> None:
+    ix = ExpertiseIndex()
+    ix.bulk_load()
+    for k in range(6):
+        thread(ix, f"Q{k}", f"kafka partition rebalance {k}", [("ana", "pin it"), ("bob", "or not")])
+    ix.loaded()
+    thread(ix, "Q9", "kafka consumer lag on a new topic", [("cleo", "add consumers")])  # a new word, a new member
+    ix.remove(f"{thread(ix, 'Q8', 'kafka quotas', [('bob', 'raise them')])}.0")
+    ana = ix._answers.ids["ana"]
+    ix.forget_member("ana")
+    live = counts(ix)
+    assert ix._profiles.pending()
+    ix._profiles.fold(len(ix._postings.words), len(ix._answers.names))
+    assert not ix._profiles.pending()
+    assert counts(ix) == live == recounted(ix)
+    assert profile_score(ix, "cleo", "consumer lag") > 0.0
+    assert ix._profiles.lens[ana] == 0 and all(m != ana for _, m in live[0])
