@@ -82,32 +82,22 @@ def score(weights: tuple[float, ...] | list[float], row: list[float]) -> float:
     return sum(w * x for w, x in zip(weights, row, strict=True))
 
 
-def chances(weights: tuple[float, ...] | list[float], rows: list[list[float]], shares: list[float],
-            profiles: list[float] | None = None) -> list[float]:
-    """Each candidate's chance of being the one who answers, from three estimates averaged.
+def chances(weights: tuple[float, ...] | list[float], rows: list[list[float]], shares: list[float]) -> list[float]:
+    """Each candidate's chance of being the one who answers, from two estimates averaged.
 
     The fitted model's softmax over the candidates knows the community's habits (who answers at all,
     how recently) and is best at the top; the topical shares (the thread model: each member's part of
     the answering in the similar threads) are the direct estimate further down, where a care rule
-    sends the question once the first names are busy; the candidate model (each member's BM25 against
-    the questions they ever answered, `profiles`, as shares of the candidates' total) reads all of a
-    member's answering, not only the similar threads, and favours those whose answering is about this.
-    An equal-weight linear opinion pool keeps the probabilities and needs no tuning; an estimate that
-    says nothing (all zero) is left out. The result is never negative and sums to 1 over the
-    candidates, so "within 10%" means the same for every question.
+    sends the question once the first names are busy. An equal-weight linear opinion pool keeps both
+    probabilities and needs no tuning; the result is never negative and sums to 1 over the candidates,
+    so "within 10%" means the same for every question.
     """
     if not rows:
         return []
     linear = [score(weights, row) for row in rows]
     top = max(linear)
     odds = [math.exp(x - top) for x in linear]
-    z = sum(odds)
-    pool = [[x / z for x in odds]]
-    for estimate in (shares, profiles or []):
-        total = sum(estimate)
-        if total > 0.0:
-            pool.append([x / total for x in estimate])
-    if len(pool) == 1:
-        return pool[0]
-    k = len(pool)
-    return [sum(p[i] for p in pool) / k for i in range(len(rows))]
+    z, total = sum(odds), sum(shares)
+    if total <= 0.0:
+        return [x / z for x in odds]
+    return [0.5 * x / z + 0.5 * s / total for x, s in zip(odds, shares, strict=True)]

@@ -8,7 +8,6 @@ from bot.expertise import features, learning, replay, scoring
 from bot.expertise.answers import NOBODY, AnswerLog
 from bot.expertise.idtable import IdList, IdTable
 from bot.expertise.postings import ThreadPostings
-from bot.expertise.profiles import MemberProfiles
 from bot.expertise.records import ACCEPT_EMOJI, UPVOTE_EMOJI, Evidence, Post, Suggestion, ThreadHit
 from bot.expertise.scoring import TopicEvidence
 from bot.expertise.text import tokens
@@ -31,8 +30,6 @@ class ExpertiseIndex:
     def __init__(self) -> None:
         self._postings = ThreadPostings()
         self._answers = AnswerLog()
-        self._profiles = MemberProfiles()  # the candidate model's per-member terms (see features.chances)
-        self._bulk = False  # during a bulk load, profiles are counted once, at `loaded`
         self._ids = IdTable()  # message id -> slot * 2 (+1 for a reply)
         self._counted = IdTable()  # reaction key -> 1 while counted: re-applying a reaction changes nothing
         self._thread_ids = IdList()  # thread slot -> its root's message id
@@ -70,7 +67,6 @@ class ExpertiseIndex:
             self._root_known[t] = 1
             ans.set_root(t, m, post.at)
             self._postings.add(t, tokens(post.text))
-            self._credit_thread(t, +1)
             return
         r = len(ans.r_thread)
         if self._ids.setdefault(post.message_id, r * 2 + 1) is not None:
@@ -85,30 +81,15 @@ class ExpertiseIndex:
                     accepted += 1
                 elif emoji in UPVOTE_EMOJI:
                     upvotes += 1
-        self._credit(ans.add_reply(self._thread(post.thread_id), m, post.at, accepted, upvotes), +1)
-
-    def _credit(self, r: int, sign: int) -> None:
-        """Add or take back one answer's question terms in its author's profile (when it counts)."""
-        t = self._answers.r_thread[r]
-        if not self._bulk and self._answers.is_answer(r) and self._postings.has(t):
-            p = self._postings
-            self._profiles.credit(self._answers.r_author[r], p.terms_of(t), p.tfs_of(t), p.length(t), sign)
-
-    def _credit_thread(self, t: int, sign: int) -> None:
-        """Add or take back a thread's question terms in every answerer's profile (its question comes or goes)."""
-        for r in self._answers.replies(t):
-            self._credit(r, sign)
+        ans.add_reply(self._thread(post.thread_id), m, post.at, accepted, upvotes)
 
     def bulk_load(self) -> None:
         """Prepare for a load of many posts and reactions: activity is counted once, at `loaded`."""
         self._answers.defer()
-        self._bulk = True
 
     def loaded(self) -> None:
         """End a bulk load (see `bulk_load`)."""
         self._answers.settle()
-        self._bulk = False
-        self._profiles.rebuild(self._postings, self._answers)
         self._fillers = None
 
     def add_reaction(self, message_id: str, emoji: str, reactor: str) -> None:
@@ -146,10 +127,8 @@ class ExpertiseIndex:
         if v is None or v & 1 or self._answers.t_asker[v >> 1] == NOBODY:
             return
         t = v >> 1
-        self._credit_thread(t, -1)
         self._postings.remove(t)
         self._postings.add(t, tokens(text))
-        self._credit_thread(t, +1)
 
     def remove(self, message_id: str) -> None:
         """Forget a deleted message: a question stops being found, a reply stops counting for its author."""
@@ -157,11 +136,9 @@ class ExpertiseIndex:
         if v is None:
             return
         if v & 1:
-            self._credit(v >> 1, -1)
             self._answers.drop_reply(v >> 1)
         elif self._root_known[v >> 1]:
             t = v >> 1
-            self._credit_thread(t, -1)
             self._postings.remove(t)
             self._answers.unset_root(t)
             self._root_known[t] = 0
@@ -190,11 +167,9 @@ class ExpertiseIndex:
         if v & 1:
             if ans.r_author[v >> 1] == NOBODY:
                 ans.attach_reply(v >> 1, m)
-                self._credit(v >> 1, +1)
         elif ans.t_asker[v >> 1] == NOBODY:
             ans.set_root(v >> 1, m, post.at)
             self._postings.add(v >> 1, tokens(post.text))
-            self._credit_thread(v >> 1, +1)
         self._fillers = None
         return False
 
@@ -203,9 +178,7 @@ class ExpertiseIndex:
         m = self._answers.ids.get(member)
         if m is None:
             return
-        self._profiles.wipe(m)
         for t in self._answers.forget(m):
-            self._credit_thread(t, -1)  # the other answerers' credit for the member's questions
             self._postings.remove(t)
         self._declared.pop(m, None)
         self._forgets += 1
@@ -296,7 +269,7 @@ class ExpertiseIndex:
             return []
         cands, rows, ev, terms = self.candidates(question, asker=asker, exclude=exclude, now=now)
         shares = [e.share if (e := ev.get(m)) is not None else 0.0 for m in cands]
-        chances = features.chances(self.weights, rows, shares, self._profiles.scores(terms, cands))
+        chances = features.chances(self.weights, rows, shares)
         scored = sorted(zip(chances, cands, strict=True), key=lambda x: (-x[0], x[1]))[:top]
         names = self._answers.names
         return [Suggestion(names[m], s, self._evidence(m, ev.get(m), terms)) for s, m in scored]

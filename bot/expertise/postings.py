@@ -107,15 +107,6 @@ class ThreadPostings:
         at = self._fwd_at[slot]
         return self._fwd_terms[at : at + self._fwd_n[slot]]
 
-    def tfs_of(self, slot: int) -> array[int]:
-        """Return the term frequencies of an indexed question, in the order of `terms_of`."""
-        at = self._fwd_at[slot]
-        return self._fwd_tfs[at : at + self._fwd_n[slot]]
-
-    def length(self, slot: int) -> int:
-        """Return the length of an indexed question (its words, repeats included, capped)."""
-        return self._len[slot] if slot < len(self._len) else 0
-
     def idf(self, t: int) -> float:
         """BM25 inverse document frequency of a term."""
         df = len(self._docs[t])

@@ -29,11 +29,10 @@ from bot.expertise.answers import NOBODY, AnswerLog
 from bot.expertise.idtable import IdList, IdTable
 from bot.expertise.index import ExpertiseIndex
 from bot.expertise.postings import ThreadPostings
-from bot.expertise.profiles import MemberProfiles
 
 MAGIC = b"STWIDX\x00\x01"
 FORMAT = "steward-expertise-index"
-VERSION = 2  # bump on any change of what the sections mean: older files are then rebuilt, never misread
+VERSION = 1  # bump on any change of what the sections mean: older files are then rebuilt, never misread
 MAX_HEADER = 1 << 20
 TEXT = "text"  # a section of strings joined by NUL, UTF-8 (lone surrogates kept)
 SEP = "\x00"
@@ -62,7 +61,6 @@ def _sections(index: ExpertiseIndex) -> list[tuple[str, str, Any]]:
     ids_keys, ids_values = index._ids.arrays()
     counted_keys, counted_values = index._counted.arrays()
     thread_data, thread_ends = index._thread_ids.arrays()
-    prof_at, prof_members, prof_tfs = index._profiles.arrays()
     return [
         ("p.len", "H", p._len), ("p.fwd_at", "I", p._fwd_at), ("p.fwd_n", "H", p._fwd_n),
         ("p.fwd_terms", "I", p._fwd_terms), ("p.fwd_tfs", "B", p._fwd_tfs),
@@ -80,8 +78,6 @@ def _sections(index: ExpertiseIndex) -> list[tuple[str, str, Any]]:
         ("x.counted_keys", "q", counted_keys), ("x.counted_values", "i", counted_values),
         ("x.thread_data", "B", thread_data), ("x.thread_ends", "q", thread_ends),
         ("x.root_known", "B", index._root_known),
-        ("m.at", "q", prof_at), ("m.members", "I", prof_members), ("m.tfs", "I", prof_tfs),
-        ("m.lens", "q", index._profiles.lens),
     ]
 
 
@@ -89,7 +85,7 @@ NAMES = ("p.len", "p.fwd_at", "p.fwd_n", "p.fwd_terms", "p.fwd_tfs", "p.doc_coun
          "a.names", "a.sums0", "a.sums1", "a.sums2", "a.ref", "a.answers", "a.accepted", "a.first", "a.last",
          "a.t_asker", "a.t_at", "a.t_head", "a.r_thread", "a.r_author", "a.r_at", "a.r_acc", "a.r_acc_n", "a.r_up",
          "a.r_prev", "x.ids_keys", "x.ids_values", "x.counted_keys", "x.counted_values", "x.thread_data",
-         "x.thread_ends", "x.root_known", "m.at", "m.members", "m.tfs", "m.lens")
+         "x.thread_ends", "x.root_known")
 
 
 def _parts(data: Any) -> Iterable[Any]:
@@ -104,9 +100,7 @@ def save(index: ExpertiseIndex, path: Path, meta: Mapping[str, Any]) -> int:
     """Write the index to `path` atomically (a temporary file renamed over it); returns its size.
 
     The index must not change meanwhile: the caller owns it (a build) or holds its updates back.
-    Its member profiles' changes are merged into their arrays first, so the file holds them whole.
     """
-    index._profiles.fold(len(index._postings.words), len(index._answers.names))
     sections = _sections(index)
     assert tuple(name for name, _tc, _data in sections) == NAMES
     if len(index.weights) != len(features.PRIOR):
@@ -352,28 +346,4 @@ def _index(info: dict[str, Any], d: dict[str, Any]) -> ExpertiseIndex:
     index._root_known = bytearray(d["x.root_known"])
     index._latest = float(info["latest"])
     index.weights = weights
-    index._profiles = _profiles(d, n_terms, n_members)
     return index
-
-
-def _profiles(d: dict[str, Any], n_terms: int, n_members: int) -> MemberProfiles:
-    """The member profiles' postings: offsets that climb to the end, members ascending within each term."""
-    at, members, tfs, lens = d["m.at"], d["m.members"], d["m.tfs"], d["m.lens"]
-    if len(at) != n_terms + 1 or at[0] != 0 or at[-1] != len(members):
-        raise ValueError("m.at: offsets")
-    _same_length(len(members), tfs)
-    _same_length(n_members, lens)
-    _within(members, 0, max(1, n_members), "m.members")
-    if n_members == 0 and len(members):
-        raise ValueError("m.members: a value out of range")
-    offsets = _np(at)
-    if bool(np.any(np.diff(offsets) < 0)):
-        raise ValueError("m.at: offsets go back")
-    if len(members) > 1:  # compared in place (no copy of millions of values): only a term's start may go back
-        mem = _np(members)
-        back = np.flatnonzero(mem[1:] <= mem[:-1]) + 1
-        if len(back) and not bool(np.isin(back, offsets[1:-1]).all()):
-            raise ValueError("m.members: not ascending within a term")
-    if bool(np.any(_np(lens) < 0)):
-        raise ValueError("m.lens: a negative length")
-    return MemberProfiles.from_arrays(at, members, tfs, lens)

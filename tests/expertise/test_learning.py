@@ -68,13 +68,7 @@ def test_calibration_learns_that_topics_matter_here() -> None:
     history(ix, rng, 240)
 
     def experts_first() -> int:
-        # The fitted model's own first choice (rank pools it with the shares and the candidate model,
-        # which put the experts first on this history whatever the weights).
-        tops = []
-        for words in TOPICS:
-            cands, rows, _, _ = ix.candidates(" ".join(words[2:5]), asker=None, now=NOW)
-            best = max(range(len(cands)), key=lambda i: (features.score(ix.weights, rows[i]), -cands[i]))
-            tops.append(ix.member_name(cands[best]))
+        tops = [ix.rank(" ".join(words[2:5]), asker=None, now=NOW)[0].member for words in TOPICS]
         return sum(top == f"expert{t}" for t, top in enumerate(tops))
 
     before = experts_first()  # the prior leans on activity: the generalist comes first too often

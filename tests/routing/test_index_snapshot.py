@@ -47,20 +47,6 @@ async def fresh(db: Database) -> ExpertiseIndex:
     return await ExpertiseRegistry(db).index(1)
 
 
-def profile_counts(index: ExpertiseIndex) -> dict[tuple[str, str], int]:
-    """Each member's profile, by member id and word: what the candidate model reads."""
-    p, names, words = index._profiles, index._answers.names, index._postings.words
-    at, members, tfs = p.arrays()
-    out: dict[tuple[str, str], int] = {}
-    for t in range(len(at) - 1):
-        for i in range(at[t], at[t + 1]):
-            out[names[members[i]], words[t]] = tfs[i]
-    for t, changed in p._delta.items():
-        for m, v in changed.items():
-            out[names[m], words[t]] = out.get((names[m], words[t]), 0) + v
-    return {k: v for k, v in out.items() if v}
-
-
 def files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.idx"))
 
@@ -89,8 +75,6 @@ async def test_the_index_round_trips_through_a_file_exactly(bot: Bot, tmp_path: 
     loaded, meta = snapshot.load(tmp_path / "x.idx")
     assert meta == {"community_id": 1}
     assert rankings(loaded) == rankings(index)
-    assert profile_counts(loaded) == profile_counts(index) != {}
-    assert "UBRUNO" not in {member for member, _ in profile_counts(loaded)}  # forgotten: nothing of them saved
     # It goes on living: new posts, reactions and a second save.
     for again in (index, loaded):
         again.add(Post("q9", "q9", "UCHLOE", "helm chart testing in CI", 1.9e9))
@@ -123,13 +107,8 @@ async def test_a_loaded_index_catches_up_with_what_was_stored_since(bot: Bot, tm
                                          sender=Sender(id="UCHLOE"), message_id=roots["How do I roll back a helm "
                                                                                       "release?"]))
     loaded = await process(steward.db, folder).index(1)
-    built = await fresh(steward.db)
-    assert rankings(loaded) == rankings(built)
+    assert rankings(loaded) == rankings(await fresh(steward.db))
     assert "UGRACE" in [s.member for s in loaded.rank("helm hooks", asker=None, top=3)]
-    # The member profiles (the candidate model) caught up too: the same counts as a build's.
-    assert profile_counts(loaded) == profile_counts(built)
-    grace = loaded._answers.ids["UGRACE"]
-    assert loaded._profiles.scores(loaded._postings.term_ids(["hooks"]), [grace])[0] > 0.0
 
 
 async def test_messages_imported_after_the_save_are_read(bot: Bot, tmp_path: Path) -> None:
