@@ -6,7 +6,6 @@ import asyncio
 import contextvars
 import logging
 import os
-import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -145,8 +144,7 @@ def _still_in_transaction(conn: AsyncConnection) -> bool:
     if sync is None or sync.closed or sync.invalidated:
         return True
     driver = sync.connection.dbapi_connection
-    raw = getattr(getattr(driver, "_connection", None), "_conn", None)
-    return not isinstance(raw, sqlite3.Connection) or raw.in_transaction
+    return not isinstance(driver, sqlite_driver.OneTripConnection) or driver.in_transaction
 
 
 class WriteTurns:

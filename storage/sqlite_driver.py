@@ -110,6 +110,12 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         """True while a write transaction holds the lock: its statements run on the loop's thread."""
         return self._inline
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether SQLite holds a transaction open on this connection (e.g. after a refused COMMIT)."""
+        conn: sqlite3.Connection = self._connection._conn
+        return conn.in_transaction
+
     async def run_inline(self, sql: str, args: Any, many: bool) -> list[Any]:
         """One statement of the inline write transaction, straight on the driver (`storage.prepared`)."""
         conn: sqlite3.Connection = self._connection._conn

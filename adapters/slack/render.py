@@ -85,7 +85,7 @@ def mrkdwn(text: str) -> str:
     out = _BOLD.sub(r"*\1*", out) if "**" in out else out  # templates, not callbacks: no Python call per match
     # unindented items by a plain replace (no Python call per item), then the indented ones and the first line
     out = _LIST.sub("\n\\1• ", out.replace("\n- ", "\n• "))
-    out = _LIST_FIRST.sub(r"\1• ", out) if out.lstrip(" \t\r\f\v").startswith("- ") else out
+    out = _LIST_FIRST.sub(r"\1• ", out)
     return held.fill(out, literal)
 
 
