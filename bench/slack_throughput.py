@@ -1,9 +1,13 @@
 """Slack adapter throughput: signed `app_mention` events handled per second and ack latency.
 
-Two servers are measured in the same run, each in its own process, against the same fake Slack Web
+Three servers are measured in the same run, each in its own process, against the same fake Slack Web
 API and load generator (this process), on loopback only:
   - steward: the real SlackAdapter + Steward (inbox write before ack, dispatch, help reply posted)
   - bare:    a bare slack-bolt AsyncApp that acks and posts a fixed reply (`say`)
+  - floor:   the bare app plus the least any exactly-once design must write, in hand-written SQL on the
+             same database (asyncpg or the stdlib's sqlite3, no ORM): the delivery kept before the ack,
+             then one statement that claims it and keeps the reply, the post, and the reply crossed out.
+             Three round trips per event; what no feature, no core and no ORM can go under.
 Each event is "handled" when its reply reaches the fake `chat.postMessage`. Each server also reports the
 CPU time its process spent per event (all its threads), and Steward the database round trips per event.
 
@@ -98,10 +102,23 @@ async def _serve(kind: str, base_url: str, channels: int, database: str | None, 
         session = aiohttp.ClientSession()
         app = AsyncApp(client=AsyncWebClient(token=ENV["SLACK_BOT_TOKEN"], base_url=base_url, session=session),
                        signing_secret=SECRET)
+        ledger = await Ledger.open(database) if kind == "floor" else None
+        if ledger is not None:
+            @app.middleware
+            async def keep(body: dict[str, Any], next: Any) -> Any:  # bolt passes the chain by this name
+                await ledger.keep(body["event_id"], json.dumps(body))  # before the ack, as Steward's inbox
+                return await next()
 
         @app.event("app_mention")
-        async def mention(event: dict[str, Any], say: AsyncSay) -> None:
-            await say(text="Hi! I'm a bare bolt app.", thread_ts=event["ts"])
+        async def mention(event: dict[str, Any], body: dict[str, Any], say: AsyncSay) -> None:
+            text = "Hi! I'm a bare bolt app."
+            if ledger is None:
+                await say(text=text, thread_ts=event["ts"])
+                return
+            reply = await ledger.claim(body["event_id"], text)
+            if reply is not None:
+                await say(text=text, thread_ts=event["ts"])
+                await ledger.cross_out(reply)
 
         async def handle(request: web.Request) -> web.Response:
             return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
@@ -117,6 +134,8 @@ async def _serve(kind: str, base_url: str, channels: int, database: str | None, 
         async def stop() -> None:
             await runner.cleanup()
             await session.close()
+            if ledger is not None:
+                await ledger.close()
 
     conn.send(port)
     cpu = time.process_time()
@@ -124,6 +143,76 @@ async def _serve(kind: str, base_url: str, channels: int, database: str | None, 
     trips["cpu_ms"] = round(1000 * (time.process_time() - cpu))  # every thread of the server process
     await stop()
     conn.send(dict(trips))
+
+
+class Ledger:
+    """The floor's inbox and outbox: one table each, three statements per event."""
+
+    def __init__(self, pool: Any, lite: Any) -> None:
+        self.pool, self.lite = pool, lite
+
+    @classmethod
+    async def open(cls, database: str | None) -> Ledger:
+        inbox = "CREATE TABLE floor_inbox (event_id TEXT PRIMARY KEY, body TEXT NOT NULL, done BOOLEAN NOT NULL)"
+        outbox = ("CREATE TABLE floor_outbox (id {} PRIMARY KEY, event_id TEXT NOT NULL, body TEXT NOT NULL, "
+                  "sent BOOLEAN NOT NULL)")
+        if database is None:
+            import sqlite3
+
+            lite = sqlite3.connect(os.path.join(tempfile.mkdtemp(prefix="steward-floor-"), "floor.db"),
+                                   isolation_level=None)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):  # Steward's own settings
+                lite.execute(f"PRAGMA {pragma}")
+            lite.execute(inbox)
+            lite.execute(outbox.format("INTEGER"))
+            return cls(None, lite)
+        import asyncpg
+
+        pool = await asyncpg.create_pool(database.replace("postgresql+asyncpg", "postgresql"), min_size=10,
+                                         max_size=10)
+        async with pool.acquire() as conn:
+            await conn.execute("DROP TABLE IF EXISTS floor_inbox; DROP TABLE IF EXISTS floor_outbox")
+            await conn.execute(inbox)
+            await conn.execute(outbox.format("BIGSERIAL"))
+        return cls(pool, None)
+
+    async def keep(self, event_id: str, body: str) -> None:
+        sql = "INSERT INTO floor_inbox VALUES ({}, {}, FALSE) ON CONFLICT DO NOTHING"
+        if self.lite is not None:
+            self.lite.execute(sql.format("?", "?"), (event_id, body))
+        else:
+            await self.pool.execute(sql.format("$1", "$2"), event_id, body)
+
+    async def claim(self, event_id: str, reply: str) -> int | None:
+        """Turn the delivery done and keep its reply, atomically: the reply's id, None if done before."""
+        if self.lite is not None:
+            with self.lite:  # one transaction (SQLite has no UPDATE in a CTE)
+                self.lite.execute("BEGIN IMMEDIATE")
+                if self.lite.execute("UPDATE floor_inbox SET done = TRUE WHERE event_id = ? AND NOT done",
+                                     (event_id,)).rowcount == 0:
+                    return None
+                return self.lite.execute("INSERT INTO floor_outbox (event_id, body, sent) VALUES (?, ?, FALSE)",
+                                         (event_id, reply)).lastrowid
+        row = await self.pool.fetchval(
+            "WITH claimed AS (UPDATE floor_inbox SET done = TRUE WHERE event_id = $1 AND NOT done RETURNING event_id)"
+            " INSERT INTO floor_outbox (event_id, body, sent) SELECT event_id, $2, FALSE FROM claimed RETURNING id",
+            event_id, reply)
+        return None if row is None else int(row)
+
+    async def cross_out(self, reply: int) -> None:
+        sql = "UPDATE floor_outbox SET sent = TRUE WHERE id = {}"
+        if self.lite is not None:
+            self.lite.execute(sql.format("?"), (reply,))
+        else:
+            await self.pool.execute(sql.format("$1"), reply)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            async with self.pool.acquire() as conn:
+                await conn.execute("DROP TABLE floor_inbox; DROP TABLE floor_outbox")
+            await self.pool.close()
+        else:
+            self.lite.close()
 
 
 def count_round_trips(db: Any) -> dict[str, int]:
@@ -226,16 +315,18 @@ async def main() -> None:
     print(f"{args.events} signed app_mention events, {args.concurrency} concurrent senders, "
           f"{args.channels} channels, loopback, {'PostgreSQL' if database else 'SQLite'}")
     results = {}
-    for kind in ("bare", "steward"):
+    for kind in ("bare", "floor", "steward"):
         results[kind] = r = await load(kind, fake, args.events, args.concurrency, args.channels, database)
         trips = f"  {r['cpu_ms_per_event']:.2f} ms CPU/event"
         trips += f"  {r['trips_per_event']:.1f} db round trips/event" if r["trips_per_event"] else ""
         print(f"{kind:8s} handled {r['handled']:.0f}/{args.events}  {r['handled_per_s']:7.1f} events/s handled  "
               f"{r['acks_per_s']:7.1f} acks/s  ack p50 {r['p50_ms']:6.1f} ms  p95 {r['p95_ms']:6.1f} ms{trips}")
-    bare, ours = results["bare"], results["steward"]
+    bare, floor, ours = results["bare"], results["floor"], results["steward"]
     print(f"ratio: steward handles {ours['handled_per_s'] / bare['handled_per_s']:.2f}x the bare app's events/s "
           f"({bare['handled_per_s'] / ours['handled_per_s']:.2f}x slower); "
           f"ack p50 x{ours['p50_ms'] / bare['p50_ms']:.2f}, p95 x{ours['p95_ms'] / bare['p95_ms']:.2f}")
+    print(f"floor: the least durable app handles {floor['handled_per_s'] / bare['handled_per_s']:.2f}x the bare app's "
+          f"events/s; steward {ours['handled_per_s'] / floor['handled_per_s']:.2f}x the floor's")
     await fake.stop()
     if database:
         from tests.conftest import drop_pg_database

@@ -8,6 +8,7 @@ import logging
 import os
 import time
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -91,6 +92,10 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+POOL_SIZE = 12  # PostgreSQL connections a process keeps (two processes stay far under max_connections=100)
+POOL_OVERFLOW = 8  # opened beyond that under a burst, closed when returned
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine with the per-backend settings Steward relies on."""
     if url.startswith("sqlite"):
@@ -100,7 +105,10 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         limits.install(engine)
         return engine
-    engine = create_async_engine(url, pool_size=5, max_overflow=5)
+    # Kept connections cover the usual concurrency (events in flight, the inbox and outbox writers): an
+    # overflow connection is closed when returned, and opening one forks a PostgreSQL backend, so a pool
+    # of 5 under a burst opened ~3 connections per 100 events (bench/slack_throughput.py --postgres).
+    engine = create_async_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     event.listen(engine.sync_engine.pool, "checkin", _rested_from)
     event.listen(engine.sync_engine.pool, "checkout", _ping_if_rested(engine))
     limits.install(engine)
@@ -152,28 +160,35 @@ class WriteTurns:
 
     A writer that finds SQLite's lock taken sleeps in the busy handler and looks again after 1, 2, 5,
     10, 15… ms, so under load each transaction waited well past the commit it queued behind, holding a
-    pooled connection and a thread meanwhile. Here writers queue on an asyncio lock and the next one
-    starts the moment the previous one is done. Other processes (the CLI) still meet SQLite's own lock.
+    pooled connection and a thread meanwhile. Here writers queue and the next one starts the moment the
+    previous one is done (the turn is handed over, no wake-up race). Other processes (the CLI) still meet
+    SQLite's own lock.
+
+    A writer that someone is waiting on right now (the inbox write that a platform's acknowledgement
+    awaits) asks to go `ahead`: it takes the next turn before every queued ordinary writer, so an ack
+    waits for at most the one transaction in progress, not for every event queued behind it.
 
     A session opened inside another one of the same task (or a task it started) does not queue: it
     would wait for itself. Nor does one that waited `SQLITE_BUSY_TIMEOUT_MS`: SQLite decides then, as before.
     """
 
     def __init__(self) -> None:
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TurnQueue] = weakref.WeakKeyDictionary()
         self._holding: ContextVar[bool] = ContextVar(f"write_turn_{id(self)}", default=False)
 
     @asynccontextmanager
-    async def turn(self) -> AsyncIterator[bool]:
+    async def turn(self, *, ahead: bool = False) -> AsyncIterator[bool]:
         """Wait for this process's other writers to finish, then write. Yields True when this writer
         holds the turn (False: nested in a turn it already holds, or gone ahead after the timeout)."""
         if self._holding.get():
             yield False
             return
-        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        queue = self._queues.get(asyncio.get_running_loop())
+        if queue is None:
+            queue = self._queues[asyncio.get_running_loop()] = _TurnQueue()
         try:
-            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):  # no task per acquire, unlike wait_for
-                await lock.acquire()
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):  # no task per wait, unlike wait_for
+                await queue.take(ahead)
         except TimeoutError:
             log.warning("waited %d ms for this process's other SQLite writers; going ahead", SQLITE_BUSY_TIMEOUT_MS)
             yield False
@@ -183,7 +198,42 @@ class WriteTurns:
             yield True
         finally:
             self._holding.reset(token)
-            lock.release()
+            queue.hand_over()
+
+
+class _TurnQueue:
+    """One loop's write turn: held or not, and who waits for it (those going ahead first, each in order)."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self._ahead: deque[asyncio.Future[None]] = deque()
+        self._behind: deque[asyncio.Future[None]] = deque()
+
+    async def take(self, ahead: bool) -> None:
+        """Return holding the turn."""
+        if not self.held:
+            self.held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._ahead if ahead else self._behind).append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.hand_over()  # handed to us as we gave up: pass it on
+            else:
+                waiter.cancel()  # skipped by `hand_over`
+            raise
+
+    def hand_over(self) -> None:
+        """The holder is done: the turn goes to the next waiter still waiting, or is free."""
+        for waiters in (self._ahead, self._behind):
+            while waiters:
+                waiter = waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the turn stays held: it is theirs now
+                    return
+        self.held = False
 
 
 class Database:
@@ -206,13 +256,16 @@ class Database:
         return self.url.startswith("sqlite")
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction, committed on success and rolled back on error."""
+    async def session(self, *, ahead: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction, committed on success and rolled back on error.
+
+        `ahead`: someone waits on this write right now (an acknowledgement): on SQLite it takes the next
+        write turn before the ordinary writers already queued (`WriteTurns`)."""
         if self._turns is None:
             async with self._sessions() as session, session.begin():
                 yield session
             return
-        async with self._turns.turn() as mine:
+        async with self._turns.turn(ahead=ahead) as mine:
             if not mine:
                 async with self._sessions() as session, session.begin():
                     yield session

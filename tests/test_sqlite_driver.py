@@ -146,3 +146,75 @@ async def test_writes_in_a_row_share_one_connection_given_back_when_writes_stop(
     async with sqlite.reader() as reader:
         names = (await reader.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
     assert names == ["a", "b", "c"]
+
+
+async def test_a_write_an_acknowledgement_waits_on_goes_before_queued_writers(sqlite: Database) -> None:
+    """The inbox write behind a Slack ack takes the next write turn, ahead of the events already queued."""
+    order: list[str] = []
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def write(name: str, *, ahead: bool = False, hold: bool = False) -> None:
+        async with sqlite.session(ahead=ahead) as session:
+            await (await session.connection()).execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": name})
+            order.append(name)
+            if hold:
+                holding.set()
+                await release.wait()
+
+    first = asyncio.create_task(write("event-0", hold=True))
+    await holding.wait()
+    queued = [asyncio.create_task(write(f"event-{i}")) for i in (1, 2, 3)]
+    await asyncio.sleep(0.01)  # the events are queued for the turn
+    acks = [asyncio.create_task(write(f"ack-{i}", ahead=True)) for i in (1, 2)]
+    await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.gather(first, *queued, *acks)
+    assert order == ["event-0", "ack-1", "ack-2", "event-1", "event-2", "event-3"]
+    async with sqlite.session() as session:  # all committed, the turn free again
+        rows = (await (await session.connection()).execute(text("SELECT count(*) FROM t"))).scalar_one()
+    assert rows == 6
+
+
+async def test_a_writer_that_gives_up_waiting_passes_the_turn_on(sqlite: Database) -> None:
+    """A cancelled wait never keeps the turn: neither while queued nor when handed the turn as it left."""
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with sqlite.session():
+            holding.set()
+            await release.wait()
+
+    async def write(name: str, *, ahead: bool = False) -> None:
+        async with sqlite.session(ahead=ahead) as session:
+            await (await session.connection()).execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": name})
+
+    holder = asyncio.create_task(hold())
+    await holding.wait()
+    gone = asyncio.create_task(write("gone", ahead=True))
+    late = asyncio.create_task(write("late"))
+    await asyncio.sleep(0.01)
+    gone.cancel()  # queued, then cancelled
+    release.set()
+    await holder
+    handed = asyncio.create_task(write("handed"))  # the turn is free or held by `late`: either way it ends
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    await asyncio.wait_for(asyncio.gather(late, handed), 5)
+    async with sqlite.session() as session:
+        names = (await (await session.connection()).execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
+    assert names == ["late", "handed"]
+
+
+async def test_a_turn_handed_to_a_writer_as_it_is_cancelled_is_passed_on() -> None:
+    from storage.db import _TurnQueue
+
+    queue = _TurnQueue()
+    await queue.take(ahead=False)
+    waiting = asyncio.create_task(queue.take(ahead=False))
+    await asyncio.sleep(0)
+    queue.hand_over()  # the turn is now the waiter's…
+    waiting.cancel()  # …which gives up before it runs again
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert not queue.held
+    await asyncio.wait_for(queue.take(ahead=True), 1)

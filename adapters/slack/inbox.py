@@ -101,7 +101,7 @@ class Intake:
     async def _write(self, puts: list[tuple[str, str, asyncio.Future[bool]]], done: list[str],
                      attempted: list[str]) -> None:
         try:
-            async with self.db.session() as session:
+            async with self.db.session(ahead=bool(puts)) as session:  # acks wait on the puts
                 fresh = await inbound.put_many(session, self.platform, self.liveness.owner,
                                                [(e, p) for e, p, _ in puts])
                 kept = await inbound.settle(session, done, attempted, MAX_ATTEMPTS)
