@@ -225,7 +225,7 @@ async def analyze(conn: AsyncConnection) -> None:
 # Secondary indexes a large import drops and rebuilds: creating an index over sorted keys once is far cheaper
 # than keeping it up to date one random insert at a time. Unique indexes stay (ON CONFLICT relies on them).
 DEFERRABLE = {"message": ("ix_message_thread", "ix_message_posted", "ix_message_author_posted"),
-              "reaction": ("ix_reaction_member_id",)}
+              "reaction": ("ix_reaction_member_id", "ix_reaction_at")}
 
 
 def _deferrable() -> list[Index]:

@@ -1,7 +1,8 @@
 """Set-based figures for the sponsor digest: a handful of indexed range queries per month.
 
 Every query is bounded by (community, month) and runs on `ix_message_posted` (community_id, posted_at,
-author_id) or `ix_message_author_posted` (author_id, posted_at), so a month of a 1,000,000-message
+author_id) or `ix_message_author_posted` (author_id, posted_at) — the thanks by reaction on `ix_reaction_at` —
+so a month of a 1,000,000-message
 community costs tens of milliseconds, not a scan of its history.
 """
 
@@ -181,7 +182,9 @@ def thanks(community_id: int, start: datetime, end: datetime, reactions: tuple[s
     A message's thanks are the people who thanked it, each once however they did: a thanks reaction, a kudos on
     it (a 🙏 is both a reaction and a kudos: one thanks), or its thread's asker accepting it; nobody thanks their
     own message by reaction. A kudos on no message (`thanks @ana for …` said in words) is one thanks of its own
-    (`kid`, its ledger entry; `mid` is None)."""
+    (`kid`, its ledger entry; `mid` is None). A thanks counts in the month it was *given*, whichever way: a 🙏
+    put on a message of last month is one thanks of this month (an import gives a reaction its message's time,
+    as Slack exports carry none, and its kudos the same)."""
     m, rc, c = MESSAGE.c, REACTION.c, CONTRIBUTION.c
     answer_t, root = MESSAGE.alias("answer"), MESSAGE.alias("root")
     answer = answer_t.c
@@ -189,7 +192,7 @@ def thanks(community_id: int, start: datetime, end: datetime, reactions: tuple[s
     by_reaction = (select(rc.message_id.label("mid"), nothing.label("kid"), rc.member_id.label("who"),
                           m.author_id.label("whom"))
                    .select_from(REACTION.join(MESSAGE, m.id == rc.message_id))
-                   .where(m.community_id == community_id, _in(m.posted_at, start, end), rc.emoji.in_(reactions),
+                   .where(m.community_id == community_id, _in(rc.at, start, end), rc.emoji.in_(reactions),
                           rc.member_id != m.author_id))
     by_kudos = (select(c.message_id, nothing, c.giver_id, c.member_id)
                 .where(c.community_id == community_id, _in(c.at, start, end), c.kind == "thanked",

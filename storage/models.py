@@ -90,7 +90,8 @@ class Message(SQLModel, table=True):
 class Reaction(SQLModel, table=True):
     """An emoji reaction by a member on a message."""
 
-    __table_args__ = (UniqueConstraint("message_id", "member_id", "emoji"),)
+    # ix_reaction_at: a month's thanks are the reactions given in it (storage/digest.py, `thanks`)
+    __table_args__ = (UniqueConstraint("message_id", "member_id", "emoji"), Index("ix_reaction_at", "at"))
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id", ondelete="CASCADE"),
                                              nullable=False))

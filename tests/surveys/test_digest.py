@@ -71,8 +71,9 @@ async def _seed(bot: Bot) -> None:
             post(member.id or 0, utc(2026, 10, 10 + i, 8), "thanks all")
         await s.flush()
         for member in (bob, *others[:2]):
-            s.add(Reaction(message_id=answer.id or 0, member_id=member.id or 0, emoji="pray"))
-        s.add(Reaction(message_id=q2.id or 0, member_id=ana.id or 0, emoji="+1"))
+            s.add(Reaction(message_id=answer.id or 0, member_id=member.id or 0, emoji="pray",
+                           at=utc(2026, 10, 2, 11)))
+        s.add(Reaction(message_id=q2.id or 0, member_id=ana.id or 0, emoji="+1", at=utc(2026, 10, 3, 10)))
         s.add(Contribution(community_id=cid, member_id=ana.id or 0, kind="accepted", message_id=answer.id,
                            at=utc(2026, 10, 2, 10)))
         s.add(Question(community_id=cid, asker_id=bob.id or 0, platform="recording", channel="C1", thread="t1",
@@ -131,6 +132,30 @@ async def test_a_busy_month(survey_bot: Bot) -> None:
     assert "Bob" not in text and "Stage: potential" in text and "- 6 active members this month (peak 6" in text
     page = to_html(d, "en")
     assert page.startswith("<!DOCTYPE html>") and "<li>Newcomers: 5</li>" in page
+
+
+async def test_a_thanks_counts_in_the_month_it_was_given_once(survey_bot: Bot) -> None:
+    """A 🙏 on November 2 on an answer of October 30 (a reaction and its kudos, as the live flow stores them)
+    is one thanks of November, none of October."""
+    steward, _platform = survey_bot
+    async with steward.db.session() as s:
+        community = (await s.exec(select(Community).where(Community.slug == "k8s"))).one()
+        channel = (await s.exec(select(Channel))).one()
+        cid = community.id or 0
+        ana = await ensure_member(s, cid, "recording", "UANA", display_name="Ana")
+        bob = await ensure_member(s, cid, "recording", "UBOB", display_name="Bob")
+        answer = Message(community_id=cid, channel_id=channel.id or 0, author_id=ana.id or 0, platform_id="late",
+                         text="Pin the chart version.", posted_at=utc(2026, 10, 30, 9))
+        s.add(answer)
+        await s.flush()
+        given = utc(2026, 11, 2, 8)
+        s.add(Reaction(message_id=answer.id or 0, member_id=bob.id or 0, emoji="pray", at=given))
+        s.add(Contribution(community_id=cid, member_id=ana.id or 0, kind="thanked", message_id=answer.id,
+                           giver_id=bob.id, key=f"thanked:{ana.id}:{bob.id}:r:late", at=given))
+    october = await _digest(survey_bot, date(2026, 10, 15))
+    november = await _digest(survey_bot, date(2026, 11, 15))
+    assert [story.thanks for story in october.stories] == []
+    assert [(story.message, story.thanks) for story in november.stories] == [("late", 1)]
 
 
 async def test_an_empty_month_has_no_division_by_zero(survey_bot: Bot) -> None:
