@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Config
 from bot.digest.report import Digest, build_digest, first_month, shift
 from storage.digest import run
-from storage.models import Community, Message
+from storage.models import Community, Member, Message
 
 MONTHS = 12
 FRESH = 3600.0  # seconds before a finished month's kept digest is computed again (in the background)
@@ -35,10 +36,17 @@ Reading = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 class DigestCache:
     """Digests of finished months by (community id, month): computed once and kept. After `FRESH` (history may have
     changed in another process: an import) the kept one is still served while a fresh one is computed in the
-    background; in this process, `forget` drops a community's months at once (a member forgotten)."""
+    background; in this process, `forget` drops a community's months at once (a member forgotten).
+
+    A finished month's thanks across teams are counted with today's teams, which members change in chat at any
+    time (in this process or another): a kept digest is served only while the community's teams are those it was
+    computed with (`teams`, one small query per page)."""
 
     reading: Reading
-    kept: dict[tuple[int, date], tuple[float, Digest]] = field(default_factory=dict)
+    kept: dict[tuple[int, date], tuple[float, int, Digest]] = field(default_factory=dict)
+    # per reading session (one page view asks for up to twelve months): the teams looked at once
+    teams_seen: weakref.WeakKeyDictionary[AsyncSession, dict[int, int]] = field(
+        default_factory=weakref.WeakKeyDictionary)
     refreshing: set[tuple[int, date]] = field(default_factory=set)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     computing: dict[tuple[int, date], asyncio.Future[Digest]] = field(default_factory=dict)
@@ -48,17 +56,18 @@ class DigestCache:
         """The digest of `month`; the kept one when that month is over."""
         assert community.id is not None
         finished = month < this_month(now, community.timezone)
+        if not finished:
+            return await build_digest(session, community, config.community(community.slug), month, now=now)
         key = (community.id, month)
+        teams = await self.teams(session, community.id)
         hit = self.kept.get(key)
-        if finished and hit is not None:
+        if hit is not None and hit[1] == teams:
             if time.monotonic() - hit[0] >= FRESH and key not in self.refreshing:
                 self.refreshing.add(key)
                 task = asyncio.create_task(self._refresh(key, config, community, month, now))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
-            return hit[1]
-        if not finished:
-            return await build_digest(session, community, config.community(community.slug), month, now=now)
+            return hit[2]
         pending = self.computing.get(key)
         if pending is not None:  # another view (or the warm-up) is computing it: wait for that one
             try:
@@ -79,7 +88,7 @@ class DigestCache:
             raise
         finally:
             del self.computing[key]
-        self.kept[key] = (time.monotonic(), d)
+        self.kept[key] = (time.monotonic(), teams, d)
         future.set_result(d)
         return d
 
@@ -87,12 +96,24 @@ class DigestCache:
                        now: datetime) -> None:
         try:
             async with self.reading() as session:
+                teams = await self.teams(session, key[0])
                 d = await build_digest(session, community, config.community(community.slug), month, now=now)
-            self.kept[key] = (time.monotonic(), d)
+            self.kept[key] = (time.monotonic(), teams, d)
         except Exception:  # the kept digest stays served; the next view tries again
             log.exception("could not refresh the digest of %s for the web pages", month)
         finally:
             self.refreshing.discard(key)
+
+    async def teams(self, session: AsyncSession, community_id: int) -> int:
+        """A fingerprint of who is in which team in a community (opted-out members count in none), looked at once
+        per session."""
+        seen = self.teams_seen.setdefault(session, {})
+        if community_id not in seen:
+            rows = (await run(session, select(col(Member.id), col(Member.team)).where(
+                col(Member.community_id) == community_id, col(Member.team).is_not(None),
+                col(Member.opted_out).is_(False)))).all()
+            seen[community_id] = hash(frozenset((int(i), str(t)) for i, t in rows))
+        return seen[community_id]
 
     def forget(self, community_id: int | None = None) -> None:
         """History changed: compute this community's months (None: every community's) again."""

@@ -58,8 +58,9 @@ async def seed(bot: Bot) -> None:
             post(member.id or 0, utc(2026, 10, 10 + i, 8), "thanks all")
         await s.flush()
         for member in (bob, *others[:2]):
-            s.add(Reaction(message_id=answer.id or 0, member_id=member.id or 0, emoji="pray"))
-        s.add(Reaction(message_id=q2.id or 0, member_id=ana.id or 0, emoji="+1"))
+            s.add(Reaction(message_id=answer.id or 0, member_id=member.id or 0, emoji="pray",
+                           at=utc(2026, 10, 2, 11)))
+        s.add(Reaction(message_id=q2.id or 0, member_id=ana.id or 0, emoji="+1", at=utc(2026, 10, 3, 10)))
         s.add(Contribution(community_id=cid, member_id=ana.id or 0, kind="accepted", message_id=answer.id,
                            at=utc(2026, 10, 2, 10)))
         s.add(Question(community_id=cid, asker_id=bob.id or 0, platform="recording", channel="C1", thread="t1",

@@ -42,8 +42,9 @@ async def seed_teams(bot: Bot, teams: dict[str, str] = TEAMS) -> None:
         answer = pray.message_id
         s.add(Contribution(community_id=k8s.id or 0, member_id=ana.id or 0, kind="thanked", message_id=answer,
                            giver_id=bob.id, at=utc(2026, 10, 2, 11), key="thanked:bob-pray"))  # the 🙏 as a kudos
-        s.add(Reaction(message_id=answer, member_id=robot.id or 0, emoji="pray"))  # a bot thanks nobody
-        s.add(Reaction(message_id=answer, member_id=ana.id or 0, emoji="pray"))  # nor does one thank oneself
+        given = utc(2026, 10, 2, 12)
+        s.add(Reaction(message_id=answer, member_id=robot.id or 0, emoji="pray", at=given))  # a bot thanks nobody
+        s.add(Reaction(message_id=answer, member_id=ana.id or 0, emoji="pray", at=given))  # nor does one thank oneself
         s.add(Contribution(community_id=k8s.id or 0, member_id=ana.id or 0, kind="thanked", giver_id=people["U2"].id,
                            at=utc(2026, 10, 16), key="thanked:u2-words", note="for the runbook"))
         s.add(Contribution(community_id=k8s.id or 0, member_id=bob.id or 0, kind="thanked", giver_id=people["U3"].id,
@@ -147,3 +148,15 @@ async def test_the_demo_members_have_teams_and_thank_across_them(db: Database) -
     await ensure_demo(db, now=now)  # found again: the teams stay as they are
     async with db.session() as s:
         assert len([m for m in (await s.exec(select(Member))).all() if m.team]) == 8
+
+
+async def test_a_team_changed_in_chat_shows_on_the_next_page_view(bot: Bot, browser) -> None:  # type: ignore[no-untyped-def]
+    """October is finished and its digest kept; U1 then says `team Platform`: the next view counts U1 in Platform."""
+    await seed_teams(bot)
+    await sign_in(browser, await ask_link(bot, "UCOORD"))
+    html = await _page(browser, "/web/c/k8s/")
+    assert _row(html, "Each team in October 2026", "Platform") == ["3", "3", "4", "1", "2"]
+    await bot[1].inject(command("team Platform", user="U1"))
+    html = await _page(browser, "/web/c/k8s/")
+    # U1, who 🙏 Ana's answer, is now in Platform: 4 members, 4 given, and that thanks no longer crosses teams
+    assert _row(html, "Each team in October 2026", "Platform") == ["4", "4", "4", "1", "1"]
