@@ -51,12 +51,12 @@ _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 WORD_JOINER = "\u2060"
 
 
-_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-
-
 def escape(text: str) -> str:
-    """Slack's three control characters as entities: no `<…>` sequence (mention, link) can come out."""
-    return text.translate(_ENTITIES)
+    """Slack's three control characters as entities: no `<…>` sequence (mention, link) can come out.
+
+    Three `replace`s (`&` first, so no entity is escaped twice): `str.translate` with a table was about 20
+    times slower on a reply-sized text, and every reply's whole text passes here."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def literal(span: str) -> str:
