@@ -75,6 +75,17 @@ def community(name: str) -> tuple[str, dict[str, Any] | None]:
         return folder, pickle.load(f)  # written just above, by this tool
 
 
+def indexed(export: str) -> ExpertiseIndex:
+    """The community's expertise index, built and calibrated as `steward` builds it."""
+    index = ExpertiseIndex()
+    index.bulk_load()
+    for p in iter_posts(export):
+        index.add(p)
+    index.loaded()
+    index.calibrate()
+    return index
+
+
 class Profiles:
     """A BM25 candidate model over Steward's tokens: one document per member."""
 
@@ -327,12 +338,7 @@ def prepare(name: str) -> dict[str, Any]:
             return cached
     export, queries = os.path.join(folder, "export"), load_queries(folder)
     banned = unsuggestable(export)
-    index = ExpertiseIndex()
-    index.bulk_load()
-    for p in iter_posts(export):
-        index.add(p)
-    index.loaded()
-    index.calibrate()
+    index = indexed(export)
     chances = generator_chances(hidden, queries) if hidden else None
     mean_replies = float(hidden.get("mean_replies", 2.0)) if hidden else 2.0
     base = Baselines(iter_posts(export))
@@ -402,12 +408,7 @@ def main(argv: list[str] | None = None) -> None:
             folder, _ = community(name)
             export = os.path.join(folder, "export")
             banned = unsuggestable(export)
-            index = ExpertiseIndex()
-            index.bulk_load()
-            for p in iter_posts(export):
-                index.add(p)
-            index.loaded()
-            index.calibrate()
+            index = indexed(export)
             runs.append(("steward", replay(index, None, a.power, queries, banned, use_focus=not a.no_focus,
                                            use_room=not a.no_room)))
             if a.pool3:

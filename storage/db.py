@@ -183,9 +183,10 @@ class WriteTurns:
         if self._holding.get():
             yield False
             return
-        queue = self._queues.get(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
         if queue is None:
-            queue = self._queues[asyncio.get_running_loop()] = _TurnQueue()
+            queue = self._queues[loop] = _TurnQueue()
         try:
             async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):  # no task per wait, unlike wait_for
                 await queue.take(ahead)
